@@ -1,0 +1,115 @@
+"""Settings of the school information system.
+
+Every value can be overridden from the environment; the defaults run the demo on an
+embedded SQLite database with nothing else installed.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+#: "1" marks a production deployment: it refuses to start without SECRET_KEY and
+#: DATABASE_URL and never builds the demo on its own.
+PRODUCTION = os.environ.get("PRODUCTION", "0") == "1"
+
+#: The embedded default database, used when DATABASE_URL is not set.
+DEFAULT_DATABASE_URL = f"sqlite:///{INSTANCE_DIR / 'school.db'}"
+
+#: PostgreSQL goes through psycopg 3: postgresql+psycopg://user:password@host/dbname
+SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+#: True when the database is the embedded default, the only case where the first
+#: start may build the demo by itself.
+USES_DEFAULT_DATABASE = "DATABASE_URL" not in os.environ
+
+
+def _load_secret_key() -> str:
+    """Read SECRET_KEY from the environment, or keep a generated one in instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise RuntimeError(
+            "SECRET_KEY is not set. A production deployment needs a long random "
+            "SECRET_KEY in the environment, for example: "
+            "export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    key_file = INSTANCE_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _load_secret_key()
+
+if PRODUCTION and USES_DEFAULT_DATABASE:
+    raise RuntimeError(
+        "DATABASE_URL is not set. A production deployment runs on PostgreSQL: "
+        "export DATABASE_URL=postgresql+psycopg://user:password@host/dbname"
+    )
+
+# --- Flask-AppBuilder -------------------------------------------------------
+
+APP_NAME = "Школьная информационная система"
+APP_THEME = ""
+AUTH_TYPE = AUTH_DB
+#: The role FAB treats as the superuser role; it is the server administrator.
+AUTH_ROLE_ADMIN = "Администратор сервера"
+AUTH_ROLE_PUBLIC = "Public"
+AUTH_USER_REGISTRATION = False
+#: Tables are created by the migrations, never by FAB at start-up.
+FAB_CREATE_DB = False
+FAB_UPDATE_PERMS = True
+FAB_API_SWAGGER_UI = True
+FAB_ADD_SECURITY_API = True
+FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SchoolSecurityManager"
+FAB_INDEX_VIEW = "app.views.start.StartIndexView"
+FAB_BASE_TEMPLATE = "school_base.html"
+
+#: The largest page any list view or REST list returns.
+FAB_API_MAX_PAGE_SIZE = 200
+PAGE_SIZE_CAP = 200
+
+# --- Security ---------------------------------------------------------------
+
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+PERMANENT_SESSION_LIFETIME = 60 * 60  # seconds of inactivity before a session ends
+
+#: Failed logins per client address; FAB applies it only with RATELIMIT_ENABLED.
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
+RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
+RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+
+# --- Languages --------------------------------------------------------------
+
+BABEL_DEFAULT_LOCALE = "ru"
+BABEL_DEFAULT_FOLDER = str(BASE_DIR / "translations")
+#: FAB's catalog comes first so that the app's own catalog overrides its strings.
+BABEL_TRANSLATION_DIRECTORIES = (
+    "translations;" + str(BASE_DIR / "translations")
+)
+LANGUAGES = {
+    "ru": {"flag": "ru", "name": "Русский"},
+    "en": {"flag": "gb", "name": "English"},
+}
+
+# --- Demo -------------------------------------------------------------------
+
+#: Where the demo writes its logins and passwords.
+DEMO_LOGINS_FILE = str(INSTANCE_DIR / "demo-logins.csv")
