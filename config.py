@@ -70,7 +70,8 @@ AUTH_ROLE_PUBLIC = "Public"
 AUTH_USER_REGISTRATION = False
 #: Tables are created by the migrations, never by FAB at start-up.
 FAB_CREATE_DB = False
-FAB_UPDATE_PERMS = True
+#: Permissions are written by `flask --app run init-db`, after the migrations.
+FAB_UPDATE_PERMS = False
 FAB_API_SWAGGER_UI = True
 FAB_ADD_SECURITY_API = True
 FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SchoolSecurityManager"

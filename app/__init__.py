@@ -1,0 +1,49 @@
+"""Application factory of the school information system."""
+
+import logging
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from app.models import db
+
+log = logging.getLogger(__name__)
+
+migrate = Migrate(render_as_batch=True)
+csrf = CSRFProtect()
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the Flask app with its database, security, views and commands."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object("config")
+    if config_overrides:
+        app.config.update(config_overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+
+    with app.app_context():
+        # The AppBuilder is made per app: a shared one leaves a second app without routes.
+        appbuilder = AppBuilder()
+        appbuilder.init_app(app, db.session)
+
+        from app.views import register_views
+
+        register_views(appbuilder)
+
+    from app.commands import register_commands
+    from app.web import register_web
+
+    register_web(app)
+    register_commands(app)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

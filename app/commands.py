@@ -1,0 +1,75 @@
+"""Admin commands: ``flask --app run init-db``, ``sync-roles`` and ``demo``."""
+
+import logging
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def prepare_database() -> None:
+    """Bring the database to the current schema, then write permissions and roles.
+
+    The order matters: FAB's permission tables come from the migrations, FAB then records
+    the permissions of every registered view, and the role sync grants the baseline.
+    """
+    from app.security.sync import sync_roles
+
+    upgrade()
+    current_app.appbuilder.add_permissions(update_perms=True)
+    sync_roles()
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db_command():
+        """Create or upgrade the schema, permissions and the twelve roles."""
+        prepare_database()
+        click.echo("The database is ready.")
+
+    @app.cli.command("sync-roles")
+    @click.option(
+        "--reset",
+        is_flag=True,
+        help="Also remove permissions beyond the baseline from each of the twelve roles.",
+    )
+    def sync_roles_command(reset):
+        """Create missing roles and grant their missing baseline permissions."""
+        from app.security.sync import sync_roles
+
+        current_app.appbuilder.add_permissions(update_perms=True)
+        added = sync_roles(reset=reset)
+        for code, count in added.items():
+            click.echo(f"{code}: {count}")
+
+    @app.cli.command("demo")
+    @click.option("--schools", default=3, show_default=True, help="Number of schools to build.")
+    @click.option(
+        "--size",
+        type=click.Choice(["normal", "small"]),
+        default="normal",
+        show_default=True,
+        help="small builds one class per grade and fewer students, for tests.",
+    )
+    @click.option(
+        "--today",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="The day the demo is filled up to (YYYY-MM-DD); default: today.",
+    )
+    @click.option("--seed", default=None, type=int, help="Random seed, for a repeatable build.")
+    def demo_command(schools, size, today, seed):
+        """Build the demo municipality into the configured database."""
+        from app.demo.builder import build_demo
+
+        prepare_database()
+        result = build_demo(
+            schools=schools,
+            size=size,
+            today=today.date() if today else None,
+            seed=seed,
+            progress=True,
+        )
+        click.echo(f"Demo logins: {result.logins_file}")

@@ -1,0 +1,1 @@
+"""Demo municipality built from real reference data."""

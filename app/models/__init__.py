@@ -1,0 +1,67 @@
+"""The data model; importing this package registers every table in one metadata."""
+
+from app.models.base import SchoolOwned, db, is_school_owned
+from app.models.org import EducationAuthority, Membership, School, membership_role
+from app.models.schoolyear import (
+    AcademicYear,
+    BellPeriod,
+    BellSchedule,
+    Holiday,
+    Term,
+    Vacation,
+)
+from app.models.curriculum import (
+    course_teacher,
+    study_group_student,
+    Course,
+    CurriculumHours,
+    Room,
+    SchoolClass,
+    StudyGroup,
+    Subject,
+)
+from app.models.people import Employee, Guardian, Student
+from app.models.timetable import Lesson, TimetableEntry
+from app.models.journal import (
+    Assignment,
+    AssignmentType,
+    Attendance,
+    AttendanceCode,
+    FinalMark,
+    Mark,
+)
+
+__all__ = [
+    "AcademicYear",
+    "Assignment",
+    "AssignmentType",
+    "Attendance",
+    "AttendanceCode",
+    "BellPeriod",
+    "BellSchedule",
+    "Course",
+    "CurriculumHours",
+    "EducationAuthority",
+    "Employee",
+    "FinalMark",
+    "Guardian",
+    "Holiday",
+    "Lesson",
+    "Mark",
+    "Membership",
+    "Room",
+    "School",
+    "SchoolClass",
+    "SchoolOwned",
+    "Student",
+    "StudyGroup",
+    "Subject",
+    "Term",
+    "TimetableEntry",
+    "Vacation",
+    "db",
+    "is_school_owned",
+    "course_teacher",
+    "membership_role",
+    "study_group_student",
+]

@@ -1,0 +1,48 @@
+"""Shared pieces of the data model: the database handle and the school-owned mixin."""
+
+from flask_appbuilder import Model
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy.orm import declared_attr, relationship
+
+#: FAB's declarative base as the model class, so that Alembic sees FAB's tables and ours
+#: in one metadata.
+db = SQLAlchemy(model_class=Model)
+
+
+class SchoolOwned:
+    """A row that belongs to one school.
+
+    Every school-owned table carries a non-null ``school_id``, child rows included, so that
+    one filter scopes every query and the schema can later be distributed by school.
+    """
+
+    @declared_attr
+    def school_id(cls):
+        return Column(
+            Integer,
+            ForeignKey("school.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+
+    @declared_attr
+    def school(cls):
+        return relationship("School", lazy="joined", innerjoin=True)
+
+
+def is_school_owned(model) -> bool:
+    """Tell whether a mapped class keeps its rows per school."""
+    return isinstance(model, type) and issubclass(model, SchoolOwned)
+
+
+def person_full_name(last_name: str, first_name: str, middle_name: str | None) -> str:
+    """Join a Russian full name in its usual order: surname, name, patronymic."""
+    parts = [last_name, first_name, middle_name or ""]
+    return " ".join(p for p in parts if p)
+
+
+def person_short_name(last_name: str, first_name: str, middle_name: str | None) -> str:
+    """Shorten a name as Russian documents do: «Иванова А. П.»."""
+    initials = " ".join(f"{p[0]}." for p in (first_name, middle_name) if p)
+    return f"{last_name} {initials}".strip()

@@ -1,0 +1,195 @@
+"""The twelve user types as data: names on screen and the baseline permission matrix.
+
+Each school-level feature is one FAB permission name shared by its page and its REST API,
+with methods collapsed into ``can_read`` and ``can_write``. ``menu_access`` is derived from
+``can_read`` when the roles are synchronised, so the matrix below lists only read and write.
+"""
+
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+READ = "can_read"
+WRITE = "can_write"
+
+#: FAB method names mapped to the two permissions every feature uses.
+METHOD_PERMISSIONS = {
+    # MVC model views
+    "list": "read",
+    "show": "read",
+    "download": "read",
+    "add": "write",
+    "edit": "write",
+    "delete": "write",
+    "action": "write",
+    "action_post": "write",
+    "muldelete": "write",
+    # REST model APIs
+    "get": "read",
+    "get_list": "read",
+    "info": "read",
+    "post": "write",
+    "put": "write",
+    "bulk_delete": "write",
+}
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """One user type: its code, FAB role name (shown on screen) and baseline rights."""
+
+    code: str
+    name: str
+    label: object
+    #: The organisation level a membership with this role belongs to.
+    level: str
+    read: frozenset = field(default_factory=frozenset)
+    write: frozenset = field(default_factory=frozenset)
+
+
+def _spec(code, name, label, level, read=(), write=()):
+    write_set = frozenset(write)
+    return RoleSpec(code, name, label, level, frozenset(read) | write_set, write_set)
+
+
+#: Features of school settings, kept by the school administrator.
+SCHOOL_SETTINGS = {
+    "AcademicYears",
+    "Terms",
+    "Vacations",
+    "Holidays",
+    "BellSchedules",
+    "AssignmentTypes",
+    "AttendanceCodes",
+    "Rooms",
+}
+
+#: Features of the educational process, kept by the principal and deputies.
+EDUCATION = {
+    "Subjects",
+    "SchoolClasses",
+    "StudyGroups",
+    "CurriculumHours",
+    "Courses",
+    "TimetableEntries",
+    "Lessons",
+}
+
+#: Journal records read through REST and lists, written through the journal page.
+JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
+
+ROLES: dict[str, RoleSpec] = {
+    spec.code: spec
+    for spec in [
+        _spec(
+            "authority",
+            "Управление образования",
+            _l("Education authority"),
+            "authority",
+            read={"SchoolCards", "AuthorityReports"},
+        ),
+        # The server administrator is FAB's admin role: it receives every permission
+        # FAB creates, so its baseline is "everything" and is not listed here.
+        _spec("server_admin", "Администратор сервера", _l("Server administrator"), "server"),
+        _spec(
+            "school_admin",
+            "Администратор системы",
+            _l("School system administrator"),
+            "school",
+            read={"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
+            write=SCHOOL_SETTINGS | {"SchoolUsers"},
+        ),
+        _spec(
+            "principal",
+            "Директор / завуч",
+            _l("Principal or deputy"),
+            "school",
+            read=SCHOOL_SETTINGS
+            | JOURNAL_RECORDS
+            | {"Employees", "Students", "Guardians", "Diary", "SchoolReports"},
+            write=EDUCATION | {"Journal", "Timetable"},
+        ),
+        _spec(
+            "teacher",
+            "Учитель",
+            _l("Teacher or class teacher"),
+            "school",
+            read={
+                "Students",
+                "SchoolClasses",
+                "Subjects",
+                "Courses",
+                "Lessons",
+                "AssignmentTypes",
+                "AttendanceCodes",
+                "Timetable",
+                "Diary",
+            },
+            write={"Journal"},
+        ),
+        _spec(
+            "secretary",
+            "Секретарь",
+            _l("Secretary"),
+            "school",
+            read={"SchoolClasses", "Employees"},
+            write={"Students", "Guardians"},
+        ),
+        _spec(
+            "hr",
+            "Специалист по кадрам",
+            _l("HR specialist"),
+            "school",
+            write={"Employees"},
+        ),
+        _spec(
+            "medical",
+            "Медицинский работник",
+            _l("Medical worker"),
+            "school",
+            read={"Students", "SchoolClasses"},
+        ),
+        _spec(
+            "psychologist",
+            "Психолог / социальный педагог",
+            _l("Psychologist or social pedagogue"),
+            "school",
+            read={"Students", "SchoolClasses", "Diary"},
+        ),
+        _spec(
+            "technical_staff",
+            "Технический персонал",
+            _l("Technical staff"),
+            "school",
+            read={"Timetable", "Rooms"},
+        ),
+        _spec("student", "Учащийся", _l("Student"), "school", read={"Diary", "Timetable"}),
+        _spec("parent", "Родитель", _l("Parent"), "school", read={"Diary"}),
+    ]
+}
+
+#: FAB role name → role code, for turning a session's roles back into codes.
+CODE_BY_NAME = {spec.name: spec.code for spec in ROLES.values()}
+
+#: Roles that see every student of their school in lists; a teacher alone sees only
+#: the students they teach.
+ALL_STUDENTS_ROLES = frozenset(
+    {"server_admin", "school_admin", "principal", "secretary", "medical", "psychologist"}
+)
+
+
+def role_name(code: str) -> str:
+    return ROLES[code].name
+
+
+def school_role_codes() -> list[str]:
+    """Codes a school administrator may grant: the school-level ones."""
+    return [code for code, spec in ROLES.items() if spec.level == "school"]
+
+
+def baseline_permissions(code: str) -> set[tuple[str, str]]:
+    """(permission, view) pairs of a role's baseline, before menu entries are added."""
+    spec = ROLES[code]
+    pairs = {(READ, view) for view in spec.read}
+    pairs |= {(WRITE, view) for view in spec.write}
+    return pairs

@@ -1,0 +1,243 @@
+"""Tenancy: the current user's scope and the one place that applies it to queries.
+
+Every lookup of school data, in generated views, REST APIs, dropdowns and custom pages,
+goes through :func:`apply_scope`, so an id of another school is simply not found.
+"""
+
+from dataclasses import dataclass
+
+from flask import abort, g, has_request_context, session
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import false, select
+
+from app.models import EducationAuthority, Membership, School, db, is_school_owned
+from app.security.roles import CODE_BY_NAME
+
+MEMBERSHIP_SESSION_KEY = "membership_id"
+MEMBERSHIP_HEADER = "X-Membership"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the current session may see: one organisation and the roles held there."""
+
+    user_id: int | None
+    membership_id: int | None
+    level: str  # "school", "authority", "server" or "none"
+    school_id: int | None = None
+    authority_id: int | None = None
+    role_codes: frozenset = frozenset()
+
+    def has_role(self, *codes: str) -> bool:
+        return any(code in self.role_codes for code in codes)
+
+
+NO_SCOPE = Scope(user_id=None, membership_id=None, level="none")
+
+
+class ServerMembership:
+    """The server level of a login, held through FAB's own user roles.
+
+    Server-wide roles (the server administrator) stay in FAB's user-role table, so FAB's
+    own commands such as ``flask fab create-admin`` give a working login; school and
+    authority roles live in :class:`Membership` rows, where a school cannot reach them.
+    """
+
+    id = 0
+    level = "server"
+    school_id = None
+    authority_id = None
+    school = None
+    authority = None
+
+    def __init__(self, user):
+        self.user_id = user.id
+        self.roles = list(user.roles)
+
+    def organisation_name(self) -> str:
+        return str(_l("Server"))
+
+    def __str__(self) -> str:
+        return self.organisation_name()
+
+
+def active_memberships(user) -> list:
+    """The memberships a login may work in, ordered for the chooser."""
+    if user is None or not getattr(user, "is_active", False):
+        return []
+    memberships = list(
+        db.session.scalars(
+            select(Membership)
+            .where(Membership.user_id == user.id, Membership.is_active.is_(True))
+            .order_by(Membership.id)
+        )
+    )
+    if user.roles:
+        memberships.insert(0, ServerMembership(user))
+    return memberships
+
+
+def _requested_membership_id(memberships: list[Membership]) -> int | None:
+    """The membership this request asks for: session choice, header, or the only one."""
+    from flask import request
+
+    chosen = session.get(MEMBERSHIP_SESSION_KEY)
+    if chosen is None:
+        header = request.headers.get(MEMBERSHIP_HEADER)
+        chosen = int(header) if header and header.isdigit() else None
+    if chosen is None and len(memberships) == 1:
+        chosen = memberships[0].id
+    return chosen
+
+
+def _request_user():
+    user = getattr(g, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user
+    if current_user and current_user.is_authenticated:
+        return current_user
+    return None
+
+
+def current_membership(user=None) -> Membership | None:
+    """The membership the current request works in, or None when none is chosen."""
+    if not has_request_context():
+        return None
+    user = user or _request_user()
+    if user is None:
+        return None
+    cached = g.get("_membership_cache")
+    if cached is not None and cached[0] == user.id:
+        return cached[1]
+
+    memberships = active_memberships(user)
+    wanted = _requested_membership_id(memberships)
+    membership = next((m for m in memberships if m.id == wanted), None)
+    g._membership_cache = (user.id, membership)
+    return membership
+
+
+def scope_of(membership: Membership | None, user_id: int | None) -> Scope:
+    if membership is None:
+        return Scope(user_id=user_id, membership_id=None, level="none")
+    codes = frozenset(CODE_BY_NAME.get(role.name, role.name) for role in membership.roles)
+    return Scope(
+        user_id=user_id,
+        membership_id=membership.id,
+        level=membership.level,
+        school_id=membership.school_id,
+        authority_id=membership.authority_id,
+        role_codes=codes,
+    )
+
+
+def current_scope() -> Scope | None:
+    """The scope of the current request; None outside requests (commands, jobs)."""
+    if not has_request_context():
+        return None
+    cached = g.get("_scope")
+    if cached is not None:
+        return cached
+    user = _request_user()
+    scope = scope_of(current_membership(user), user.id if user else None)
+    g._scope = scope
+    return scope
+
+
+def forget_cached_scope() -> None:
+    """Drop the scope kept for this request, after the membership has changed."""
+    g.pop("_scope", None)
+    g.pop("_membership_cache", None)
+
+
+def scope_condition(model, scope: Scope | None):
+    """The WHERE condition that keeps a query of ``model`` inside ``scope``.
+
+    Returns None when nothing needs filtering: trusted code outside a request, the
+    server level, and models that are not organisation data.
+    """
+    if scope is None:
+        return None
+    if model is School:
+        return _school_condition(scope)
+    if model is EducationAuthority:
+        return _authority_condition(scope)
+    if model is Membership:
+        return _membership_condition(scope)
+    if is_school_owned(model):
+        if scope.level == "server":
+            return None
+        if scope.level == "school":
+            return model.school_id == scope.school_id
+        return false()
+    return None
+
+
+def _school_condition(scope: Scope):
+    if scope.level == "server":
+        return None
+    if scope.level == "authority":
+        return School.authority_id == scope.authority_id
+    if scope.level == "school":
+        return School.id == scope.school_id
+    return false()
+
+
+def _authority_condition(scope: Scope):
+    if scope.level == "server":
+        return None
+    if scope.level == "authority":
+        return EducationAuthority.id == scope.authority_id
+    if scope.level == "school":
+        owner = select(School.authority_id).where(School.id == scope.school_id)
+        return EducationAuthority.id == owner.scalar_subquery()
+    return false()
+
+
+def _membership_condition(scope: Scope):
+    if scope.level == "server":
+        return None
+    if scope.level == "school":
+        return Membership.school_id == scope.school_id
+    return false()
+
+
+def apply_scope(query, model, scope: Scope | None = None):
+    """Filter a legacy Query or a select() of ``model`` to the current scope."""
+    scope = current_scope() if scope is None else scope
+    condition = scope_condition(model, scope)
+    if condition is None:
+        return query
+    return query.where(condition) if hasattr(query, "where") else query.filter(condition)
+
+
+def scoped_get_or_404(model, object_id, scope: Scope | None = None):
+    """Load one object by id inside the current scope; outside it or missing, 404."""
+    try:
+        object_id = int(object_id)
+    except (TypeError, ValueError):
+        abort(404)
+    statement = apply_scope(select(model).where(model.id == object_id), model, scope)
+    obj = db.session.scalars(statement).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+class ScopedSQLAInterface(SQLAInterface):
+    """FAB's data interface with the tenancy filter applied to every query and get.
+
+    FAB's list, show, edit, delete, actions, REST and related dropdowns all read through
+    ``_apply_inner_all`` or ``get_related_interface``, so scoping here covers them all.
+    """
+
+    def _apply_inner_all(self, query, filters=None, *args, **kwargs):
+        query = apply_scope(query, self.obj)
+        return super()._apply_inner_all(query, filters, *args, **kwargs)
+
+    def get_related_obj(self, col_name, value):
+        model = self.get_related_model(col_name)
+        statement = apply_scope(select(model).where(model.id == value), model)
+        return self.session.scalars(statement).first()

@@ -1,0 +1,1 @@
+"""State-changing operations and queries per feature; views call these."""

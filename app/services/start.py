@@ -1,0 +1,80 @@
+"""The start page of each user type: its first links, in the order the job needs them."""
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from app.security.scope import Scope
+
+
+@dataclass(frozen=True)
+class StartLink:
+    endpoint: str
+    label: object
+    hint: object
+
+
+#: Start links per role code; the page shows the union for a user holding several roles.
+START_LINKS: dict[str, list[StartLink]] = {
+    "authority": [
+        StartLink("AuthorityReportView.summary", _l("Summary of schools"), _l("Average mark, quality and pass rates per school and grade, with an Excel download.")),
+    ],
+    "server_admin": [
+        StartLink("UserDBModelView.list", _l("Users"), _l("Logins of the whole server.")),
+        StartLink("RoleModelView.list", _l("Roles"), _l("The role and permission matrix.")),
+    ],
+    "school_admin": [
+        StartLink("SchoolUserView.list", _l("School users"), _l("Logins and roles of your school's people.")),
+        StartLink("TermView.list", _l("Terms"), _l("Terms, vacations and holidays of the school year.")),
+        StartLink("AssignmentTypeView.list", _l("Assignment types"), _l("Types of work and their weights.")),
+    ],
+    "principal": [
+        StartLink("JournalView.courses", _l("Class journal"), _l("Every course of the school, for reading and correction.")),
+        StartLink("TimetableView.index", _l("Timetable"), _l("Weekly timetables of classes and teachers.")),
+        StartLink("CourseView.list", _l("Teaching load"), _l("Courses, classes and teachers.")),
+    ],
+    "teacher": [
+        StartLink("JournalView.courses", _l("Class journal"), _l("Marks, attendance, topics and homework of your courses.")),
+        StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
+        StartLink("StudentView.list", _l("My students"), _l("Students of the classes you teach.")),
+    ],
+    "secretary": [
+        StartLink("StudentView.list", _l("Students"), _l("Personal files and classes of students.")),
+        StartLink("GuardianView.list", _l("Parents and guardians"), _l("Parents' contacts and access.")),
+    ],
+    "hr": [
+        StartLink("EmployeeView.list", _l("Staff"), _l("Staff records and positions.")),
+    ],
+    "medical": [
+        StartLink("StudentView.list", _l("Students"), _l("Lists of students by class.")),
+    ],
+    "psychologist": [
+        StartLink("StudentView.list", _l("Students"), _l("Lists of students by class.")),
+        StartLink("DiaryView.index", _l("Diaries"), _l("Marks and attendance of a student.")),
+    ],
+    "technical_staff": [
+        StartLink("TimetableView.index", _l("Timetable"), _l("Timetable of classes and rooms.")),
+        StartLink("RoomView.list", _l("Rooms"), _l("Rooms of the school.")),
+    ],
+    "student": [
+        StartLink("DiaryView.index", _l("Diary"), _l("Lessons, homework and marks of the week.")),
+        StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
+    ],
+    "parent": [
+        StartLink("DiaryView.index", _l("Diary"), _l("Marks, attendance and homework of your children.")),
+    ],
+}
+
+
+def start_links(scope: Scope) -> list[StartLink]:
+    """Links for every role the session holds, without repeats, in role order."""
+    seen = set()
+    links = []
+    for code in START_LINKS:
+        if code not in scope.role_codes:
+            continue
+        for link in START_LINKS[code]:
+            if link.endpoint not in seen:
+                seen.add(link.endpoint)
+                links.append(link)
+    return links

@@ -1,0 +1,359 @@
+"""Generated CRUD screens and REST APIs over the core school records.
+
+Each feature has one permission name shared by its screen and its API (see
+``app.security.roles``); the classes below only say which columns show and how.
+"""
+
+from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
+
+from app.models import (
+    AcademicYear,
+    Assignment,
+    AssignmentType,
+    Attendance,
+    AttendanceCode,
+    BellSchedule,
+    Course,
+    CurriculumHours,
+    Employee,
+    FinalMark,
+    Guardian,
+    Holiday,
+    Lesson,
+    Mark,
+    Room,
+    SchoolClass,
+    Student,
+    StudyGroup,
+    Subject,
+    Term,
+    TimetableEntry,
+    Vacation,
+    course_teacher,
+)
+from app.models.base import db
+from app.security.roles import ALL_STUDENTS_ROLES
+from app.security.scope import current_scope
+from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
+from app.views.labels import LABELS
+
+
+def _interface(model):
+    return SafeSQLAInterface(model, db.session)
+
+
+class _Labelled:
+    label_columns = LABELS
+
+
+# --- Teacher's row rule for students -------------------------------------------
+
+
+def _taught_student_ids() -> list[int] | None:
+    """Ids of students a teacher-only session may list; None when the role sees all."""
+    scope = current_scope()
+    if scope is None or scope.has_role(*ALL_STUDENTS_ROLES) or scope.level != "school":
+        return None
+    employee_ids = select(Employee.id).where(
+        Employee.school_id == scope.school_id, Employee.user_id == scope.user_id
+    )
+    taught_classes = select(Course.class_id).join(
+        course_teacher, course_teacher.c.course_id == Course.id
+    ).where(course_teacher.c.employee_id.in_(employee_ids))
+    led_classes = select(SchoolClass.id).where(SchoolClass.class_teacher_id.in_(employee_ids))
+    statement = select(Student.id).where(
+        Student.school_id == scope.school_id,
+        or_(Student.class_id.in_(taught_classes), Student.class_id.in_(led_classes)),
+    )
+    return list(db.session.scalars(statement))
+
+
+class _TaughtStudentsFilter(FilterEqualFunction):
+    """Keeps a teacher's student list to the classes the teacher teaches or leads."""
+
+    def apply(self, query, func):
+        ids = func()
+        if ids is None:
+            return query
+        return query.filter(self.model.id.in_(ids or [-1]))
+
+
+# --- School settings -------------------------------------------------------------
+
+
+class AcademicYearView(_Labelled, SchoolModelView):
+    datamodel = _interface(AcademicYear)
+    class_permission_name = "AcademicYears"
+    route_base = "/years"
+    list_columns = ["name", "start_date", "end_date", "is_closed"]
+    add_columns = edit_columns = ["name", "start_date", "end_date", "is_closed"]
+    order_columns = ["name", "start_date"]
+    base_order = ("start_date", "desc")
+
+
+class TermView(_Labelled, SchoolModelView):
+    datamodel = _interface(Term)
+    class_permission_name = "Terms"
+    route_base = "/terms"
+    list_columns = ["year", "name", "kind", "grade_from", "grade_to", "start_date", "end_date", "is_closed"]
+    add_columns = edit_columns = [
+        "year", "kind", "number", "name", "grade_from", "grade_to", "start_date", "end_date", "is_closed"
+    ]
+    search_columns = ["name", "kind", "start_date"]
+    base_order = ("start_date", "asc")
+
+
+class VacationView(_Labelled, SchoolModelView):
+    datamodel = _interface(Vacation)
+    class_permission_name = "Vacations"
+    route_base = "/vacations"
+    list_columns = ["year", "name", "start_date", "end_date", "classes"]
+    add_columns = edit_columns = ["year", "name", "start_date", "end_date", "classes"]
+    search_columns = ["name", "start_date"]
+    base_order = ("start_date", "asc")
+
+
+class HolidayView(_Labelled, SchoolModelView):
+    datamodel = _interface(Holiday)
+    class_permission_name = "Holidays"
+    route_base = "/holidays"
+    list_columns = ["date", "name", "is_working_day"]
+    add_columns = edit_columns = ["date", "name", "is_working_day"]
+    search_columns = ["name", "date"]
+    base_order = ("date", "asc")
+
+
+class BellScheduleView(_Labelled, SchoolModelView):
+    datamodel = _interface(BellSchedule)
+    class_permission_name = "BellSchedules"
+    route_base = "/bell-schedules"
+    list_columns = ["name", "shift", "grade_from", "grade_to", "weekday", "periods"]
+    add_columns = edit_columns = [
+        "name", "shift", "grade_from", "grade_to", "weekday", "valid_from", "valid_to"
+    ]
+    show_columns = add_columns + ["periods"]
+    search_columns = ["name", "shift"]
+
+
+class AssignmentTypeView(_Labelled, SchoolModelView):
+    datamodel = _interface(AssignmentType)
+    class_permission_name = "AssignmentTypes"
+    route_base = "/assignment-types"
+    list_columns = ["name", "short_name", "default_weight", "is_homework", "is_assessment_procedure"]
+    add_columns = edit_columns = list_columns
+    search_columns = ["name"]
+    base_order = ("name", "asc")
+
+
+class AttendanceCodeView(_Labelled, SchoolModelView):
+    datamodel = _interface(AttendanceCode)
+    class_permission_name = "AttendanceCodes"
+    route_base = "/attendance-codes"
+    list_columns = ["code", "name", "kind", "is_excused", "counts_as_present"]
+    add_columns = edit_columns = list_columns
+    search_columns = ["code", "name"]
+
+
+class RoomView(_Labelled, SchoolModelView):
+    datamodel = _interface(Room)
+    class_permission_name = "Rooms"
+    route_base = "/rooms"
+    list_columns = ["name", "capacity", "floor"]
+    add_columns = edit_columns = list_columns
+    search_columns = ["name"]
+    base_order = ("name", "asc")
+
+
+# --- Educational process -----------------------------------------------------------
+
+
+class SubjectView(_Labelled, SchoolModelView):
+    datamodel = _interface(Subject)
+    class_permission_name = "Subjects"
+    route_base = "/subjects"
+    list_columns = ["name", "short_name", "parent"]
+    add_columns = edit_columns = ["name", "short_name", "parent"]
+    search_columns = ["name"]
+    base_order = ("name", "asc")
+
+
+class SchoolClassView(_Labelled, SchoolModelView):
+    datamodel = _interface(SchoolClass)
+    class_permission_name = "SchoolClasses"
+    route_base = "/classes"
+    list_columns = ["name", "year", "class_teacher", "shift", "six_day_week", "room"]
+    add_columns = edit_columns = [
+        "year", "grade", "letter", "name", "class_teacher", "shift", "six_day_week", "room"
+    ]
+    search_columns = ["name", "grade"]
+    base_order = ("grade", "asc")
+
+
+class StudyGroupView(_Labelled, SchoolModelView):
+    datamodel = _interface(StudyGroup)
+    class_permission_name = "StudyGroups"
+    route_base = "/groups"
+    list_columns = ["name", "school_class", "year"]
+    add_columns = edit_columns = ["year", "name", "school_class", "students"]
+    search_columns = ["name"]
+
+
+class CurriculumHoursView(_Labelled, SchoolModelView):
+    datamodel = _interface(CurriculumHours)
+    class_permission_name = "CurriculumHours"
+    route_base = "/curriculum"
+    list_columns = ["subject", "grade", "school_class", "hours_per_week", "year"]
+    add_columns = edit_columns = ["year", "subject", "grade", "school_class", "hours_per_week"]
+    search_columns = ["grade"]
+    base_order = ("grade", "asc")
+
+
+class CourseView(_Labelled, SchoolModelView):
+    datamodel = _interface(Course)
+    class_permission_name = "Courses"
+    route_base = "/courses"
+    list_columns = ["subject", "school_class", "group", "teachers", "kind", "assessment", "hours_per_week"]
+    add_columns = edit_columns = [
+        "year", "subject", "school_class", "group", "teachers", "kind", "assessment", "hours_per_week"
+    ]
+    search_columns = ["kind", "assessment"]
+
+
+class TimetableEntryView(_Labelled, SchoolModelView):
+    datamodel = _interface(TimetableEntry)
+    class_permission_name = "TimetableEntries"
+    route_base = "/timetable-entries"
+    list_columns = ["course", "weekday", "lesson_number", "room", "week_parity"]
+    add_columns = edit_columns = [
+        "course", "weekday", "lesson_number", "room", "week_parity", "valid_from", "valid_to"
+    ]
+    search_columns = ["weekday", "lesson_number"]
+
+
+class LessonView(_Labelled, SchoolModelView):
+    datamodel = _interface(Lesson)
+    class_permission_name = "Lessons"
+    route_base = "/lessons"
+    list_columns = ["date", "lesson_number", "course", "room", "topic", "substitute", "is_cancelled"]
+    add_columns = edit_columns = [
+        "course", "date", "lesson_number", "room", "topic",
+        "substitute", "is_cancelled", "cancel_reason",
+    ]
+    search_columns = ["date", "topic"]
+    base_order = ("date", "desc")
+
+
+# --- People -----------------------------------------------------------------------------
+
+_PERSON = ["last_name", "first_name", "middle_name"]
+
+
+class EmployeeView(_Labelled, SchoolModelView):
+    datamodel = _interface(Employee)
+    class_permission_name = "Employees"
+    route_base = "/employees"
+    list_columns = _PERSON + ["position", "phone", "is_active"]
+    add_columns = edit_columns = _PERSON + ["position", "birth_date", "sex", "email", "phone", "is_active"]
+    search_columns = ["last_name", "first_name", "position"]
+    base_order = ("last_name", "asc")
+
+
+class StudentView(_Labelled, SchoolModelView):
+    datamodel = _interface(Student)
+    class_permission_name = "Students"
+    route_base = "/students"
+    base_filters = [["id", _TaughtStudentsFilter, _taught_student_ids]]
+    list_columns = _PERSON + ["school_class", "birth_date", "is_active"]
+    add_columns = edit_columns = _PERSON + [
+        "sex", "birth_date", "school_class", "personal_file_number", "is_active"
+    ]
+    search_columns = ["last_name", "first_name", "personal_file_number"]
+    base_order = ("last_name", "asc")
+
+
+class GuardianView(_Labelled, SchoolModelView):
+    datamodel = _interface(Guardian)
+    class_permission_name = "Guardians"
+    route_base = "/guardians"
+    list_columns = _PERSON + ["kind", "student", "phone", "is_barred"]
+    add_columns = edit_columns = _PERSON + ["kind", "student", "phone", "email", "is_barred"]
+    search_columns = ["last_name", "first_name"]
+    base_order = ("last_name", "asc")
+
+
+# --- REST APIs --------------------------------------------------------------------------
+
+
+def _api(model, permission, resource, columns):
+    """Build a scoped REST API class for one model under one permission name."""
+    attrs = {
+        "datamodel": _interface(model),
+        "class_permission_name": permission,
+        "resource_name": resource,
+        "list_columns": ["id"] + columns,
+        "show_columns": ["id"] + columns,
+        "add_columns": columns,
+        "edit_columns": columns,
+        "label_columns": LABELS,
+    }
+    return type(f"{model.__name__}Api", (SchoolModelApi,), attrs)
+
+
+REST_APIS = [
+    _api(AcademicYear, "AcademicYears", "academic_year", ["name", "start_date", "end_date", "is_closed"]),
+    _api(Term, "Terms", "term", ["year_id", "kind", "number", "name", "start_date", "end_date", "grade_from", "grade_to"]),
+    _api(Subject, "Subjects", "subject", ["name", "short_name", "parent_id"]),
+    _api(Room, "Rooms", "room", ["name", "capacity", "floor"]),
+    _api(SchoolClass, "SchoolClasses", "school_class", ["year_id", "grade", "letter", "name", "class_teacher_id", "shift"]),
+    _api(StudyGroup, "StudyGroups", "study_group", ["year_id", "name", "class_id"]),
+    _api(Course, "Courses", "course", ["year_id", "subject_id", "class_id", "group_id", "kind", "assessment", "hours_per_week", "teachers"]),
+    _api(Employee, "Employees", "employee", _PERSON + ["position", "email", "phone", "is_active"]),
+    _api(Student, "Students", "student", _PERSON + ["sex", "birth_date", "class_id", "is_active"]),
+    _api(Guardian, "Guardians", "guardian", _PERSON + ["kind", "student_id", "phone", "email", "is_barred"]),
+    _api(TimetableEntry, "TimetableEntries", "timetable_entry", ["course_id", "weekday", "lesson_number", "room_id", "week_parity"]),
+    _api(Lesson, "Lessons", "lesson", ["course_id", "date", "lesson_number", "room_id", "topic", "is_cancelled"]),
+    _api(AssignmentType, "AssignmentTypes", "assignment_type", ["name", "short_name", "default_weight", "is_homework"]),
+    _api(AttendanceCode, "AttendanceCodes", "attendance_code", ["code", "name", "kind", "is_excused", "counts_as_present"]),
+    _api(Assignment, "Assignments", "assignment", ["lesson_id", "type_id", "weight", "text", "due_date"]),
+    _api(Mark, "Marks", "mark", ["assignment_id", "student_id", "kind", "value", "comment"]),
+    _api(Attendance, "Attendances", "attendance", ["lesson_id", "student_id", "code_id", "reason_id"]),
+    _api(FinalMark, "FinalMarks", "final_mark", ["student_id", "course_id", "kind", "term_id", "value"]),
+]
+
+# The teacher's rule on students holds for the API too.
+next(api for api in REST_APIS if api.class_permission_name == "Students").base_filters = (
+    StudentView.base_filters
+)
+
+#: (view class, menu name, label, category, category label) in menu order.
+MENU = [
+    (StudentView, "Students list", _l("Students"), "People", _l("People")),
+    (GuardianView, "Parents and guardians", _l("Parents and guardians"), "People", _l("People")),
+    (EmployeeView, "Staff", _l("Staff"), "People", _l("People")),
+    (SchoolClassView, "Classes", _l("Classes"), "Education", _l("Education")),
+    (StudyGroupView, "Study groups", _l("Study groups"), "Education", _l("Education")),
+    (SubjectView, "Subjects list", _l("Subjects"), "Education", _l("Education")),
+    (CurriculumHoursView, "Curriculum", _l("Curriculum"), "Education", _l("Education")),
+    (CourseView, "Teaching load", _l("Teaching load"), "Education", _l("Education")),
+    (TimetableEntryView, "Timetable template", _l("Timetable template"), "Education", _l("Education")),
+    (LessonView, "Lessons list", _l("Lessons"), "Education", _l("Education")),
+    (AcademicYearView, "School years", _l("School years"), "Settings", _l("School settings")),
+    (TermView, "Terms list", _l("Terms"), "Settings", _l("School settings")),
+    (VacationView, "Vacations list", _l("Vacations"), "Settings", _l("School settings")),
+    (HolidayView, "Holidays list", _l("Holidays"), "Settings", _l("School settings")),
+    (BellScheduleView, "Bell schedules", _l("Bell schedules"), "Settings", _l("School settings")),
+    (AssignmentTypeView, "Assignment types", _l("Assignment types"), "Settings", _l("School settings")),
+    (AttendanceCodeView, "Attendance codes", _l("Attendance codes"), "Settings", _l("School settings")),
+    (RoomView, "Rooms list", _l("Rooms"), "Settings", _l("School settings")),
+]
+
+
+def register_record_views(appbuilder) -> None:
+    for view, name, label, category, category_label in MENU:
+        appbuilder.add_view(
+            view, name, label=label, category=category, category_label=category_label
+        )
+    for api in REST_APIS:
+        appbuilder.add_api(api)

@@ -1,0 +1,71 @@
+"""Request hooks and plain routes: the health check and the membership guard."""
+
+import logging
+
+from flask import Flask, current_app, jsonify, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.models import db
+from app.security.scope import current_membership, current_scope
+
+log = logging.getLogger(__name__)
+
+#: Endpoints a logged-in user may reach before choosing an organisation.
+OPEN_ENDPOINTS = {
+    "static",
+    "appbuilder.static",
+    "health",
+    "OrganisationView.choose",
+    "OrganisationView.switch",
+    "AuthDBView.login",
+    "AuthDBView.logout",
+    "LocaleView.index",
+    "UtilView.back",
+    "ResetMyPasswordView.this_form_get",
+    "ResetMyPasswordView.this_form_post",
+}
+
+
+def register_web(app: Flask) -> None:
+    app.add_url_rule("/health", "health", health)
+    app.before_request(default_locale)
+    app.before_request(require_organisation)
+    app.context_processor(inject_scope)
+
+
+def health():
+    """Report whether the application and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+        database = "ok"
+    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+        log.exception("Health check: database unreachable")
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    body = {"status": "ok" if status == 200 else "degraded", "database": database}
+    return jsonify(body), status
+
+
+def default_locale():
+    """Keep the locale in the session, Russian unless the user chose another.
+
+    FAB reads the locale from the session and its menu assumes English when none is set.
+    """
+    if "locale" not in session:
+        session["locale"] = current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def require_organisation():
+    """Send a logged-in user without a chosen membership to the organisation chooser."""
+    if request.endpoint in OPEN_ENDPOINTS or request.path.startswith("/api/"):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    if current_scope().level == "none":
+        return redirect(url_for("OrganisationView.choose"))
+    return None
+
+
+def inject_scope():
+    return {"current_scope": current_scope, "current_membership": current_membership}

@@ -1,0 +1,49 @@
+"""Entry point: ``python run.py`` serves the system; ``flask --app run ...`` runs commands.
+
+On the first start with the embedded default database empty, the demo municipality is
+built and its logins are written to instance/demo-logins.csv. Never with DATABASE_URL set
+or in production.
+"""
+
+import logging
+import os
+
+from app import create_app
+
+app = create_app()
+
+
+def _database_is_empty() -> bool:
+    from sqlalchemy import inspect
+
+    from app.models import db
+
+    return not inspect(db.engine).has_table("school")
+
+
+def _first_start() -> None:
+    """Build the demo into an empty embedded database; otherwise only migrate."""
+    from app.commands import prepare_database
+
+    with app.app_context():
+        if app.config["PRODUCTION"] or not app.config["USES_DEFAULT_DATABASE"]:
+            prepare_database()
+            return
+        if not _database_is_empty():
+            prepare_database()
+            return
+        from app.demo.builder import build_demo
+
+        print("The database is empty: building the demo municipality, this takes a minute.")
+        prepare_database()
+        result = build_demo(progress=True)
+        print(f"Demo logins and passwords: {result.logins_file}")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _first_start()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8080"))
+    print(f"Serving on http://{host}:{port}/")
+    app.run(host=host, port=port, debug=False)
