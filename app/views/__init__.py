@@ -1,11 +1,23 @@
 """Every view of the application is registered here, in one place."""
 
+import importlib
+
 from app.views.records import register_record_views
+
+#: Feature modules under app.views, each with a register(appbuilder) function, in the
+#: order their menus appear.
+FEATURE_MODULES = [
+    "organisation",
+    "journal",
+    "diary",
+    "timetable",
+    "reports",
+    "users",
+]
 
 
 def register_views(appbuilder) -> None:
     register_record_views(appbuilder)
-    # Feature pages register themselves through their modules' register() functions.
-    from app.views import organisation
-
-    organisation.register(appbuilder)
+    for name in FEATURE_MODULES:
+        module = importlib.import_module(f"app.views.{name}")
+        module.register(appbuilder)
