@@ -66,14 +66,19 @@ START_LINKS: dict[str, list[StartLink]] = {
 }
 
 
-def start_links(scope: Scope) -> list[StartLink]:
-    """Links for every role the session holds, without repeats, in role order."""
+def start_links(scope: Scope, known_endpoints=None) -> list[StartLink]:
+    """Links for every role the session holds, without repeats, in role order.
+
+    ``known_endpoints`` drops links to pages this installation does not register.
+    """
     seen = set()
     links = []
     for code in START_LINKS:
         if code not in scope.role_codes:
             continue
         for link in START_LINKS[code]:
+            if known_endpoints is not None and link.endpoint not in known_endpoints:
+                continue
             if link.endpoint not in seen:
                 seen.add(link.endpoint)
                 links.append(link)

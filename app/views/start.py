@@ -1,6 +1,6 @@
 """The start page: what each user type does first, in the current organisation."""
 
-from flask import redirect, url_for
+from flask import current_app, redirect, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 
@@ -22,5 +22,5 @@ class StartIndexView(IndexView):
         if scope.level == "none":
             return redirect(url_for("OrganisationView.choose"))
         return self.render_template(
-            self.index_template, links=start_links(scope), scope=scope
+            self.index_template, links=start_links(scope, current_app.view_functions), scope=scope
         )

@@ -1,0 +1,222 @@
+"""Factories that build small, complete schools for tests, with a login per role."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app
+from werkzeug.security import generate_password_hash
+
+from app.models import (
+    AcademicYear,
+    Assignment,
+    AssignmentType,
+    Attendance,
+    AttendanceCode,
+    BellPeriod,
+    BellSchedule,
+    Course,
+    CurriculumHours,
+    EducationAuthority,
+    Employee,
+    FinalMark,
+    Guardian,
+    Holiday,
+    Lesson,
+    Mark,
+    Membership,
+    Room,
+    School,
+    SchoolClass,
+    Student,
+    StudyGroup,
+    Subject,
+    Term,
+    TimetableEntry,
+    Vacation,
+    db,
+)
+from app.security.roles import ROLES
+
+TEST_PASSWORD = "Test-pass-1"
+
+#: Monday of a school week inside the first quarter of the test year.
+WEEK_START = dt.date(2026, 10, 5)
+
+_password_hash = None
+
+
+def password_hash() -> str:
+    """Hash the shared test password once: scrypt is deliberately slow."""
+    global _password_hash
+    if _password_hash is None:
+        _password_hash = generate_password_hash(TEST_PASSWORD)
+    return _password_hash
+
+
+@dataclass
+class SchoolWorld:
+    """One test school: its id, one row id per model, and a username per role code."""
+
+    key: str
+    school_id: int
+    ids: dict[str, int] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    schools: dict[str, SchoolWorld]
+    authority_ids: dict[str, int]
+    users: dict[str, str]
+
+    def __getitem__(self, key: str) -> SchoolWorld:
+        return self.schools[key]
+
+
+def make_user(username: str, first_name: str = "Тест", last_name: str = "Тестов"):
+    """Create a FAB login with the shared test password and no roles of its own."""
+    sm = current_app.appbuilder.sm
+    user = sm.user_model(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=f"{username}@test.invalid",
+        active=True,
+        password=password_hash(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def fab_role(code: str):
+    sm = current_app.appbuilder.sm
+    return sm.find_role(ROLES[code].name)
+
+
+def add_membership(user, *codes: str, school=None, authority=None) -> Membership:
+    membership = Membership(
+        user_id=user.id,
+        school_id=school.id if school else None,
+        authority_id=authority.id if authority else None,
+        roles=[fab_role(code) for code in codes],
+    )
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
+    """Build a school with one row of every school-owned model and a login per role."""
+    school = School(authority=authority, name=f"Школа № {key}", number=key, address="Москва")
+    db.session.add(school)
+    db.session.flush()
+    sid = school.id
+    world = SchoolWorld(key=key, school_id=sid)
+
+    def add(obj):
+        db.session.add(obj)
+        db.session.flush()
+        world.ids.setdefault(type(obj).__name__, obj.id)
+        return obj
+
+    year = add(AcademicYear(school_id=sid, name="2026/2027", start_date=dt.date(2026, 9, 1), end_date=dt.date(2027, 5, 31)))
+    quarters = [
+        (1, dt.date(2026, 9, 1), dt.date(2026, 10, 24)),
+        (2, dt.date(2026, 11, 3), dt.date(2026, 12, 28)),
+        (3, dt.date(2027, 1, 12), dt.date(2027, 3, 21)),
+        (4, dt.date(2027, 3, 30), dt.date(2027, 5, 26)),
+    ]
+    for number, start, end in quarters:
+        add(Term(school_id=sid, year_id=year.id, kind="quarter", number=number, name=f"{number} четверть", start_date=start, end_date=end, grade_from=1, grade_to=9))
+    for number, start, end in [(1, dt.date(2026, 9, 1), dt.date(2026, 12, 28)), (2, dt.date(2027, 1, 12), dt.date(2027, 5, 26))]:
+        add(Term(school_id=sid, year_id=year.id, kind="half_year", number=number, name=f"{number} полугодие", start_date=start, end_date=end, grade_from=10, grade_to=11))
+    add(Vacation(school_id=sid, year_id=year.id, name="Осенние каникулы", start_date=dt.date(2026, 10, 25), end_date=dt.date(2026, 11, 2)))
+    add(Holiday(school_id=sid, date=dt.date(2026, 11, 4), name="День народного единства"))
+    bells = add(BellSchedule(school_id=sid, name="Основное", shift=1, grade_from=1, grade_to=11))
+    for number, (start, end) in enumerate([("08:30", "09:15"), ("09:25", "10:10"), ("10:30", "11:15")], start=1):
+        add(BellPeriod(school_id=sid, schedule_id=bells.id, lesson_number=number, starts_at=dt.time.fromisoformat(start), ends_at=dt.time.fromisoformat(end)))
+    room = add(Room(school_id=sid, name=f"{key}-101", capacity=30))
+    maths = add(Subject(school_id=sid, name="Математика"))
+    add(Subject(school_id=sid, name="Алгебра", parent_id=maths.id))
+
+    users = {}
+    employees = {}
+    for code in ROLES:
+        if code in ("authority", "server_admin", "student", "parent"):
+            continue
+        user = make_user(f"{code}_{key}")
+        add_membership(user, code, school=school)
+        users[code] = user.username
+        employees[code] = add(Employee(school_id=sid, user_id=user.id, last_name="Сотрудник", first_name=code, position=code))
+
+    teacher = employees["teacher"]
+    school_class = add(SchoolClass(school_id=sid, year_id=year.id, grade=5, letter="А", name="5А", class_teacher_id=teacher.id, room_id=room.id))
+    first_grade = SchoolClass(school_id=sid, year_id=year.id, grade=1, letter="А", name="1А")
+    db.session.add(first_grade)
+
+    student_user = make_user(f"student_{key}")
+    student = add(Student(school_id=sid, user_id=student_user.id, class_id=school_class.id, last_name="Ученикова", first_name="Анна", sex="f", personal_file_number=f"{key}-1"))
+    add_membership(student_user, "student", school=school)
+    users["student"] = student_user.username
+    sibling = Student(school_id=sid, class_id=school_class.id, last_name="Ученикова", first_name="Мария", sex="f", personal_file_number=f"{key}-2")
+    other = Student(school_id=sid, class_id=school_class.id, last_name="Другой", first_name="Пётр", sex="m", personal_file_number=f"{key}-3")
+    db.session.add_all([sibling, other])
+    db.session.flush()
+    world.ids["SiblingStudent"] = sibling.id
+    world.ids["OtherStudent"] = other.id
+
+    parent_user = make_user(f"parent_{key}")
+    add_membership(parent_user, "parent", school=school)
+    users["parent"] = parent_user.username
+    add(Guardian(school_id=sid, student_id=student.id, user_id=parent_user.id, last_name="Ученикова", first_name="Ольга", kind="mother"))
+    db.session.add(Guardian(school_id=sid, student_id=sibling.id, user_id=parent_user.id, last_name="Ученикова", first_name="Ольга", kind="mother"))
+
+    group = add(StudyGroup(school_id=sid, year_id=year.id, name="5А англ. 1", class_id=school_class.id, students=[student]))
+    add(CurriculumHours(school_id=sid, year_id=year.id, subject_id=maths.id, grade=5, hours_per_week=Decimal("5")))
+    course = add(Course(school_id=sid, year_id=year.id, subject_id=maths.id, class_id=school_class.id, kind="lesson", assessment="marks", hours_per_week=Decimal("5"), teachers=[teacher]))
+
+    entry = add(TimetableEntry(school_id=sid, course_id=course.id, weekday=1, lesson_number=2, room_id=room.id))
+    lesson = add(Lesson(school_id=sid, course_id=course.id, date=WEEK_START, lesson_number=2, room_id=room.id, topic="Натуральные числа", entry_id=entry.id, starts_at=dt.time(9, 25), ends_at=dt.time(10, 10)))
+
+    test_type = add(AssignmentType(school_id=sid, name="Контрольная работа", default_weight=Decimal("2"), is_assessment_procedure=True))
+    homework_type = AssignmentType(school_id=sid, name="Домашнее задание", default_weight=Decimal("1"), is_homework=True)
+    db.session.add(homework_type)
+    assignment = add(Assignment(school_id=sid, lesson_id=lesson.id, type_id=test_type.id, weight=Decimal("2"), text="Контрольная работа № 1"))
+    db.session.add(Assignment(school_id=sid, lesson_id=lesson.id, type=homework_type, weight=Decimal("1"), text="№ 15, 16", due_date=WEEK_START + dt.timedelta(days=2)))
+    add(Mark(school_id=sid, assignment_id=assignment.id, student_id=student.id, kind="number", value=5))
+    absent = add(AttendanceCode(school_id=sid, code="Н", name="Отсутствовал", kind="absent"))
+    db.session.add(AttendanceCode(school_id=sid, code="ОП", name="Опоздал", kind="late"))
+    ill = AttendanceCode(school_id=sid, code="Б", name="Болезнь", kind="reason", is_excused=True)
+    db.session.add(ill)
+    db.session.flush()
+    add(Attendance(school_id=sid, lesson_id=lesson.id, student_id=other.id, code_id=absent.id, reason_id=ill.id))
+    first_term = db.session.query(Term).filter_by(school_id=sid, number=1, kind="quarter").one()
+    add(FinalMark(school_id=sid, student_id=student.id, course_id=course.id, kind="term", term_id=first_term.id, value="5"))
+
+    world.users = users
+    db.session.flush()
+    return world
+
+
+def build_world() -> World:
+    """Schools A and B under one authority, school C under another, and cross-school logins."""
+    first = EducationAuthority(name="Управление образования Первого района", short_name="УО-1")
+    second = EducationAuthority(name="Управление образования Второго района", short_name="УО-2")
+    db.session.add_all([first, second])
+    db.session.flush()
+
+    schools = {"A": build_school("A", first), "B": build_school("B", first), "C": build_school("C", second)}
+
+    users = {}
+    authority_user = make_user("authority_1")
+    add_membership(authority_user, "authority", authority=first)
+    users["authority"] = authority_user.username
+
+    admin = make_user("server_admin")
+    admin.roles = [fab_role("server_admin")]
+    users["server_admin"] = admin.username
+
+    db.session.commit()
+    return World(schools=schools, authority_ids={"first": first.id, "second": second.id}, users=users)
