@@ -100,11 +100,9 @@ RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 # --- Languages --------------------------------------------------------------
 
 BABEL_DEFAULT_LOCALE = "ru"
-BABEL_DEFAULT_FOLDER = str(BASE_DIR / "translations")
-#: FAB's catalog comes first so that the app's own catalog overrides its strings.
-BABEL_TRANSLATION_DIRECTORIES = (
-    "translations;" + str(BASE_DIR / "translations")
-)
+#: FAB puts its own catalog first; the app's catalog is merged after it, so the app
+#: overrides FAB's missing and wrong Russian strings. The path must be absolute.
+BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 LANGUAGES = {
     "ru": {"flag": "ru", "name": "Русский"},
     "en": {"flag": "gb", "name": "English"},

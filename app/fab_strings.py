@@ -1,0 +1,42 @@
+"""Flask-AppBuilder's own strings that its Russian catalog lacks or gets wrong.
+
+FAB 5.3 ships a Russian catalog from 2015: these messages are missing from it, and
+"Not a valid choice" is translated as a wrong-date message. Listing them here puts them
+into this project's catalog, which is merged after FAB's and so overrides it.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+FAB_STRINGS = [
+    _l("Database Error"),
+    _l("Select Value"),
+    _l(
+        "Must have at least two capital letters, one special character, two digits, "
+        "three lower case letters and a minimal length of 10."
+    ),
+    _l("Contains (insensitive)"),
+    _l("In"),
+    _l("Not In"),
+    _l("Either select a role or a group"),
+    _l("List Groups"),
+    _l("Edit User Information"),
+    _l("User information changed"),
+    _l("Groups"),
+    _l("The user's password for authentication"),
+    _l("User(s) exists in the role, cannot delete"),
+    _l("Show Group"),
+    _l("Add Group"),
+    _l("Edit Group"),
+    _l("User(s) exists in the group, cannot delete"),
+    _l("Order by"),
+    _l("Add"),
+    _l("Edit"),
+    _l("Show"),
+    _l("Delete"),
+    _l("Are you sure you want to delete this item?"),
+    _l("Detail"),
+    _l("Sign In with "),
+    _l("Sign in using:"),
+    # Wrong in FAB's catalog («Дата введена неверно»).
+    _l("Not a valid choice"),
+]
