@@ -17,3 +17,18 @@ def test_each_school_role_reaches_start_page(app, world, login):
     for code, username in world["A"].users.items():
         response = login(username).get("/")
         assert response.status_code == 200, code
+
+
+def test_openapi_spec_lists_core_apis(app, world, login):
+    client = login(world.users["server_admin"])
+    response = client.get("/api/v1/_openapi")
+    assert response.status_code == 200
+    paths = response.json["paths"]
+    for resource in ("student", "course", "lesson", "mark", "attendance", "final_mark"):
+        assert f"/api/v1/{resource}/" in paths, resource
+
+
+def test_russian_is_default_locale(app, world, login):
+    client = login(world["A"].users["teacher"])
+    page = client.get("/").get_data(as_text=True)
+    assert 'lang="ru"' in page or "Выход" in page or "Выйти" in page
