@@ -176,8 +176,10 @@ class Course(SchoolOwned, db.Model):
     class_id = Column(Integer, ForeignKey("school_class.id", ondelete="CASCADE"), nullable=False)
     #: Set when the course is taught to a part of the class or a cross-class group.
     group_id = Column(Integer, ForeignKey("study_group.id", ondelete="SET NULL"))
-    kind = Column(String(20), nullable=False, default="lesson")
-    assessment = Column(String(20), nullable=False, default="marks")
+    kind = Column(String(20), nullable=False, default="lesson", info={"choices": COURSE_KINDS})
+    assessment = Column(
+        String(20), nullable=False, default="marks", info={"choices": ASSESSMENT_SYSTEMS}
+    )
     hours_per_week = Column(Numeric(4, 1), nullable=False, default=1)
 
     year = relationship("AcademicYear")

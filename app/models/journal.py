@@ -112,7 +112,7 @@ class Mark(SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     assignment_id = Column(Integer, ForeignKey("assignment.id", ondelete="CASCADE"), nullable=False)
     student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
-    kind = Column(String(10), nullable=False, default="number")
+    kind = Column(String(10), nullable=False, default="number", info={"choices": MARK_KINDS})
     value = Column(Integer)
     comment = Column(String(500))
     changed_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
@@ -148,7 +148,7 @@ class AttendanceCode(SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     code = Column(String(10), nullable=False)
     name = Column(String(150), nullable=False)
-    kind = Column(String(10), nullable=False)
+    kind = Column(String(10), nullable=False, info={"choices": ATTENDANCE_KINDS})
     #: School business (олимпиада, соревнования) counts as present in reports.
     counts_as_present = Column(Boolean, nullable=False, default=False)
     #: For reasons: whether the absence is excused (Б, УП) or not (НП).
@@ -204,7 +204,7 @@ class FinalMark(SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
     course_id = Column(Integer, ForeignKey("course.id", ondelete="CASCADE"), nullable=False)
-    kind = Column(String(10), nullable=False, default="term")
+    kind = Column(String(10), nullable=False, default="term", info={"choices": FINAL_MARK_KINDS})
     #: Set for term marks; empty for year, exam and final marks.
     term_id = Column(Integer, ForeignKey("term.id", ondelete="CASCADE"))
     #: «5» … «1», «зач», «незач», «н/а» or «осв».

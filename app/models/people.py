@@ -58,7 +58,7 @@ class Employee(PersonMixin, SchoolOwned, db.Model):
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     position = Column(String(150))
     birth_date = Column(Date)
-    sex = Column(String(1))
+    sex = Column(String(1), info={"choices": SEXES})
     email = Column(String(150))
     phone = Column(String(50))
     is_active = Column(Boolean, nullable=False, default=True)
@@ -81,7 +81,7 @@ class Student(PersonMixin, SchoolOwned, db.Model):
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
     class_id = Column(Integer, ForeignKey("school_class.id", ondelete="SET NULL"))
     birth_date = Column(Date)
-    sex = Column(String(1), nullable=False)
+    sex = Column(String(1), nullable=False, info={"choices": SEXES})
     #: Number of the personal file (личное дело), unique in the school.
     personal_file_number = Column(String(30))
     #: False once the student has left the school.
@@ -105,7 +105,7 @@ class Guardian(PersonMixin, SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
-    kind = Column(String(20), nullable=False, default="mother")
+    kind = Column(String(20), nullable=False, default="mother", info={"choices": GUARDIAN_KINDS})
     phone = Column(String(50))
     email = Column(String(150))
     #: Set by the secretary when a court has restricted this parent: no access to the child.

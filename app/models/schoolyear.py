@@ -73,7 +73,7 @@ class Term(SchoolOwned, db.Model):
 
     id = Column(Integer, primary_key=True)
     year_id = Column(Integer, ForeignKey("academic_year.id", ondelete="CASCADE"), nullable=False)
-    kind = Column(String(20), nullable=False, default="quarter")
+    kind = Column(String(20), nullable=False, default="quarter", info={"choices": TERM_KINDS})
     number = Column(Integer, nullable=False)
     name = Column(String(50), nullable=False)
     start_date = Column(Date, nullable=False)

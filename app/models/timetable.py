@@ -37,7 +37,9 @@ class TimetableEntry(SchoolOwned, db.Model):
     weekday = Column(Integer, nullable=False)
     lesson_number = Column(Integer, nullable=False)
     room_id = Column(Integer, ForeignKey("room.id", ondelete="SET NULL"))
-    week_parity = Column(String(5), nullable=False, default="every")
+    week_parity = Column(
+        String(5), nullable=False, default="every", info={"choices": WEEK_PARITIES}
+    )
     valid_from = Column(Date)
     valid_to = Column(Date)
 

@@ -11,9 +11,14 @@ from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder import expose as expose_mvc
 from flask_babel import lazy_gettext as _l
+from flask_appbuilder.fieldwidgets import Select2Widget
 from marshmallow import ValidationError
+from sqlalchemy import Boolean
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
+
+from wtforms import BooleanField, SelectField
+from wtforms.validators import DataRequired, Optional
 
 from app.errors import SAVE_FAILED, DomainError, OutOfScope
 from app.models import db, is_school_owned
@@ -88,6 +93,59 @@ class SafeSQLAInterface(ScopedSQLAInterface):
             raise DomainError(SAVE_FAILED) from None
 
 
+def _model_column(model, name):
+    table = getattr(model, "__table__", None)
+    return table.c.get(name) if table is not None else None
+
+
+def choice_and_flag_fields(model, columns, label_columns) -> dict:
+    """Form fields FAB gets wrong: choice lists and non-null checkboxes.
+
+    A string column with ``info={"choices": {...}}`` becomes a select with translated
+    labels. FAB marks a non-null Boolean as required, so an unticked box fails
+    validation; such columns get a plain checkbox instead.
+    """
+    fields = {}
+    for name in columns or []:
+        column = _model_column(model, name)
+        if column is None:
+            continue
+        label = label_columns.get(name, name)
+        choices = column.info.get("choices")
+        if choices:
+            validators = [] if column.nullable else [DataRequired()]
+            if column.nullable:
+                validators.append(Optional())
+            fields[name] = SelectField(
+                label,
+                choices=[("", "—")] * column.nullable + list(choices.items()),
+                validators=validators,
+                widget=Select2Widget(),
+                default=_column_default(column),
+            )
+        elif isinstance(column.type, Boolean):
+            fields[name] = BooleanField(label, default=_column_default(column) or False)
+    return fields
+
+
+def _column_default(column):
+    default = column.default
+    if default is None or callable(getattr(default, "arg", None)):
+        return None
+    return default.arg
+
+
+def choice_formatters(model, columns) -> dict:
+    """List formatters that show a choice column's label instead of its stored code."""
+    formatters = {}
+    for name in columns or []:
+        column = _model_column(model, name)
+        choices = column.info.get("choices") if column is not None else None
+        if choices:
+            formatters[name] = lambda value, choices=choices: choices.get(value, value)
+    return formatters
+
+
 class SchoolModelView(ModelView):
     """A generated CRUD screen over school data, scoped to the session's school."""
 
@@ -97,11 +155,25 @@ class SchoolModelView(ModelView):
     _hidden_columns = ("school", "school_id")
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        model = self.datamodel.obj
         for attr in ("add_columns", "edit_columns"):
             columns = getattr(self, attr, None)
             if columns:
                 setattr(self, attr, [c for c in columns if c not in self._hidden_columns])
+        self.add_form_extra_fields = {
+            **choice_and_flag_fields(model, self.add_columns, self.label_columns),
+            **(self.add_form_extra_fields or {}),
+        }
+        self.edit_form_extra_fields = {
+            **choice_and_flag_fields(model, self.edit_columns, self.label_columns),
+            **(self.edit_form_extra_fields or {}),
+        }
+        shown = set(self.list_columns or []) | set(self.show_columns or [])
+        self.formatters_columns = {
+            **choice_formatters(model, shown),
+            **(self.formatters_columns or {}),
+        }
+        super().__init__(*args, **kwargs)
 
     def _get_list_widget(self, *args, **kwargs):
         kwargs["page_size"] = min(kwargs.get("page_size") or self.page_size, MAX_PAGE_SIZE)
