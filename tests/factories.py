@@ -220,3 +220,11 @@ def build_world() -> World:
 
     db.session.commit()
     return World(schools=schools, authority_ids={"first": first.id, "second": second.id}, users=users)
+
+
+def build_extra_school(key: str, authority_id: int) -> SchoolWorld:
+    """Build and commit one more school under an existing authority, for tests that change data."""
+    authority = db.session.get(EducationAuthority, authority_id)
+    school = build_school(key, authority)
+    db.session.commit()
+    return school

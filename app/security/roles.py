@@ -164,7 +164,7 @@ ROLES: dict[str, RoleSpec] = {
             read={"Timetable", "Rooms"},
         ),
         _spec("student", "Учащийся", _l("Student"), "school", read={"Diary", "Timetable"}),
-        _spec("parent", "Родитель", _l("Parent"), "school", read={"Diary"}),
+        _spec("parent", "Родитель", _l("Parent"), "school", read={"Diary", "Timetable"}),
     ]
 }
 
