@@ -228,3 +228,67 @@ def build_extra_school(key: str, authority_id: int) -> SchoolWorld:
     school = build_school(key, authority)
     db.session.commit()
     return school
+
+
+def build_extra_school(key: str) -> SchoolWorld:
+    """Build one more school under an authority of its own, for tests that change data.
+
+    Tests that save marks or move lessons use such a school so that the shared world
+    stays as the other tests expect it.
+    """
+    authority = EducationAuthority(name=f"Управление образования {key}", short_name=f"УО-{key}")
+    db.session.add(authority)
+    db.session.flush()
+    world = build_school(key, authority)
+    db.session.commit()
+    return world
+
+
+def add_teacher(world: SchoolWorld, username: str) -> Employee:
+    """Add a teacher login and staff row to a test school."""
+    school = db.session.get(School, world.school_id)
+    user = make_user(username)
+    add_membership(user, "teacher", school=school)
+    employee = Employee(
+        school_id=school.id, user_id=user.id, last_name="Учителев", first_name=username
+    )
+    db.session.add(employee)
+    db.session.flush()
+    return employee
+
+
+def add_course_with_lesson(
+    world: SchoolWorld,
+    subject_name: str,
+    *,
+    class_name: str = "5А",
+    teachers: list | None = None,
+    day: dt.date = WEEK_START,
+    lesson_number: int = 3,
+    assessment: str = "marks",
+    kind: str = "lesson",
+) -> tuple[Course, Lesson]:
+    """Add a course of a new subject to a class of a test school, with one lesson."""
+    sid = world.school_id
+    school_class = db.session.query(SchoolClass).filter_by(school_id=sid, name=class_name).one()
+    subject = Subject(school_id=sid, name=subject_name)
+    db.session.add(subject)
+    db.session.flush()
+    course = Course(
+        school_id=sid,
+        year_id=school_class.year_id,
+        subject_id=subject.id,
+        class_id=school_class.id,
+        kind=kind,
+        assessment=assessment,
+        hours_per_week=Decimal("1"),
+        teachers=list(teachers or []),
+    )
+    db.session.add(course)
+    db.session.flush()
+    lesson = Lesson(
+        school_id=sid, course_id=course.id, date=day, lesson_number=lesson_number
+    )
+    db.session.add(lesson)
+    db.session.flush()
+    return course, lesson

@@ -1,5 +1,111 @@
-"""Placeholder until the feature lands; registers nothing."""
+"""The diary: a read-only week of one student for the student, parents and staff."""
+
+import datetime as dt
+
+from flask import abort, flash, request
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.security.scope import current_scope
+from app.services.diary import (
+    diary_student_or_404,
+    diary_week,
+    monday_of,
+    own_students,
+    sees_whole_school,
+    visible_classes,
+    visible_students_of_class,
+)
+
+PERMISSION = "Diary"
+
+
+class DiaryView(BaseView):
+    """One student's week; a parent switches between children, staff choose a student."""
+
+    route_base = "/diary"
+    default_view = "index"
+    class_permission_name = PERMISSION
+    method_permission_name = {"index": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        scope = current_scope()
+        week_start = _requested_week()
+        own = own_students(scope)
+        chooses_any = sees_whole_school(scope) or scope.has_role("teacher")
+
+        student_id = request.args.get("student")
+        if student_id:
+            student = diary_student_or_404(scope, student_id)
+        elif own:
+            student = own[0]
+        elif chooses_any:
+            return self._render_chooser(scope)
+        elif scope.has_role("student", "parent"):
+            return self.render_template("diary.html", week=None, chooser=False, own=[])
+        else:
+            abort(404)
+
+        return self.render_template(
+            "diary.html",
+            week=diary_week(student, week_start),
+            student=student,
+            own=own,
+            chooses_any=chooses_any,
+            chooser=False,
+        )
+
+    def _render_chooser(self, scope):
+        classes = visible_classes(scope)
+        chosen = None
+        students = []
+        class_id = request.args.get("class")
+        if class_id:
+            chosen = next((c for c in classes if str(c.id) == class_id), None)
+            if chosen is None:
+                abort(404)
+            students = visible_students_of_class(scope, chosen.id)
+        return self.render_template(
+            "diary.html",
+            week=None,
+            chooser=True,
+            classes=classes,
+            chosen_class=chosen,
+            students=students,
+            own=[],
+        )
+
+
+def _requested_week() -> dt.date:
+    """The Monday of the week the request names, or of this week."""
+    today = dt.date.today()
+    text = request.args.get("week", "").strip()
+    if not text:
+        return monday_of(today)
+    try:
+        return monday_of(dt.date.fromisoformat(text))
+    except ValueError:
+        flash(
+            _(
+                'Week "%(value)s" is invalid: give any day of the week as YYYY-MM-DD. '
+                "This week is shown instead.",
+                value=text,
+            ),
+            "warning",
+        )
+        return monday_of(today)
 
 
 def register(appbuilder) -> None:
-    return None
+    # The menu item's name differs from the permission name "Diary": FAB's permission
+    # update deletes menu_access from a view menu that is also a view's permission name.
+    appbuilder.add_view(
+        DiaryView,
+        "Student diary",
+        label=_l("Diary"),
+        category="Journal",
+        category_label=_l("Journal"),
+    )

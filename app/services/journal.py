@@ -1,0 +1,711 @@
+"""The class journal: who may open which course, the course grid, and saving a lesson.
+
+Views only parse the request and render; every rule of the journal lives here: the
+weighted average, which mark values a course accepts, what a session may read or write,
+and the one-transaction save of a lesson's topic, assignments, marks and attendance.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
+
+from app.models import (
+    Assignment,
+    AssignmentType,
+    Attendance,
+    AttendanceCode,
+    Course,
+    Employee,
+    FinalMark,
+    Lesson,
+    Mark,
+    SchoolClass,
+    Student,
+    Term,
+    course_teacher,
+    db,
+)
+from app.security.scope import Scope, apply_scope, scoped_get_or_404
+
+log = logging.getLogger(__name__)
+
+#: Roles that read and correct every course of their school.
+WHOLE_SCHOOL_ROLES = ("principal", "server_admin")
+
+#: Shown where there is nothing to average.
+NO_AVERAGE = "—"
+
+DUTY_INPUTS = {".", "точка", "•"}
+PASS_INPUTS = {"зач": "pass", "незач": "fail"}
+
+#: Largest weight that fits the Numeric(5, 2) column of assignments.
+MAX_WEIGHT = Decimal("999.99")
+MAX_TOPIC_LENGTH = 500
+MAX_COMMENT_LENGTH = 500
+
+
+# --- Averages -------------------------------------------------------------------
+
+
+def _numeric_pair(mark) -> tuple[Decimal, Decimal] | None:
+    """(value, weight) of a mark that counts toward the average, else None.
+
+    Accepts a ``Mark`` row (its weight is its assignment's) or a ``(value, weight)`` pair
+    whose value is an int, or anything else for a mark that does not count.
+    """
+    if isinstance(mark, Mark):
+        if mark.kind != "number" or mark.value is None:
+            return None
+        return Decimal(mark.value), Decimal(mark.assignment.weight)
+    value, weight = mark
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return Decimal(value), Decimal(str(weight))
+
+
+def weighted_average(marks: Iterable, weighting_enabled: bool = True) -> Decimal | None:
+    """Compute the weighted average Σ(mark × weight) / Σ(weight), unrounded.
+
+    Only numeric marks count: blanks, duty marks and pass/fail marks are skipped. A mark
+    of weight 0 counts only when every weight is 0; then, and when the school turned
+    weighting off, the plain mean is returned. Returns None when nothing counts.
+    """
+    pairs = [pair for pair in (_numeric_pair(m) for m in marks) if pair is not None]
+    if not pairs:
+        return None
+
+    total_weight = sum((weight for _, weight in pairs), Decimal(0))
+    if not weighting_enabled or total_weight == 0:
+        return sum((value for value, _ in pairs), Decimal(0)) / len(pairs)
+    return sum((value * weight for value, weight in pairs), Decimal(0)) / total_weight
+
+
+def format_average(average: Decimal | None) -> str:
+    """Show an average with two decimals, or «—» when there is none."""
+    if average is None:
+        return NO_AVERAGE
+    return str(average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+# --- Mark values ----------------------------------------------------------------
+
+
+class JournalInputError(Exception):
+    """One or more values of a journal form are invalid; nothing was saved."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.messages = messages
+
+
+@dataclass(frozen=True)
+class MarkValue:
+    """A parsed mark: its kind (number, pass, fail, duty) and the number for numeric marks."""
+
+    kind: str
+    value: int | None = None
+
+
+def allowed_marks_message(value: str, course: Course, max_mark: int) -> str:
+    """The error for an invalid mark, naming the value and what the course accepts."""
+    if course.assessment == "pass_fail":
+        return _(
+            'Mark "%(value)s" is invalid: this course is assessed pass/fail, so enter '
+            '"зач", "незач" or "." for a duty mark.',
+            value=value,
+        )
+    return _(
+        'Mark "%(value)s" is invalid: enter a whole number from 1 to %(max)s '
+        'or "." for a duty mark.',
+        value=value,
+        max=max_mark,
+    )
+
+
+def parse_mark_value(text: str, course: Course, max_mark: int) -> MarkValue | None:
+    """Parse what a teacher typed in a mark cell; None means the cell is empty.
+
+    Numbers 1..``max_mark`` are taken in courses with marks, «зач» and «незач» in pass/fail
+    courses, and «.» or «точка» (a duty mark) in both. Raises ``ValueError`` with the
+    user's message for anything else.
+    """
+    cleaned = (text or "").strip().lower()
+    if not cleaned:
+        return None
+    if cleaned in DUTY_INPUTS:
+        return MarkValue("duty")
+    if course.assessment == "pass_fail":
+        if cleaned in PASS_INPUTS:
+            return MarkValue(PASS_INPUTS[cleaned])
+    elif cleaned.isdigit() and 1 <= int(cleaned) <= max_mark:
+        return MarkValue("number", int(cleaned))
+    raise ValueError(allowed_marks_message(text.strip(), course, max_mark))
+
+
+def mark_input_value(mark: Mark | None) -> str:
+    """The text a mark shows in an input, in a form the parser takes back unchanged."""
+    if mark is None:
+        return ""
+    if mark.kind == "duty":
+        return "."
+    return mark.display()
+
+
+def mark_title(mark: Mark) -> str:
+    """Tooltip of a mark: assignment type and weight, and the comment if any."""
+    assignment = mark.assignment
+    title = _(
+        "%(type)s, weight %(weight)s",
+        type=assignment.type.name,
+        weight=format_weight(assignment.weight),
+    )
+    if mark.comment:
+        title = f"{title}: {mark.comment}"
+    return title
+
+
+def format_weight(weight) -> str:
+    """Show a weight without trailing zeros: 1, 0.5, 1.25."""
+    text = f"{Decimal(weight):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- Who may open what ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalAccess:
+    """What one session may do in the journal of its school.
+
+    ``whole_school`` sessions (the principal, the server administrator, and any other
+    role the matrix gave journal rights) see every course; a teacher sees the courses
+    they teach and those where they substitute a lesson.
+    """
+
+    scope: Scope
+    employee_ids: frozenset
+    whole_school: bool
+    #: Whether the permission matrix grants writing to the journal at all.
+    may_write: bool
+
+    @property
+    def corrects_everything(self) -> bool:
+        return self.may_write and (
+            self.scope.level == "server" or self.scope.has_role(*WHOLE_SCHOOL_ROLES)
+        )
+
+
+def journal_access(scope: Scope, may_write: bool) -> JournalAccess:
+    """Work out the journal rights of a session from its scope and the permission matrix."""
+    employee_ids = frozenset()
+    if scope.school_id is not None and scope.user_id is not None:
+        employee_ids = frozenset(
+            db.session.scalars(
+                select(Employee.id).where(
+                    Employee.school_id == scope.school_id, Employee.user_id == scope.user_id
+                )
+            )
+        )
+    teacher_only = scope.has_role("teacher") and not scope.has_role(*WHOLE_SCHOOL_ROLES)
+    whole_school = scope.level == "server" or not teacher_only
+    return JournalAccess(scope, employee_ids, whole_school, may_write)
+
+
+def _taught_course_ids(access: JournalAccess):
+    return select(course_teacher.c.course_id).where(
+        course_teacher.c.employee_id.in_(access.employee_ids)
+    )
+
+
+def _substituted_course_ids(access: JournalAccess):
+    return select(Lesson.course_id).where(
+        Lesson.school_id == access.scope.school_id,
+        Lesson.substitute_id.in_(access.employee_ids),
+    )
+
+
+def visible_courses_query(access: JournalAccess):
+    """A select() of the courses the session may open, ordered by class and subject."""
+    statement = apply_scope(select(Course), Course, access.scope)
+    if not access.whole_school:
+        statement = statement.where(
+            or_(
+                Course.id.in_(_taught_course_ids(access)),
+                Course.id.in_(_substituted_course_ids(access)),
+            )
+        )
+    return statement.join(SchoolClass, SchoolClass.id == Course.class_id).order_by(
+        SchoolClass.grade, SchoolClass.name, Course.id
+    )
+
+
+@dataclass
+class CourseGroup:
+    """Courses of one class, as the course list shows them."""
+
+    school_class: SchoolClass
+    courses: list[Course] = field(default_factory=list)
+
+
+def visible_courses(access: JournalAccess) -> list[CourseGroup]:
+    """The courses the session may open, grouped by class."""
+    groups: dict[int, CourseGroup] = {}
+    for course in db.session.scalars(visible_courses_query(access)).unique():
+        group = groups.setdefault(course.class_id, CourseGroup(course.school_class))
+        group.courses.append(course)
+    return list(groups.values())
+
+
+def teaches(access: JournalAccess, course: Course) -> bool:
+    return any(teacher.id in access.employee_ids for teacher in course.teachers)
+
+
+def get_course_or_404(access: JournalAccess, course_id) -> Course:
+    """Load a course the session may open; another school's, or one outside a teacher's
+    own courses, answers 404 like a missing id."""
+    course = scoped_get_or_404(Course, course_id, access.scope)
+    if access.whole_school or teaches(access, course):
+        return course
+    substitutes = db.session.scalar(
+        select(func.count(Lesson.id)).where(
+            Lesson.school_id == course.school_id,
+            Lesson.course_id == course.id,
+            Lesson.substitute_id.in_(access.employee_ids),
+        )
+    )
+    if not substitutes:
+        abort(404)
+    return course
+
+
+def get_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
+    """Load a lesson the session may open: of a course it may open, or one it substitutes."""
+    lesson = scoped_get_or_404(Lesson, lesson_id, access.scope)
+    if access.whole_school or teaches(access, lesson.course):
+        return lesson
+    if lesson.substitute_id in access.employee_ids:
+        return lesson
+    abort(404)
+
+
+def may_write_course(access: JournalAccess, course: Course) -> bool:
+    """Whether the session may change the course's lessons (its substitutes aside)."""
+    if not access.may_write:
+        return False
+    return access.corrects_everything or teaches(access, course)
+
+
+def may_write_lesson(access: JournalAccess, lesson: Lesson) -> bool:
+    if may_write_course(access, lesson.course):
+        return True
+    return access.may_write and lesson.substitute_id in access.employee_ids
+
+
+# --- The course grid ------------------------------------------------------------
+
+
+def course_terms(course: Course) -> list[Term]:
+    """Terms of the course's year that apply to its class's grade, in date order."""
+    grade = course.school_class.grade
+    statement = (
+        select(Term)
+        .where(Term.school_id == course.school_id, Term.year_id == course.year_id)
+        .where(Term.grade_from <= grade, Term.grade_to >= grade)
+        .order_by(Term.start_date)
+    )
+    return list(db.session.scalars(statement))
+
+
+def default_term(terms: list[Term], today: dt.date) -> Term | None:
+    """The term containing ``today``, else the last one; None when there are no terms."""
+    for term in terms:
+        if term.start_date <= today <= term.end_date:
+            return term
+    return terms[-1] if terms else None
+
+
+@dataclass
+class GridCell:
+    """Marks and attendance of one student in one lesson."""
+
+    marks: list[Mark] = field(default_factory=list)
+    attendance: Attendance | None = None
+
+
+@dataclass
+class GridRow:
+    student: Student
+    cells: dict[int, GridCell]
+    average: Decimal | None
+    term_mark: FinalMark | None
+
+    @property
+    def average_text(self) -> str:
+        return format_average(self.average)
+
+
+@dataclass
+class CourseGrid:
+    """Students × lessons of one course in one term, as the journal page shows it."""
+
+    course: Course
+    term: Term | None
+    terms: list[Term]
+    lessons: list[Lesson]
+    rows: list[GridRow]
+    gives_marks: bool
+
+
+def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
+    """Assemble the grid of a course for one term (all its lessons when there is no term)."""
+    lessons_query = select(Lesson).where(
+        Lesson.school_id == course.school_id, Lesson.course_id == course.id
+    )
+    if term is not None:
+        lessons_query = lessons_query.where(
+            Lesson.date >= term.start_date, Lesson.date <= term.end_date
+        )
+    lessons = list(db.session.scalars(lessons_query.order_by(Lesson.date, Lesson.lesson_number)))
+    lesson_ids = [lesson.id for lesson in lessons] or [-1]
+
+    marks = db.session.scalars(
+        select(Mark)
+        .join(Mark.assignment)
+        .options(contains_eager(Mark.assignment))
+        .where(Mark.school_id == course.school_id, Assignment.lesson_id.in_(lesson_ids))
+        .order_by(Assignment.id)
+    )
+    attendances = db.session.scalars(
+        select(Attendance).where(
+            Attendance.school_id == course.school_id, Attendance.lesson_id.in_(lesson_ids)
+        )
+    )
+    cells: dict[int, dict[int, GridCell]] = defaultdict(lambda: defaultdict(GridCell))
+    for mark in marks:
+        cells[mark.student_id][mark.assignment.lesson_id].marks.append(mark)
+    for attendance in attendances:
+        cells[attendance.student_id][attendance.lesson_id].attendance = attendance
+
+    term_marks = {}
+    if term is not None:
+        term_marks = {
+            final.student_id: final
+            for final in db.session.scalars(
+                select(FinalMark).where(
+                    FinalMark.school_id == course.school_id,
+                    FinalMark.course_id == course.id,
+                    FinalMark.kind == "term",
+                    FinalMark.term_id == term.id,
+                )
+            )
+        }
+
+    weighting = course.school.weighting_enabled
+    rows = []
+    for student in course.students():
+        student_cells = cells.get(student.id, {})
+        student_marks = [m for cell in student_cells.values() for m in cell.marks]
+        rows.append(
+            GridRow(
+                student=student,
+                cells=student_cells,
+                average=weighted_average(student_marks, weighting),
+                term_mark=term_marks.get(student.id),
+            )
+        )
+    return CourseGrid(course, term, terms, lessons, rows, course.gives_marks)
+
+
+# --- Saving a lesson ------------------------------------------------------------
+
+
+@dataclass
+class NewAssignment:
+    """The new-assignment row of the lesson form, as typed."""
+
+    type_id: str = ""
+    weight: str = ""
+    text: str = ""
+    due_date: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.type_id or self.weight.strip() or self.text.strip() or self.due_date)
+
+
+@dataclass
+class LessonForm:
+    """What the lesson form sent, keyed by ids; the view builds it from the request."""
+
+    topic: str = ""
+    new_assignment: NewAssignment = field(default_factory=NewAssignment)
+    #: (assignment id, student id) → typed mark value
+    marks: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: (assignment id, student id) → comment
+    comments: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: student id → attendance code id as text, "" for present
+    attendance: dict[int, str] = field(default_factory=dict)
+
+
+def lesson_form_from_lesson(lesson: Lesson, students: list[Student]) -> LessonForm:
+    """Fill the form with what is stored, for the first display of the lesson page."""
+    form = LessonForm(topic=lesson.topic or "")
+    for assignment in lesson.assignments:
+        for mark in assignment.marks:
+            key = (assignment.id, mark.student_id)
+            form.marks[key] = mark_input_value(mark)
+            form.comments[key] = mark.comment or ""
+    stored = _lesson_attendance(lesson)
+    for student in students:
+        entry = stored.get(student.id)
+        form.attendance[student.id] = str(entry.code_id) if entry else ""
+    return form
+
+
+def lesson_attendance_codes(school_id: int) -> list[AttendanceCode]:
+    """Codes a teacher sets in the lesson: absent («Н») and late («ОП»)."""
+    return list(
+        db.session.scalars(
+            select(AttendanceCode)
+            .where(
+                AttendanceCode.school_id == school_id, AttendanceCode.kind.in_(["absent", "late"])
+            )
+            .order_by(AttendanceCode.kind, AttendanceCode.code)
+        )
+    )
+
+
+def school_assignment_types(school_id: int) -> list[AssignmentType]:
+    return list(
+        db.session.scalars(
+            select(AssignmentType)
+            .where(AssignmentType.school_id == school_id)
+            .order_by(AssignmentType.name)
+        )
+    )
+
+
+def _lesson_attendance(lesson: Lesson) -> dict[int, Attendance]:
+    rows = db.session.scalars(
+        select(Attendance).where(
+            Attendance.school_id == lesson.school_id, Attendance.lesson_id == lesson.id
+        )
+    )
+    return {row.student_id: row for row in rows}
+
+
+def _parse_new_assignment(new: NewAssignment, school_id: int, errors: list[str]):
+    """Check the new-assignment row; return (type, weight, text, due date) or None."""
+    if new.is_empty:
+        return None
+    types = {str(t.id): t for t in school_assignment_types(school_id)}
+    assignment_type = types.get(new.type_id)
+    if assignment_type is None:
+        errors.append(_("Choose the type of the new assignment from the list."))
+        return None
+
+    weight = assignment_type.default_weight
+    if new.weight.strip():
+        try:
+            weight = Decimal(new.weight.strip().replace(",", "."))
+        except InvalidOperation:
+            weight = None
+        if weight is None or not weight.is_finite() or not (0 <= weight <= MAX_WEIGHT):
+            errors.append(
+                _(
+                    'Weight "%(value)s" is invalid: enter a number from 0 to %(max)s, '
+                    "for example 1 or 0.5.",
+                    value=new.weight.strip(),
+                    max=MAX_WEIGHT,
+                )
+            )
+            return None
+
+    due_date = None
+    if new.due_date.strip():
+        try:
+            due_date = dt.date.fromisoformat(new.due_date.strip())
+        except ValueError:
+            errors.append(
+                _(
+                    'Due date "%(value)s" is invalid: enter a date as YYYY-MM-DD.',
+                    value=new.due_date.strip(),
+                )
+            )
+            return None
+    return assignment_type, weight, new.text.strip(), due_date
+
+
+def _parse_marks(lesson, students, form, errors) -> dict[tuple[int, int], MarkValue | None]:
+    course = lesson.course
+    max_mark = lesson.school.max_mark
+    parsed = {}
+    for assignment in lesson.assignments:
+        for student in students:
+            key = (assignment.id, student.id)
+            text = form.marks.get(key, "")
+            try:
+                value = parse_mark_value(text, course, max_mark)
+            except ValueError as error:
+                errors.append(str(error))
+                continue
+            if value is not None and not course.gives_marks:
+                errors.append(
+                    _(
+                        'Mark "%(value)s" is refused: the course %(course)s gives no '
+                        "marks (grade 1, extra-curricular or without marks). "
+                        "Leave the mark cells empty.",
+                        value=text.strip(),
+                        course=str(course),
+                    )
+                )
+                continue
+            comment = form.comments.get(key, "").strip()
+            if len(comment) > MAX_COMMENT_LENGTH:
+                errors.append(
+                    _(
+                        "A comment is too long: %(length)s characters; "
+                        "shorten it to at most %(max)s.",
+                        length=len(comment),
+                        max=MAX_COMMENT_LENGTH,
+                    )
+                )
+            parsed[key] = value
+    return parsed
+
+
+def _parse_attendance(students, form, codes, errors) -> dict[int, AttendanceCode | None]:
+    by_id = {str(code.id): code for code in codes}
+    parsed = {}
+    for student in students:
+        text = form.attendance.get(student.id, "")
+        if not text:
+            parsed[student.id] = None
+        elif text in by_id:
+            parsed[student.id] = by_id[text]
+        else:
+            allowed = ", ".join(code.code for code in codes)
+            errors.append(
+                _(
+                    'Attendance code "%(value)s" is invalid: choose one of %(allowed)s, '
+                    "or leave it empty for a student who was present.",
+                    value=text,
+                    allowed=allowed,
+                )
+            )
+    return parsed
+
+
+def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) -> int:
+    """Save the lesson form in one transaction and return the number of changed records.
+
+    Every value is checked first; when any is invalid, ``JournalInputError`` lists them
+    all and nothing is written. Marks and attendance record who changed them.
+    """
+    students = lesson.course.students()
+    errors: list[str] = []
+
+    topic = form.topic.strip()
+    if len(topic) > MAX_TOPIC_LENGTH:
+        errors.append(
+            _(
+                "The topic is too long: %(length)s characters; shorten it to at most %(max)s.",
+                length=len(topic),
+                max=MAX_TOPIC_LENGTH,
+            )
+        )
+    new_assignment = _parse_new_assignment(form.new_assignment, lesson.school_id, errors)
+    marks = _parse_marks(lesson, students, form, errors)
+    attendance = _parse_attendance(
+        students, form, lesson_attendance_codes(lesson.school_id), errors
+    )
+    if errors:
+        raise JournalInputError(errors)
+
+    # TODO: record every change in the journal audit log (who, when, from which address,
+    # old and new value) and refuse changes in closed terms once term locks exist.
+    changed = 0
+    if (lesson.topic or "") != topic:
+        lesson.topic = topic or None
+        changed += 1
+    changed += _apply_marks(lesson, marks, form.comments, acting_user_id)
+    changed += _apply_attendance(lesson, attendance, acting_user_id)
+    if new_assignment is not None:
+        assignment_type, weight, text, due_date = new_assignment
+        db.session.add(
+            Assignment(
+                school_id=lesson.school_id,
+                lesson_id=lesson.id,
+                type_id=assignment_type.id,
+                weight=weight,
+                text=text,
+                due_date=due_date,
+            )
+        )
+        changed += 1
+    db.session.commit()
+    log.info("User %s saved lesson %s: %s changes", acting_user_id, lesson.id, changed)
+    return changed
+
+
+def _apply_marks(lesson, parsed, comments, acting_user_id) -> int:
+    stored = {
+        (mark.assignment_id, mark.student_id): mark
+        for assignment in lesson.assignments
+        for mark in assignment.marks
+    }
+    changed = 0
+    for (assignment_id, student_id), value in parsed.items():
+        mark = stored.get((assignment_id, student_id))
+        comment = comments.get((assignment_id, student_id), "").strip() or None
+        if value is None:
+            if mark is not None:
+                db.session.delete(mark)
+                changed += 1
+            continue
+        if mark is None:
+            mark = Mark(
+                school_id=lesson.school_id, assignment_id=assignment_id, student_id=student_id
+            )
+            db.session.add(mark)
+        elif (mark.kind, mark.value, mark.comment) == (value.kind, value.value, comment):
+            continue
+        mark.kind = value.kind
+        mark.value = value.value
+        mark.comment = comment
+        mark.changed_by_id = acting_user_id
+        mark.changed_at = func.now()
+        changed += 1
+    return changed
+
+
+def _apply_attendance(lesson, parsed, acting_user_id) -> int:
+    stored = _lesson_attendance(lesson)
+    changed = 0
+    for student_id, code in parsed.items():
+        entry = stored.get(student_id)
+        if code is None:
+            if entry is not None:
+                db.session.delete(entry)
+                changed += 1
+            continue
+        if entry is None:
+            entry = Attendance(
+                school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id
+            )
+            db.session.add(entry)
+        elif entry.code_id == code.id:
+            continue
+        entry.code_id = code.id
+        entry.changed_by_id = acting_user_id
+        entry.changed_at = func.now()
+        changed += 1
+    return changed
