@@ -222,7 +222,7 @@ def build_world() -> World:
     return World(schools=schools, authority_ids={"first": first.id, "second": second.id}, users=users)
 
 
-def build_extra_school(key: str, authority_id: int) -> SchoolWorld:
+def build_school_under(key: str, authority_id: int) -> SchoolWorld:
     """Build and commit one more school under an existing authority, for tests that change data."""
     authority = db.session.get(EducationAuthority, authority_id)
     school = build_school(key, authority)

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from flask_appbuilder.security.sqla.models import User
 
 from app.models import Employee, Lesson, SchoolClass, Term, db
-from tests.factories import WEEK_START, build_extra_school
+from tests.factories import WEEK_START, build_school_under
 
 
 def _ids(world, key="A"):
@@ -138,7 +138,7 @@ def test_principal_cannot_generate_other_school_term(world, login):
 
 def test_principal_generates_term_lessons(app, world, login):
     with app.app_context():
-        school = build_extra_school("TT", world.authority_ids["first"])
+        school = build_school_under("TT", world.authority_ids["first"])
         first_quarter, second_quarter = db.session.scalars(
             select(Term.id)
             .where(Term.school_id == school.school_id, Term.kind == "quarter")

@@ -1,0 +1,267 @@
+"""The authority's summary of its schools: students, average mark, quality and pass rates.
+
+Everything is aggregated in the database in one query, grouped by school and grade, over
+the term marks (``FinalMark`` of kind "term") of the authority's own schools, so raw marks
+never leave the database.
+
+Which marks count:
+
+* only lesson courses with marks or pass/fail (courses without marks are left out), and
+  no grade 1 (no marks there);
+* «осв» (exempt) removes the student from that subject only;
+* a numeric mark passes at 3 and counts toward quality at 4 or 5; «1», «2», «н/а» and
+  «незач» fail; «зач» passes and leaves quality to the student's other marks;
+* across subjects, a student passes when every counted mark passes, and counts toward
+  quality when every counted mark is 4 or 5 (or «зач»);
+* the average mark is the mean of the numeric term marks.
+
+Rates are fractions of the students with at least one counted term mark.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Term, db
+from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1
+
+#: On the 5-point scale a period mark passes at 3 and counts toward quality at 4.
+# NOTE: schools on other scales (School.max_mark) use the same thresholds until the
+# thresholds become school settings.
+PASS_THRESHOLD = 3
+QUALITY_THRESHOLD = 4
+
+FAILING_WORDS = ("н/а", "незач")
+PASSING_WORDS = ("зач",)
+EXEMPT = "осв"
+
+
+@dataclass(frozen=True)
+class TermPeriod:
+    """Term number N of a school year, by the year's name (for example «2026/2027»).
+
+    N is the Nth term of each grade's own scheme. Grades on half-years (or trimesters)
+    report the term that contains the end date of the school's quarter N of that year; a
+    school with no quarters at all falls back to the term numbered N.
+    """
+
+    year_name: str
+    number: int
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Every term that ends between the two dates, inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+
+def _term_condition(period: TermPeriod | DateRange):
+    """The condition on ``Term`` that picks the terms of a period."""
+    if isinstance(period, DateRange):
+        return and_(Term.end_date >= period.start, Term.end_date <= period.end)
+
+    quarter = aliased(Term)
+    quarter_end = (
+        select(func.max(quarter.end_date))
+        .where(
+            quarter.school_id == Term.school_id,
+            quarter.year_id == Term.year_id,
+            quarter.kind == "quarter",
+            quarter.number == period.number,
+        )
+        .correlate(Term)
+        .scalar_subquery()
+    )
+    year_ids = select(AcademicYear.id).where(AcademicYear.name == period.year_name)
+    return and_(
+        Term.year_id.in_(year_ids),
+        or_(
+            and_(Term.kind == "quarter", Term.number == period.number),
+            and_(
+                Term.kind != "quarter",
+                Term.start_date <= quarter_end,
+                Term.end_date >= quarter_end,
+            ),
+            and_(Term.kind != "quarter", quarter_end.is_(None), Term.number == period.number),
+        ),
+    )
+
+
+def _per_student(authority_id: int, period):
+    """One row per school, grade and student with the student's counted term marks folded."""
+    value = FinalMark.value
+    is_number = and_(value != "", func.ltrim(value, "0123456789") == "")
+    number = case((is_number, cast(value, Integer)), else_=None)
+    fails = case(
+        (and_(is_number, number < PASS_THRESHOLD), 1),
+        (value.in_(FAILING_WORDS), 1),
+        else_=0,
+    )
+    below_quality = case(
+        (and_(is_number, number >= QUALITY_THRESHOLD), 0),
+        (value.in_(PASSING_WORDS), 0),
+        else_=1,
+    )
+    return (
+        select(
+            School.id.label("school_id"),
+            SchoolClass.grade.label("grade"),
+            FinalMark.student_id.label("student_id"),
+            func.max(fails).label("any_fail"),
+            func.max(below_quality).label("any_below_quality"),
+            func.sum(number).label("mark_sum"),
+            func.count(number).label("mark_count"),
+        )
+        .select_from(FinalMark)
+        .join(Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id))
+        .join(Course, and_(Course.id == FinalMark.course_id, Course.school_id == FinalMark.school_id))
+        .join(
+            SchoolClass,
+            and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == FinalMark.school_id),
+        )
+        .join(School, School.id == FinalMark.school_id)
+        .where(
+            School.authority_id == authority_id,
+            FinalMark.kind == "term",
+            FinalMark.value != EXEMPT,
+            Course.kind == "lesson",
+            Course.assessment.in_(("marks", "pass_fail")),
+            SchoolClass.grade > 1,
+            _term_condition(period),
+        )
+        .group_by(School.id, SchoolClass.grade, FinalMark.student_id)
+        .subquery("per_student")
+    )
+
+
+@dataclass(frozen=True)
+class SummaryColumns:
+    """Column names of the summary, in the user's language."""
+
+    school: str
+    grade: str
+    students: str
+    passed: str
+    quality_students: str
+    average: str
+    quality_rate: str
+    pass_rate: str
+
+    @classmethod
+    def translated(cls) -> "SummaryColumns":
+        return cls(
+            school=_("School"),
+            grade=_("Grade"),
+            students=_("Students with term marks"),
+            passed=_("Students passing"),
+            quality_students=_("Students with only 4 and 5"),
+            average=_("Average mark"),
+            quality_rate=_("Quality rate"),
+            pass_rate=_("Pass rate"),
+        )
+
+    def formats(self) -> dict[str, str]:
+        return {
+            self.grade: INTEGER,
+            self.students: INTEGER,
+            self.passed: INTEGER,
+            self.quality_students: INTEGER,
+            self.average: DECIMAL_2,
+            self.quality_rate: PERCENT_1,
+            self.pass_rate: PERCENT_1,
+        }
+
+
+def authority_summary(
+    authority_id: int, period: TermPeriod | DateRange, columns: SummaryColumns | None = None
+) -> pd.DataFrame:
+    """Aggregate the term marks of the authority's schools by school and grade.
+
+    Returns one row per school and grade that has counted term marks, ordered by school
+    name and grade. Rates are fractions (0.75 for 75 %); the average is empty when a
+    row has only pass/fail marks.
+    """
+    columns = columns or SummaryColumns.translated()
+    students = _per_student(authority_id, period)
+    statement = (
+        select(
+            School.name.label("school"),
+            students.c.grade,
+            func.count().label("students"),
+            func.sum(literal(1) - students.c.any_fail).label("passed"),
+            func.sum(literal(1) - students.c.any_below_quality).label("quality_students"),
+            func.sum(students.c.mark_sum).label("mark_sum"),
+            func.sum(students.c.mark_count).label("mark_count"),
+        )
+        .join(School, School.id == students.c.school_id)
+        .group_by(School.id, School.name, students.c.grade)
+        .order_by(School.name, School.id, students.c.grade)
+    )
+    rows = db.session.execute(statement).all()
+
+    records = []
+    for row in rows:
+        count = int(row.students)
+        mark_count = int(row.mark_count or 0)
+        records.append(
+            {
+                columns.school: row.school,
+                columns.grade: int(row.grade),
+                columns.students: count,
+                columns.passed: int(row.passed),
+                columns.quality_students: int(row.quality_students),
+                columns.average: float(row.mark_sum) / mark_count if mark_count else None,
+                columns.quality_rate: int(row.quality_students) / count,
+                columns.pass_rate: int(row.passed) / count,
+            }
+        )
+    return pd.DataFrame.from_records(
+        records,
+        columns=[
+            columns.school,
+            columns.grade,
+            columns.students,
+            columns.passed,
+            columns.quality_students,
+            columns.average,
+            columns.quality_rate,
+            columns.pass_rate,
+        ],
+    )
+
+
+def year_names(authority_id: int) -> list[str]:
+    """Names of the school years of the authority's schools, newest first."""
+    statement = (
+        select(AcademicYear.name)
+        .join(School, School.id == AcademicYear.school_id)
+        .where(School.authority_id == authority_id)
+        .group_by(AcademicYear.name)
+        .order_by(func.max(AcademicYear.start_date).desc())
+    )
+    return list(db.session.scalars(statement))
+
+
+def default_year_name(authority_id: int, today: dt.date) -> str | None:
+    """The name of the school year that contains ``today`` in any of the schools, else the newest."""
+    statement = (
+        select(AcademicYear.name)
+        .join(School, School.id == AcademicYear.school_id)
+        .where(
+            School.authority_id == authority_id,
+            AcademicYear.start_date <= today,
+            AcademicYear.end_date >= today,
+        )
+        .limit(1)
+    )
+    current = db.session.scalar(statement)
+    if current:
+        return current
+    names = year_names(authority_id)
+    return names[0] if names else None

@@ -1,0 +1,197 @@
+"""The one XLSX writer every export goes through.
+
+Each sheet gets a title row, a row with the filters used, one header row, frozen panes
+under the header, an autofilter, number formats and column widths. Text is always
+written as text, because XlsxWriter's conversion of strings to formulas, links and
+numbers is off. Text starting with ``=``, ``+``, ``-`` or ``@`` also gets Excel's quote
+prefix, so that editing the cell in a spreadsheet does not turn it into a formula.
+"""
+
+import datetime as dt
+import io
+import math
+import re
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from flask import send_file
+
+#: Rows above the header: the title and the filters.
+TITLE_ROW = 0
+FILTERS_ROW = 1
+HEADER_ROW = 2
+
+#: First characters that make a spreadsheet treat typed text as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+#: Characters Excel forbids in sheet names, and its length limit for them.
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+SHEET_NAME_MAX = 31
+
+MIN_WIDTH = 6
+MAX_WIDTH = 60
+
+#: Ready-made number formats for ``column_formats``.
+INTEGER = "0"
+DECIMAL_2 = "0.00"
+PERCENT_1 = "0.0%"
+DATE = "dd.mm.yyyy"
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+Frame = tuple[str, pd.DataFrame, dict[str, str]]
+
+
+def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
+    """Write DataFrames to one XLSX workbook and return its bytes.
+
+    ``frames`` lists (sheet title, DataFrame, column formats); column formats map a column
+    name to an Excel number format such as :data:`DECIMAL_2` or :data:`PERCENT_1`.
+    Percent columns hold fractions (0.75 shows as 75.0 %). ``title`` and ``filters``
+    head every sheet.
+    """
+    buffer = io.BytesIO()
+    options = {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+    }
+    with pd.ExcelWriter(
+        buffer, engine="xlsxwriter", engine_kwargs={"options": options}
+    ) as writer:
+        workbook = writer.book
+        styles = _Styles(workbook)
+        used_names: set[str] = set()
+        for sheet_title, frame, column_formats in frames or [("Sheet", pd.DataFrame(), {})]:
+            name = _sheet_name(sheet_title, used_names)
+            worksheet = workbook.add_worksheet(name)
+            writer.sheets[name] = worksheet
+            _write_sheet(worksheet, styles, frame, column_formats or {}, title, filters)
+    return buffer.getvalue()
+
+
+_TEXT_STYLES = {
+    "plain": {},
+    "title": {"bold": True, "font_size": 14},
+    "filters": {"italic": True, "font_color": "#555555"},
+    "header": {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7", "border": 1},
+}
+
+
+class _Styles:
+    """Cell formats of a workbook, made once and reused, as XlsxWriter expects."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self._formats: dict[tuple, object] = {}
+
+    def text(self, style: str, guarded: bool):
+        """Format of a text cell; a guarded one carries the quote prefix."""
+        key = ("text", style, guarded)
+        if key not in self._formats:
+            properties = dict(_TEXT_STYLES[style])
+            if guarded:
+                properties["quote_prefix"] = True
+            self._formats[key] = self.workbook.add_format(properties) if properties else None
+        return self._formats[key]
+
+    def number(self, num_format: str | None):
+        if not num_format:
+            return None
+        key = ("number", num_format)
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format({"num_format": num_format})
+        return self._formats[key]
+
+
+def _sheet_name(title: str, used: set[str]) -> str:
+    """Make a valid, unique sheet name: no forbidden characters, at most 31 of them."""
+    base = _SHEET_FORBIDDEN.sub(" ", str(title)).strip().strip("'") or "Sheet"
+    base = base[:SHEET_NAME_MAX]
+    name = base
+    counter = 2
+    while name.lower() in used:
+        suffix = f" ({counter})"
+        name = base[: SHEET_NAME_MAX - len(suffix)] + suffix
+        counter += 1
+    used.add(name.lower())
+    return name
+
+
+def _write_sheet(worksheet, styles, frame: pd.DataFrame, column_formats, title, filters):
+    _write_text(worksheet, TITLE_ROW, 0, str(title), styles, "title")
+    _write_text(worksheet, FILTERS_ROW, 0, str(filters), styles, "filters")
+
+    columns = [str(column) for column in frame.columns]
+    for col, header in enumerate(columns):
+        _write_text(worksheet, HEADER_ROW, col, header, styles, "header")
+
+    formats = [styles.number(column_formats.get(column)) for column in columns]
+    date_format = styles.number(DATE)
+    widths = [len(header) for header in columns]
+    for offset, row in enumerate(frame.itertuples(index=False, name=None)):
+        excel_row = HEADER_ROW + 1 + offset
+        for col, value in enumerate(row):
+            shown = _write_value(
+                worksheet, excel_row, col, value, formats[col], date_format, styles
+            )
+            widths[col] = max(widths[col], shown)
+
+    for col, width in enumerate(widths):
+        worksheet.set_column(col, col, min(max(width + 2, MIN_WIDTH), MAX_WIDTH))
+    worksheet.freeze_panes(HEADER_ROW + 1, 0)
+    if columns:
+        worksheet.autofilter(HEADER_ROW, 0, HEADER_ROW + len(frame), len(columns) - 1)
+
+
+def _write_text(worksheet, row, col, text: str, styles: _Styles, style: str = "plain") -> int:
+    """Write text as a string cell; formula-like text also gets the quote prefix."""
+    guarded = text.startswith(FORMULA_PREFIXES)
+    worksheet.write_string(row, col, text, styles.text(style, guarded))
+    return len(text)
+
+
+def _write_value(worksheet, row, col, value, number_format, date_format, styles) -> int:
+    """Write one cell by the type of its value; return the width it needs in characters."""
+    if _is_missing(value):
+        worksheet.write_blank(row, col, None, number_format)
+        return 0
+    if isinstance(value, (bool, np.bool_)):
+        worksheet.write_boolean(row, col, bool(value))
+        return 5
+    if isinstance(value, (int, float, Decimal, np.integer, np.floating)):
+        worksheet.write_number(row, col, float(value), number_format)
+        return len(f"{float(value):.2f}")
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, (dt.date, dt.datetime)):
+        worksheet.write_datetime(row, col, value, number_format or date_format)
+        return 10
+    return _write_text(worksheet, row, col, str(value), styles)
+
+
+def _is_missing(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def safe_file_name(name: str) -> str:
+    """Keep letters (Cyrillic too), digits, spaces, dots and dashes of a file name."""
+    cleaned = re.sub(r"[^\w .\-]", "-", name)
+    return re.sub(r"\s+", " ", cleaned).strip(" .") or "report"
+
+
+def xlsx_response(content: bytes, file_name: str):
+    """Send XLSX bytes as a download named ``file_name`` plus ``.xlsx``.
+
+    Werkzeug writes a non-ASCII name as ``filename*=UTF-8''…`` (RFC 6266) next to an
+    ASCII fallback, so Cyrillic names reach the browser intact.
+    """
+    return send_file(
+        io.BytesIO(content),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=safe_file_name(file_name) + ".xlsx",
+    )
