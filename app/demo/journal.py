@@ -134,7 +134,7 @@ class _JournalFiller:
         for class_id, students in self.school.students_by_class.items():
             days = sorted(days_by_class.get(class_id, ()))
             for student_id in students:
-                ability = min(4.95, max(2.7, self.rng.gauss(3.95, 0.55)))
+                ability = min(4.95, max(2.7, self.rng.gauss(4.05, 0.5)))
                 rate = self.rng.choice([0.005, 0.01, 0.015, 0.03])
                 profile = _StudentProfile(ability, rate, {}, set())
                 index = 0
