@@ -128,7 +128,7 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
     except public holidays and vacations (of the school or of the course's class); a holiday
     row marked as a working day adds a weekend day. Entries for odd or even weeks and with
     dates of validity are honoured, and times come from the bell schedule that applies to the
-    class. A lesson that already exists for the same course, date and lesson number is kept
+    class on the lesson's own date (a moved working Saturday gets Saturday's bells). A lesson that already exists for the same course, date and lesson number is kept
     and not duplicated. Returns the number of lessons created; the caller commits.
     """
     today = today or dt.date.today()
