@@ -25,8 +25,8 @@ def test_class_grid_shows_template_entry(world, login):
     assert "09:25" in page
 
 
-def test_teacher_grid_shows_template_entry(world, login, db_session):
-    teacher_id = _teacher_employee_id(db_session, world, "A")
+def test_teacher_grid_shows_template_entry(app, world, login):
+    teacher_id = _teacher_employee_id(app, world, "A")
     client = login(world["A"].users["principal"])
     response = client.get(f"/timetable/teacher/{teacher_id}")
     assert response.status_code == 200
@@ -70,11 +70,11 @@ def test_week_grid_invalid_week_is_reported(world, login):
     assert "05.10.2026" in response.get_data(as_text=True)
 
 
-def test_other_school_ids_answer_404(world, login, db_session):
+def test_other_school_ids_answer_404(app, world, login):
     client = login(world["A"].users["principal"])
     assert client.get(f"/timetable/class/{_ids(world, 'B')['SchoolClass']}").status_code == 404
     assert client.get(f"/timetable/room/{_ids(world, 'B')['Room']}").status_code == 404
-    teacher_b = _teacher_employee_id(db_session, world, "B")
+    teacher_b = _teacher_employee_id(app, world, "B")
     assert client.get(f"/timetable/teacher/{teacher_b}").status_code == 404
     assert client.get("/timetable/class/999999").status_code == 404
 
@@ -96,16 +96,17 @@ def test_student_index_opens_own_class(world, login):
     assert client.get(response.location).status_code == 200
 
 
-def test_student_cannot_open_other_grids(world, login, db_session):
+def test_student_cannot_open_other_grids(app, world, login):
+    with app.app_context():
+        first_grade = db.session.scalars(
+            select(SchoolClass.id).where(
+                SchoolClass.school_id == world["A"].school_id, SchoolClass.grade == 1
+            )
+        ).one()
+    teacher_id = _teacher_employee_id(app, world, "A")
     client = login(world["A"].users["student"])
-    first_grade = db_session.scalars(
-        select(SchoolClass.id).where(
-            SchoolClass.school_id == world["A"].school_id, SchoolClass.grade == 1
-        )
-    ).one()
     assert client.get(f"/timetable/class/{first_grade}").status_code == 404
     assert client.get(f"/timetable/room/{_ids(world)['Room']}").status_code == 404
-    teacher_id = _teacher_employee_id(db_session, world, "A")
     assert client.get(f"/timetable/teacher/{teacher_id}").status_code == 404
 
 
@@ -169,8 +170,9 @@ def _lesson_count(app, school_id):
         )
 
 
-def _teacher_employee_id(session, world, key):
+def _teacher_employee_id(app, world, key):
     statement = select(Employee.id).join(User, User.id == Employee.user_id).where(
         User.username == world[key].users["teacher"]
     )
-    return session.scalar(statement)
+    with app.app_context():
+        return db.session.scalar(statement)

@@ -1,5 +1,166 @@
-"""Placeholder until the feature lands; registers nothing."""
+"""The school administrator's screens for the logins of their school."""
+
+from flask import flash, make_response, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.errors import DomainError
+from app.models import db
+from app.security.scope import current_scope
+from app.services import users
+
+
+def _no_store(response):
+    """Keep pages that show a password out of every cache."""
+    response = make_response(response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class SchoolUserView(BaseView):
+    """Memberships of the session's school: create logins, set roles, block, reset passwords."""
+
+    route_base = "/school-users"
+    default_view = "list"
+    class_permission_name = "SchoolUsers"
+    method_permission_name = {
+        "list": "read",
+        "new": "write",
+        "create": "write",
+        "edit": "write",
+        "update_roles": "write",
+        "update_active": "write",
+        "new_password": "write",
+    }
+
+    @expose("/")
+    @has_access
+    def list(self):
+        scope = current_scope()
+        try:
+            rows = users.list_memberships(scope)
+        except DomainError as error:
+            flash(str(error), "danger")
+            rows = []
+        return self.render_template("users_list.html", rows=rows)
+
+    @expose("/new", methods=["GET"])
+    @has_access
+    def new(self):
+        return self._render_new_form({})
+
+    @expose("/new", methods=["POST"])
+    @has_access
+    def create(self):
+        scope = current_scope()
+        form = request.form
+        try:
+            login = users.create_login(
+                scope,
+                form.get("person", ""),
+                form.get("username", ""),
+                form.get("email"),
+                form.getlist("role_id"),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return self._render_new_form(form)
+        return _no_store(
+            self.render_template(
+                "users_password.html",
+                username=login.username,
+                email=login.email,
+                password=login.password,
+                membership_id=login.membership_id,
+                created=True,
+            )
+        )
+
+    @expose("/<int:membership_id>", methods=["GET"])
+    @has_access
+    def edit(self, membership_id):
+        scope = current_scope()
+        membership = users.get_membership(scope, membership_id)
+        return self.render_template(
+            "users_edit.html",
+            membership=membership,
+            roles=users.grantable_roles(),
+            held_role_ids={role.id for role in membership.roles},
+            own=membership.user_id == scope.user_id,
+        )
+
+    @expose("/<int:membership_id>/roles", methods=["POST"])
+    @has_access
+    def update_roles(self, membership_id):
+        scope = current_scope()
+        try:
+            users.set_roles(scope, membership_id, request.form.getlist("role_id"))
+            flash(_("The roles are saved."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        return redirect(url_for(".edit", membership_id=membership_id))
+
+    @expose("/<int:membership_id>/active", methods=["POST"])
+    @has_access
+    def update_active(self, membership_id):
+        scope = current_scope()
+        active = request.form.get("active") == "1"
+        try:
+            users.set_active(scope, membership_id, active)
+            flash(_("The login is unblocked.") if active else _("The login is blocked."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        return redirect(url_for(".edit", membership_id=membership_id))
+
+    @expose("/<int:membership_id>/password", methods=["POST"])
+    @has_access
+    def new_password(self, membership_id):
+        scope = current_scope()
+        try:
+            membership, password = users.reset_password(scope, membership_id)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for(".edit", membership_id=membership_id))
+        return _no_store(
+            self.render_template(
+                "users_password.html",
+                username=membership.user.username,
+                email=membership.user.email,
+                password=password,
+                membership_id=membership.id,
+                created=False,
+            )
+        )
+
+    def _render_new_form(self, form):
+        scope = current_scope()
+        try:
+            people = users.people_without_login(scope)
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
+        return self.render_template(
+            "users_new.html",
+            people=people,
+            roles=users.grantable_roles(),
+            form=form,
+            chosen_role_ids={int(v) for v in form.getlist("role_id") if v.isdigit()}
+            if hasattr(form, "getlist")
+            else set(),
+        )
 
 
 def register(appbuilder) -> None:
-    return None
+    appbuilder.add_view(
+        SchoolUserView,
+        "School users list",
+        label=_l("School users"),
+        category="Settings",
+        category_label=_l("School settings"),
+    )
