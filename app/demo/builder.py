@@ -236,7 +236,7 @@ class _DemoBuilder:
             self.roles[code] = sm.find_role(spec.name) or sm.add_role(spec.name)
         taken = set(db.session.scalars(select(self.user_model.username)))
         self.usernames = UsernameRegistry(taken)
-        # Accounts not listed in the logins file share one hash of a password nobody knows.
+        # Accounts not listed in the logins file share one hash of a random password that is never stored.
         self.shared_hash = self._hash(secrets.token_urlsafe(32))
         self.logins: list[DemoLogin] = []
         self.cross = _CrossSchool()
@@ -784,7 +784,7 @@ class _SchoolBuilder:
         return child
 
     def _choose_login_teacher(self) -> PlannedTeacher:
-        """A class teacher of grade 5 or above who teaches several courses, most courses first."""
+        """Pick the class teacher of grade 5 or above who teaches the most courses."""
         candidates = [
             t for t in self.teachers if t.class_key and self.classes[t.class_key].grade >= 5 and not t.shared
         ]

@@ -69,7 +69,7 @@ def _homework_text(rng: random.Random, subject: str) -> str:
 
 
 def _topic(index: int, is_test: bool, after_test: bool) -> str:
-    """A plausible topic: the lesson's place in a cycle of new material, practice and review."""
+    """Name a plausible topic from the lesson's place in a cycle of new material, practice and review."""
     if index == 0:
         return "Вводный урок. Повторение изученного"
     if is_test:

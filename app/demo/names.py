@@ -131,7 +131,7 @@ class NameGenerator:
         return self.lists["fathers"].draw(self.rng)
 
     def child(self, sex: str, surname: str, father_first_name: str) -> PersonName:
-        """A child of a family: the family surname and a patronymic from the father's name."""
+        """Draw a child with the family surname and a patronymic from the father's name."""
         last = surname if sex == "m" else feminine_surname(surname)
         first = self.lists["children"][sex].draw(self.rng)
         male_form, female_form = _patronymic_forms()[father_first_name]

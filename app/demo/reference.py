@@ -104,7 +104,7 @@ class CalendarPeriod:
 
 @cache
 def reference_calendar() -> dict[str, CalendarPeriod]:
-    """The quarter-system calendar of 2025/26 recommended by the ministry, by period name."""
+    """Read the ministry's quarter-system calendar of 2025/26, by period name."""
     periods = {}
     for row in _read_csv("curriculum/school_calendar_reference.csv"):
         if row["school_year"] != "2025/2026" or row["system"] != "четверти" or not row["start"]:

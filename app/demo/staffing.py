@@ -1,6 +1,6 @@
 """Teaching load and the weekly timetable of a demo school.
 
-Subjects are grouped into teacher specialisations; each specialisation gets as many teachers
+Subjects are grouped into teacher specialisations. Each specialisation gets as many teachers
 as its weekly hours need (about 23 hours each), and every class keeps one teacher per
 specialisation. The timetable is then laid out class by class so that no teacher is in two
 rooms at once, with «Разговоры о важном» first on Monday.
@@ -216,18 +216,38 @@ def plan_timetable(courses: list[PlannedCourse], classes: list[tuple[str, int]],
         ]
         units = [c for c in sorted(lessons, key=lambda c: (-c.hours, c.subject)) for _ in range(c.hours)]
         days_of_course = defaultdict(set)
+        placed: dict[tuple[int, int], PlannedCourse] = {}
         for course in units:
             teacher_free = [s for s in free if (course.teacher.key, *s) not in busy]
             fresh_day = [s for s in teacher_free if s[0] not in days_of_course[course.subject]]
-            choice_pool = fresh_day or teacher_free or free
+            slot = rng.choice(fresh_day or teacher_free or free)
+            free.remove(slot)
             if not teacher_free:
-                clashes += 1
-            day, number = rng.choice(choice_pool)
-            free.remove((day, number))
-            busy.add((course.teacher.key, day, number))
-            days_of_course[course.subject].add(day)
-            slots.append(PlannedSlot(course, day, number))
+                slot, clashed = _swap_into(course, slot, placed, busy)
+                clashes += clashed
+            placed[slot] = course
+            busy.add((course.teacher.key, *slot))
+            days_of_course[course.subject].add(slot[0])
+        slots.extend(PlannedSlot(course, day, number) for (day, number), course in placed.items())
     return slots, clashes
+
+
+def _swap_into(course, free_slot, placed, busy) -> tuple[tuple[int, int], int]:
+    """Find a slot for a course whose teacher is busy at every free slot of the class.
+
+    A lesson already placed at slot P moves to the free slot when its teacher is free there
+    and the course's teacher is free at P; the course then takes P. Returns the slot for the
+    course and 1 when no such swap exists and the course must clash, else 0.
+    """
+    for slot, other in list(placed.items()):
+        if (course.teacher.key, *slot) in busy or (other.teacher.key, *free_slot) in busy:
+            continue
+        busy.discard((other.teacher.key, *slot))
+        busy.add((other.teacher.key, *free_slot))
+        placed[free_slot] = other
+        del placed[slot]
+        return slot, 0
+    return free_slot, 1
 
 
 def weekly_hours(hours: Decimal) -> int:

@@ -55,9 +55,9 @@ def week_parity(day: dt.date, year_start: dt.date) -> str:
 def _timetable_weekday(day: dt.date, holidays: dict[dt.date, Holiday]) -> int:
     """ISO weekday whose timetable a working day follows.
 
-    A weekend day made a working day by the yearly decree replaces a weekday off: it follows
-    the timetable of the nearest day off that falls on Monday to Friday within two weeks
-    (the earlier one on a tie), or Monday's when there is none.
+    A weekend day made a working day by the yearly decree replaces a weekday off. So it
+    follows the timetable of the nearest day off that falls on Monday to Friday within two
+    weeks (the earlier one on a tie), or Monday's when there is none.
     """
     if day.isoweekday() <= 5:
         return day.isoweekday()
@@ -125,7 +125,7 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
 
     The current year is the one containing ``today`` (default: the real today); the range is
     cut to that year. Lessons fall on Monday to Friday, and on Saturday for six-day classes,
-    except public holidays and vacations (of the school or of the course's class); a holiday
+    except public holidays and vacations of the school or of the course's class. A holiday
     row marked as a working day adds a weekend day. Entries for odd or even weeks and with
     dates of validity are honoured, and times come from the bell schedule that applies to the
     class on the lesson's own date (a moved working Saturday gets Saturday's bells). A lesson that already exists for the same course, date and lesson number is kept
