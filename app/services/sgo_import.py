@@ -395,8 +395,9 @@ class _WeekImporter:
         ).all()
         course = self._course_of_student(candidates)
         if course is None:
-            # NOTE: the diary does not give weekly hours, so the course gets the model's default
-            # until the curriculum sets the real ones.
+            # NOTE: the diary gives no weekly hours, so the model's default stays until the
+            # curriculum sets them. isEaLesson is not read because no source documents it
+            # (it may mark extra-curricular activities), so every new course is a lesson.
             course = Course(
                 school_id=self.school_id,
                 year_id=self.school_class.year_id,
