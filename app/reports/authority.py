@@ -265,3 +265,21 @@ def default_year_name(authority_id: int, today: dt.date) -> str | None:
         return current
     names = year_names(authority_id)
     return names[0] if names else None
+
+
+def default_term_number(authority_id: int, year_name: str | None, today: dt.date) -> int:
+    """The number of the latest quarter of ``year_name`` that has begun by ``today``, else 1."""
+    if year_name is None:
+        return 1
+    statement = (
+        select(func.max(Term.number))
+        .join(School, School.id == Term.school_id)
+        .join(AcademicYear, AcademicYear.id == Term.year_id)
+        .where(
+            School.authority_id == authority_id,
+            AcademicYear.name == year_name,
+            Term.kind == "quarter",
+            Term.start_date <= today,
+        )
+    )
+    return db.session.scalar(statement) or 1

@@ -14,6 +14,7 @@ from app.reports.authority import (
     SummaryColumns,
     TermPeriod,
     authority_summary,
+    default_term_number,
     default_year_name,
     year_names,
 )
@@ -86,7 +87,9 @@ class AuthorityReportView(BaseView):
             )
             year = years[0] if years else None
 
-        term_value = request.args.get("term", "1")
+        term_value = request.args.get("term")
+        if not term_value:
+            term_value = str(default_term_number(authority.id, year, dt.date.today()))
         term = int(term_value) if term_value.isdigit() else 0
         if term not in TERM_NUMBERS:
             flash(

@@ -88,6 +88,7 @@ class SchoolUserView(BaseView):
             "users_edit.html",
             membership=membership,
             roles=users.grantable_roles(),
+            role_label=users.role_label,
             held_role_ids={role.id for role in membership.roles},
             own=membership.user_id == scope.user_id,
         )
@@ -149,6 +150,7 @@ class SchoolUserView(BaseView):
             "users_new.html",
             people=people,
             roles=users.grantable_roles(),
+            role_label=users.role_label,
             form=form,
             chosen_role_ids={int(v) for v in form.getlist("role_id") if v.isdigit()}
             if hasattr(form, "getlist")
