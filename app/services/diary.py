@@ -207,7 +207,7 @@ def _week_lessons(student: Student, monday: dt.date, sunday: dt.date) -> list[Le
             Lesson.date >= monday,
             Lesson.date <= sunday,
         )
-        .order_by(Lesson.date, Lesson.lesson_number, Lesson.starts_at, Lesson.id)
+        .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
     )
     return list(db.session.scalars(statement))
 
