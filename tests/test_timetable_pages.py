@@ -176,3 +176,41 @@ def _teacher_employee_id(app, world, key):
     )
     with app.app_context():
         return db.session.scalar(statement)
+
+
+def test_parent_chooses_among_children(app, world, login):
+    from app.models import Guardian, Student
+
+    with app.app_context():
+        school = build_school_under("TP", world.authority_ids["first"])
+        first_grade = db.session.scalars(
+            select(SchoolClass.id).where(
+                SchoolClass.school_id == school.school_id, SchoolClass.grade == 1
+            )
+        ).one()
+        parent_user_id = db.session.scalar(
+            select(User.id).where(User.username == school.users["parent"])
+        )
+        younger = Student(
+            school_id=school.school_id, class_id=first_grade, last_name="Младший", first_name="Иван", sex="m"
+        )
+        barred_child = db.session.get(Student, school.ids["OtherStudent"])
+        db.session.add(younger)
+        db.session.flush()
+        db.session.add_all(
+            [
+                Guardian(school_id=school.school_id, student_id=younger.id, user_id=parent_user_id, last_name="Ученикова", first_name="Ольга"),
+                Guardian(school_id=school.school_id, student_id=barred_child.id, user_id=parent_user_id, last_name="Ученикова", first_name="Ольга", is_barred=True),
+            ]
+        )
+        db.session.commit()
+
+    client = login(school.users["parent"])
+    response = client.get("/timetable/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f"/timetable/class/{school.ids['SchoolClass']}" in page
+    assert f"/timetable/class/{first_grade}" in page
+    assert "Младший" in page
+    assert "Другой" not in page
+    assert client.get(f"/timetable/class/{first_grade}").status_code == 200
