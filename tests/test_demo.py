@@ -186,7 +186,10 @@ def test_server_admin_holds_fab_role(december):
     row = next(r for r in _csv_rows(december) if r["role"] == "server_admin")
     user = _user(row["login"])
     assert [role.name for role in user.roles] == ["Администратор сервера"]
-    assert db.session.scalar(select(func.count(Membership.id)).where(Membership.user_id == user.id)) == 0
+    assert (
+        db.session.scalar(select(func.count(Membership.id)).where(Membership.user_id == user.id))
+        == 0
+    )
 
 
 def test_school_logins_hold_their_role(december):
@@ -195,7 +198,9 @@ def test_school_logins_hold_their_role(december):
             continue
         user = _user(row["login"])
         membership = db.session.scalar(
-            select(Membership).join(Membership.school).where(Membership.user_id == user.id, Membership.school.has(name=row["school"]))
+            select(Membership)
+            .join(Membership.school)
+            .where(Membership.user_id == user.id, Membership.school.has(name=row["school"]))
         )
         assert membership is not None, row
         assert ROLES[row["role"]].name in [role.name for role in membership.roles], row
@@ -221,16 +226,26 @@ def test_school_owned_rows_have_school_id(december):
     models = [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, SchoolOwned)]
     assert Mark in models
     for model in models:
-        missing = db.session.scalar(select(func.count()).select_from(model).where(model.school_id.is_(None)))
+        missing = db.session.scalar(
+            select(func.count()).select_from(model).where(model.school_id.is_(None))
+        )
         assert missing == 0, model.__name__
 
 
 def test_child_rows_share_school_of_parent(december):
     checks = [
-        select(func.count(Lesson.id)).join(Course, Course.id == Lesson.course_id).where(Lesson.school_id != Course.school_id),
-        select(func.count(Mark.id)).join(Assignment, Assignment.id == Mark.assignment_id).where(Mark.school_id != Assignment.school_id),
-        select(func.count(Mark.id)).join(Student, Student.id == Mark.student_id).where(Mark.school_id != Student.school_id),
-        select(func.count(Guardian.id)).join(Student, Student.id == Guardian.student_id).where(Guardian.school_id != Student.school_id),
+        select(func.count(Lesson.id))
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Lesson.school_id != Course.school_id),
+        select(func.count(Mark.id))
+        .join(Assignment, Assignment.id == Mark.assignment_id)
+        .where(Mark.school_id != Assignment.school_id),
+        select(func.count(Mark.id))
+        .join(Student, Student.id == Mark.student_id)
+        .where(Mark.school_id != Student.school_id),
+        select(func.count(Guardian.id))
+        .join(Student, Student.id == Guardian.student_id)
+        .where(Guardian.school_id != Student.school_id),
     ]
     for query in checks:
         assert db.session.scalar(query) == 0, str(query)
@@ -240,7 +255,11 @@ def test_child_rows_share_school_of_parent(december):
 
 
 def test_grade_one_courses_have_no_marks(december):
-    courses = db.session.scalars(select(Course).join(SchoolClass, SchoolClass.id == Course.class_id).where(SchoolClass.grade == 1)).all()
+    courses = db.session.scalars(
+        select(Course)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .where(SchoolClass.grade == 1)
+    ).all()
     assert courses
     assert all(not course.gives_marks for course in courses)
     marks = db.session.scalar(
@@ -255,12 +274,18 @@ def test_grade_one_courses_have_no_marks(december):
 
 
 def test_conversations_on_monday_first_lesson(december):
-    courses = db.session.scalars(select(Course).join(Subject).where(Subject.name == "Разговоры о важном")).all()
+    courses = db.session.scalars(
+        select(Course).join(Subject).where(Subject.name == "Разговоры о важном")
+    ).all()
     classes = db.session.scalar(select(func.count(SchoolClass.id)))
     assert len(courses) == classes
-    assert all(course.kind == "extracurricular" and course.assessment == "none" for course in courses)
+    assert all(
+        course.kind == "extracurricular" and course.assessment == "none" for course in courses
+    )
     lessons = db.session.execute(
-        select(Lesson.date, Lesson.lesson_number).where(Lesson.course_id.in_([c.id for c in courses]))
+        select(Lesson.date, Lesson.lesson_number).where(
+            Lesson.course_id.in_([c.id for c in courses])
+        )
     ).all()
     assert lessons
     for day, number in lessons:
@@ -271,7 +296,9 @@ def test_conversations_on_monday_first_lesson(december):
 def test_no_lesson_on_holiday_or_school_vacation(december):
     for holiday in db.session.scalars(select(Holiday).where(Holiday.is_working_day.is_(False))):
         count = db.session.scalar(
-            select(func.count(Lesson.id)).where(Lesson.school_id == holiday.school_id, Lesson.date == holiday.date)
+            select(func.count(Lesson.id)).where(
+                Lesson.school_id == holiday.school_id, Lesson.date == holiday.date
+            )
         )
         assert count == 0, holiday.date
     for vacation in db.session.scalars(select(Vacation)):
@@ -314,7 +341,9 @@ def test_july_builds_year_just_ended(july):
 
 
 def test_terms_quarters_and_half_years(december):
-    terms = db.session.scalars(select(Term).where(Term.school_id == select(func.min(Term.school_id)).scalar_subquery())).all()
+    terms = db.session.scalars(
+        select(Term).where(Term.school_id == select(func.min(Term.school_id)).scalar_subquery())
+    ).all()
     assert sorted((t.kind, t.grade_from, t.grade_to) for t in terms) == sorted(
         [("quarter", 1, 9)] * 4 + [("half_year", 10, 11)] * 2
     )
@@ -339,7 +368,10 @@ def test_homework_due_at_next_lesson(december):
         same_day_later = db.session.scalar(
             select(func.count(Lesson.id)).where(Lesson.course_id == course_id, Lesson.date == given)
         )
-        assert due_date == next_date or (same_day_later > 1 and due_date == given), (course_id, given)
+        assert due_date == next_date or (same_day_later > 1 and due_date == given), (
+            course_id,
+            given,
+        )
 
 
 def test_assignment_types_keep_sgo_ids(december):
@@ -359,7 +391,13 @@ def test_attendance_codes(december):
 
 
 def test_mark_distribution_is_realistic(december):
-    counts = dict(db.session.execute(select(Mark.value, func.count(Mark.id)).where(Mark.kind == "number").group_by(Mark.value)).all())
+    counts = dict(
+        db.session.execute(
+            select(Mark.value, func.count(Mark.id))
+            .where(Mark.kind == "number")
+            .group_by(Mark.value)
+        ).all()
+    )
     assert counts.get(4, 0) + counts.get(5, 0) > 2 * counts.get(3, 0)
     assert counts.get(3, 0) > counts.get(2, 0)
     assert counts.get(2, 0) < 0.12 * sum(counts.values())
@@ -369,25 +407,36 @@ def test_most_absences_have_reason(december):
     from app.models import Attendance
 
     total = db.session.scalar(select(func.count(Attendance.id)))
-    with_reason = db.session.scalar(select(func.count(Attendance.id)).where(Attendance.reason_id.is_not(None)))
+    with_reason = db.session.scalar(
+        select(func.count(Attendance.id)).where(Attendance.reason_id.is_not(None))
+    )
     assert total > 0
     assert with_reason > total / 2
 
 
 def test_term_marks_for_finished_term_only(december):
     first = db.session.scalars(select(Term).where(Term.kind == "quarter", Term.number == 1)).first()
-    second = db.session.scalars(select(Term).where(Term.kind == "quarter", Term.number == 2)).first()
+    second = db.session.scalars(
+        select(Term).where(Term.kind == "quarter", Term.number == 2)
+    ).first()
     assert first.end_date < DECEMBER <= second.end_date
-    assert db.session.scalar(select(func.count(FinalMark.id)).where(FinalMark.term_id == first.id)) > 0
+    assert (
+        db.session.scalar(select(func.count(FinalMark.id)).where(FinalMark.term_id == first.id)) > 0
+    )
     running = db.session.scalars(select(Term.id).where(Term.end_date >= DECEMBER)).all()
-    assert db.session.scalar(select(func.count(FinalMark.id)).where(FinalMark.term_id.in_(running))) == 0
+    assert (
+        db.session.scalar(select(func.count(FinalMark.id)).where(FinalMark.term_id.in_(running)))
+        == 0
+    )
     values = set(db.session.scalars(select(FinalMark.value)))
     assert values <= {"2", "3", "4", "5"}
 
 
 def test_july_has_term_marks_for_every_term(july):
     for term in db.session.scalars(select(Term)):
-        count = db.session.scalar(select(func.count(FinalMark.id)).where(FinalMark.term_id == term.id))
+        count = db.session.scalar(
+            select(func.count(FinalMark.id)).where(FinalMark.term_id == term.id)
+        )
         assert count > 0, term.name
 
 
@@ -395,22 +444,38 @@ def test_july_has_term_marks_for_every_term(july):
 
 
 def test_teacher_works_in_two_schools(december):
-    users = db.session.execute(
-        select(Employee.user_id).group_by(Employee.user_id).having(func.count(func.distinct(Employee.school_id)) == 2)
-    ).scalars().all()
+    users = (
+        db.session.execute(
+            select(Employee.user_id)
+            .group_by(Employee.user_id)
+            .having(func.count(func.distinct(Employee.school_id)) == 2)
+        )
+        .scalars()
+        .all()
+    )
     assert len(users) == 1
     memberships = db.session.scalars(select(Membership).where(Membership.user_id == users[0])).all()
     assert len({m.school_id for m in memberships}) == 2
     for membership in memberships:
         assert ROLES["teacher"].name in [role.name for role in membership.roles]
-    teacher_rows = [r for r in _csv_rows(december) if r["role"] == "teacher" and _user(r["login"]).id == users[0]]
+    teacher_rows = [
+        r
+        for r in _csv_rows(december)
+        if r["role"] == "teacher" and _user(r["login"]).id == users[0]
+    ]
     assert len(teacher_rows) == 2
 
 
 def test_parent_with_children_in_two_schools(december):
-    users = db.session.execute(
-        select(Guardian.user_id).group_by(Guardian.user_id).having(func.count(func.distinct(Guardian.school_id)) == 2)
-    ).scalars().all()
+    users = (
+        db.session.execute(
+            select(Guardian.user_id)
+            .group_by(Guardian.user_id)
+            .having(func.count(func.distinct(Guardian.school_id)) == 2)
+        )
+        .scalars()
+        .all()
+    )
     assert users
     memberships = db.session.scalars(select(Membership).where(Membership.user_id == users[0])).all()
     assert len({m.school_id for m in memberships}) == 2
@@ -421,7 +486,9 @@ def test_parent_with_children_in_two_schools(december):
 def test_parent_with_two_children_in_one_school(december):
     row = next(r for r in _csv_rows(december) if r["role"] == "parent")
     user = _user(row["login"])
-    children = db.session.scalars(select(Guardian.student_id).where(Guardian.user_id == user.id)).all()
+    children = db.session.scalars(
+        select(Guardian.student_id).where(Guardian.user_id == user.id)
+    ).all()
     assert len(set(children)) == 2
     schools = db.session.scalars(select(Student.school_id).where(Student.id.in_(children))).all()
     assert len(set(schools)) == 1
@@ -431,8 +498,15 @@ def test_listed_teacher_is_class_teacher_of_several_courses(december):
     row = next(r for r in _csv_rows(december) if r["role"] == "teacher")
     user = _user(row["login"])
     employee = db.session.scalars(select(Employee).where(Employee.user_id == user.id)).first()
-    assert db.session.scalar(select(func.count(SchoolClass.id)).where(SchoolClass.class_teacher_id == employee.id)) == 1
-    courses = db.session.scalars(select(Course).where(Course.teachers.any(Employee.id == employee.id))).all()
+    assert (
+        db.session.scalar(
+            select(func.count(SchoolClass.id)).where(SchoolClass.class_teacher_id == employee.id)
+        )
+        == 1
+    )
+    courses = db.session.scalars(
+        select(Course).where(Course.teachers.any(Employee.id == employee.id))
+    ).all()
     assert len(courses) >= 2
 
 

@@ -37,7 +37,9 @@ def school(db_session):
     db.session.add(school)
     db.session.flush()
     sid = school.id
-    year = AcademicYear(school_id=sid, name="2026/2027", start_date=YEAR_START, end_date=dt.date(2027, 5, 25))
+    year = AcademicYear(
+        school_id=sid, name="2026/2027", start_date=YEAR_START, end_date=dt.date(2027, 5, 25)
+    )
     db.session.add(year)
     db.session.flush()
     fifth = SchoolClass(school_id=sid, year_id=year.id, grade=5, letter="А", name="5А")
@@ -46,7 +48,9 @@ def school(db_session):
     db.session.add_all([fifth, first, subject])
     db.session.flush()
     math5 = Course(school_id=sid, year_id=year.id, subject_id=subject.id, class_id=fifth.id)
-    math1 = Course(school_id=sid, year_id=year.id, subject_id=subject.id, class_id=first.id, assessment="none")
+    math1 = Course(
+        school_id=sid, year_id=year.id, subject_id=subject.id, class_id=first.id, assessment="none"
+    )
     db.session.add_all([math5, math1])
     db.session.flush()
 
@@ -72,16 +76,26 @@ def school(db_session):
     )
     general = BellSchedule(school_id=sid, name="Основное", shift=1, grade_from=1, grade_to=11)
     general.periods = [
-        BellPeriod(school_id=sid, lesson_number=n, starts_at=dt.time(8 + n, 0), ends_at=dt.time(8 + n, 40))
+        BellPeriod(
+            school_id=sid, lesson_number=n, starts_at=dt.time(8 + n, 0), ends_at=dt.time(8 + n, 40)
+        )
         for n in range(1, 6)
     ]
-    monday = BellSchedule(school_id=sid, name="Понедельник", shift=1, grade_from=1, grade_to=11, weekday=1)
+    monday = BellSchedule(
+        school_id=sid, name="Понедельник", shift=1, grade_from=1, grade_to=11, weekday=1
+    )
     monday.periods = [
-        BellPeriod(school_id=sid, lesson_number=n, starts_at=dt.time(8 + n, 30), ends_at=dt.time(9 + n, 0))
+        BellPeriod(
+            school_id=sid, lesson_number=n, starts_at=dt.time(8 + n, 30), ends_at=dt.time(9 + n, 0)
+        )
         for n in range(1, 6)
     ]
     first_grade_rest = Vacation(
-        school_id=sid, year_id=year.id, name="Каникулы 1А", start_date=dt.date(2026, 10, 12), end_date=dt.date(2026, 10, 18)
+        school_id=sid,
+        year_id=year.id,
+        name="Каникулы 1А",
+        start_date=dt.date(2026, 10, 12),
+        end_date=dt.date(2026, 10, 18),
     )
     first_grade_rest.classes = [first]
     db.session.add_all(
@@ -92,7 +106,12 @@ def school(db_session):
             Holiday(school_id=sid, date=dt.date(2026, 11, 4), name="День народного единства"),
             # The decree moves the day off of Monday 2 November onto Saturday 31 October.
             Holiday(school_id=sid, date=dt.date(2026, 11, 2), name="Перенесённый выходной"),
-            Holiday(school_id=sid, date=dt.date(2026, 10, 31), name="Рабочая суббота", is_working_day=True),
+            Holiday(
+                school_id=sid,
+                date=dt.date(2026, 10, 31),
+                name="Рабочая суббота",
+                is_working_day=True,
+            ),
         ]
     )
     db.session.flush()
@@ -155,11 +174,15 @@ def test_valid_to_and_bell_times(school):
 def test_second_run_creates_nothing(school):
     created = generate_lessons(school["id"], MONDAY_EVEN, dt.date(2026, 10, 25), today=MONDAY_EVEN)
     assert created > 0
-    assert generate_lessons(school["id"], MONDAY_EVEN, dt.date(2026, 10, 25), today=MONDAY_EVEN) == 0
+    assert (
+        generate_lessons(school["id"], MONDAY_EVEN, dt.date(2026, 10, 25), today=MONDAY_EVEN) == 0
+    )
 
 
 def test_range_cut_to_current_year(school):
-    created = generate_lessons(school["id"], dt.date(2026, 8, 24), dt.date(2026, 9, 6), today=MONDAY_EVEN)
+    created = generate_lessons(
+        school["id"], dt.date(2026, 8, 24), dt.date(2026, 9, 6), today=MONDAY_EVEN
+    )
     days = {day for day, _ in _lessons(school["math5"])}
     assert created == len(_lessons(school["math5"])) + len(_lessons(school["math1"]))
     assert created == 2

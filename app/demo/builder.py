@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from app.demo import reference
+from app.demo.bulk import insert_rows, insert_rows_returning_ids
 from app.demo.calendar import DemoCalendar, build_calendar
 from app.demo.journal import fill_journal
 from app.demo.names import NameGenerator, PersonName, UsernameRegistry
@@ -60,8 +61,6 @@ from app.security.roles import ROLES
 from app.services.timetable import generate_lessons
 
 log = logging.getLogger(__name__)
-
-INSERT_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,13 @@ class _CrossSchool:
         self.family: _Family | None = None
 
 
-def build_demo(schools: int = 3, size: str = "normal", today: dt.date | None = None, seed: int | None = None, progress: bool = False) -> DemoResult:
+def build_demo(
+    schools: int = 3,
+    size: str = "normal",
+    today: dt.date | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+) -> DemoResult:
     """Build the demo municipality into the current database and write its logins file.
 
     ``today`` is the day the journal is filled up to (default: the real today); ``seed``
@@ -236,7 +241,8 @@ class _DemoBuilder:
             self.roles[code] = sm.find_role(spec.name) or sm.add_role(spec.name)
         taken = set(db.session.scalars(select(self.user_model.username)))
         self.usernames = UsernameRegistry(taken)
-        # Accounts not listed in the logins file share one hash of a random password that is never stored.
+        # Accounts not listed in the logins file share one hash of a random password that is
+        # never stored.
         self.shared_hash = self._hash(secrets.token_urlsafe(32))
         self.logins: list[DemoLogin] = []
         self.cross = _CrossSchool()
@@ -257,23 +263,6 @@ class _DemoBuilder:
             salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16),
         )
 
-    @staticmethod
-    def _insert_ids(model, rows: list[dict]) -> list[int]:
-        """Bulk-insert rows and return their new ids in the order of ``rows``."""
-        ids = []
-        for offset in range(0, len(rows), INSERT_BATCH):
-            result = db.session.execute(
-                insert(model).returning(model.id, sort_by_parameter_order=True),
-                rows[offset : offset + INSERT_BATCH],
-            )
-            ids.extend(result.scalars().all())
-        return ids
-
-    @staticmethod
-    def _insert(table, rows: list[dict]) -> None:
-        for offset in range(0, len(rows), INSERT_BATCH):
-            db.session.execute(insert(table), rows[offset : offset + INSERT_BATCH])
-
     def _create_users(self, people: list[_Person]) -> None:
         """Insert an ab_user row for each person not yet having one."""
         pending = [p for p in people if p.user_id is None]
@@ -290,26 +279,38 @@ class _DemoBuilder:
                     "active": True,
                 }
             )
-        for person, user_id in zip(pending, self._insert_ids(self.user_model, rows)):
+        for person, user_id in zip(
+            pending, insert_rows_returning_ids(self.user_model, rows, ("username",)), strict=True
+        ):
             person.user_id = user_id
 
-    def _add_memberships(self, entries: list[tuple[int, int | None, int | None, list[str]]]) -> None:
+    def _add_memberships(
+        self, entries: list[tuple[int, int | None, int | None, list[str]]]
+    ) -> None:
         """Insert memberships (user, school, authority, role codes) and their roles."""
         rows = [
-            {"user_id": user_id, "school_id": school_id, "authority_id": authority_id, "is_active": True}
+            {
+                "user_id": user_id,
+                "school_id": school_id,
+                "authority_id": authority_id,
+                "is_active": True,
+            }
             for user_id, school_id, authority_id, _codes in entries
         ]
-        ids = self._insert_ids(Membership, rows)
+        ids = insert_rows_returning_ids(Membership, rows, ("user_id", "school_id", "authority_id"))
         role_rows = [
             {"membership_id": membership_id, "role_id": self.roles[code].id}
-            for membership_id, (_u, _s, _a, codes) in zip(ids, entries)
+            for membership_id, (_u, _s, _a, codes) in zip(ids, entries, strict=True)
             for code in dict.fromkeys(codes)
         ]
-        self._insert(membership_role, role_rows)
+        insert_rows(membership_role, role_rows)
 
     def _list_login(self, role: str, organisation: str, person: _Person) -> None:
         """Give the person a password of their own and list it in the logins file."""
-        if any(login.login == person.username and login.role == role and login.school == organisation for login in self.logins):
+        if any(
+            login.login == person.username and login.role == role and login.school == organisation
+            for login in self.logins
+        ):
             return
         existing = next((login for login in self.logins if login.login == person.username), None)
         if existing is not None:
@@ -334,7 +335,9 @@ class _DemoBuilder:
     def build(self, school_count: int) -> DemoResult:
         records = reference.moscow_schools()
         authority_name = "Западное окружное управление образования"
-        if db.session.scalar(select(EducationAuthority.id).where(EducationAuthority.name == authority_name)):
+        if db.session.scalar(
+            select(EducationAuthority.id).where(EducationAuthority.name == authority_name)
+        ):
             raise ValueError(
                 f"The database already has the demo authority «{authority_name}»: "
                 "build the demo into an empty database."
@@ -351,7 +354,11 @@ class _DemoBuilder:
         db.session.flush()
         self._build_server_people(authority)
 
-        result = DemoResult(logins_file=Path(current_app.config["DEMO_LOGINS_FILE"]), logins=self.logins, authority_id=authority.id)
+        result = DemoResult(
+            logins_file=Path(current_app.config["DEMO_LOGINS_FILE"]),
+            logins=self.logins,
+            authority_id=authority.id,
+        )
         for index, record in enumerate(chosen):
             self._say(f"School {index + 1} of {len(chosen)}: Школа № {record.number}")
             self.school_names.append(f"Школа № {record.number}")
@@ -386,7 +393,14 @@ class _DemoBuilder:
 class _SchoolBuilder:
     """Builds one school; ``index`` 0 is the first school, 1 the second."""
 
-    def __init__(self, demo: _DemoBuilder, authority: EducationAuthority, record, index: int, school_count: int):
+    def __init__(
+        self,
+        demo: _DemoBuilder,
+        authority: EducationAuthority,
+        record,
+        index: int,
+        school_count: int,
+    ):
         self.demo = demo
         self.rng = demo.rng
         self.authority = authority
@@ -433,7 +447,9 @@ class _SchoolBuilder:
     def _build_calendar(self) -> None:
         calendar = self.demo.calendar
         sid = self.school_id
-        year = AcademicYear(school_id=sid, name=calendar.name, start_date=calendar.start, end_date=calendar.end)
+        year = AcademicYear(
+            school_id=sid, name=calendar.name, start_date=calendar.start, end_date=calendar.end
+        )
         db.session.add(year)
         db.session.flush()
         self.year = year
@@ -455,7 +471,13 @@ class _SchoolBuilder:
         db.session.add_all(self.terms)
         self.vacations = []
         for spec in calendar.vacations:
-            vacation = Vacation(school_id=sid, year_id=year.id, name=spec.name, start_date=spec.start, end_date=spec.end)
+            vacation = Vacation(
+                school_id=sid,
+                year_id=year.id,
+                name=spec.name,
+                start_date=spec.start,
+                end_date=spec.end,
+            )
             self.vacations.append((vacation, spec.grades))
             db.session.add(vacation)
         for date, name in calendar.holidays:
@@ -468,10 +490,42 @@ class _SchoolBuilder:
         calendar = self.demo.calendar
         winter_end = dt.date(calendar.start.year, 12, 31)
         variants = [
-            ("1 классы, сентябрь–декабрь, 35 минут", "1 классы, ноябрь-декабрь (5 уроков по 35 мин)", 1, 1, None, calendar.start, winter_end),
-            ("1 классы, январь–май, 40 минут", "1 классы, январь-май (5 уроков по 40 мин)", 1, 1, None, winter_end + dt.timedelta(days=1), calendar.end),
-            ("2–4 классы", "1-11 классы, 40-мин уроки (школа-интернат, 2023/24)", 2, 4, None, None, None),
-            ("5–11 классы, понедельник", "5-11 классы, понедельник (1-й урок 30 мин)", 5, 11, 1, None, None),
+            (
+                "1 классы, сентябрь–декабрь, 35 минут",
+                "1 классы, ноябрь-декабрь (5 уроков по 35 мин)",
+                1,
+                1,
+                None,
+                calendar.start,
+                winter_end,
+            ),
+            (
+                "1 классы, январь–май, 40 минут",
+                "1 классы, январь-май (5 уроков по 40 мин)",
+                1,
+                1,
+                None,
+                winter_end + dt.timedelta(days=1),
+                calendar.end,
+            ),
+            (
+                "2–4 классы",
+                "1-11 классы, 40-мин уроки (школа-интернат, 2023/24)",
+                2,
+                4,
+                None,
+                None,
+                None,
+            ),
+            (
+                "5–11 классы, понедельник",
+                "5-11 классы, понедельник (1-й урок 30 мин)",
+                5,
+                11,
+                1,
+                None,
+                None,
+            ),
             ("5–11 классы", "5-11 классы, вторник-пятница", 5, 11, None, None, None),
         ]
         # NOTE: the step mode of first grades in September and October (three 35-minute
@@ -488,7 +542,12 @@ class _SchoolBuilder:
                 valid_to=valid_to,
             )
             schedule.periods = [
-                BellPeriod(school_id=self.school_id, lesson_number=p.lesson_number, starts_at=p.starts_at, ends_at=p.ends_at)
+                BellPeriod(
+                    school_id=self.school_id,
+                    lesson_number=p.lesson_number,
+                    starts_at=p.starts_at,
+                    ends_at=p.ends_at,
+                )
                 for p in schedules[source]
             ]
             db.session.add(schedule)
@@ -497,7 +556,9 @@ class _SchoolBuilder:
         sid = self.school_id
         self.assignment_types = {}
         for spec in reference.assignment_types():
-            weight, is_homework, is_procedure = ASSIGNMENT_TYPE_RULES.get(spec.name, (Decimal("1"), False, False))
+            weight, is_homework, is_procedure = ASSIGNMENT_TYPE_RULES.get(
+                spec.name, (Decimal("1"), False, False)
+            )
             item = AssignmentType(
                 school_id=sid,
                 name=spec.name,
@@ -510,17 +571,31 @@ class _SchoolBuilder:
             db.session.add(item)
         self.attendance_codes = {}
         for code, name, kind, present, excused in ATTENDANCE_CODES:
-            item = AttendanceCode(school_id=sid, code=code, name=name, kind=kind, counts_as_present=present, is_excused=excused)
+            item = AttendanceCode(
+                school_id=sid,
+                code=code,
+                name=name,
+                kind=kind,
+                counts_as_present=present,
+                is_excused=excused,
+            )
             self.attendance_codes[code] = item
             db.session.add(item)
 
         plan = reference.curriculum()
-        names = list(dict.fromkeys(subject for grade in self.demo.size.grades for subject, _ in plan[grade]))
+        names = list(
+            dict.fromkeys(subject for grade in self.demo.size.grades for subject, _ in plan[grade])
+        )
         names.append(CONVERSATIONS)
-        self.subjects = {name: Subject(school_id=sid, name=name, short_name=SUBJECT_SHORT_NAMES.get(name)) for name in names}
+        self.subjects = {
+            name: Subject(school_id=sid, name=name, short_name=SUBJECT_SHORT_NAMES.get(name))
+            for name in names
+        }
         for parent in set(SUBJECT_PARENTS.values()):
             if parent not in self.subjects:
-                self.subjects[parent] = Subject(school_id=sid, name=parent, short_name=SUBJECT_SHORT_NAMES.get(parent))
+                self.subjects[parent] = Subject(
+                    school_id=sid, name=parent, short_name=SUBJECT_SHORT_NAMES.get(parent)
+                )
         db.session.add_all(self.subjects.values())
         db.session.flush()
         for name, parent in SUBJECT_PARENTS.items():
@@ -529,7 +604,13 @@ class _SchoolBuilder:
         for grade in self.demo.size.grades:
             for subject, hours in plan[grade]:
                 db.session.add(
-                    CurriculumHours(school_id=sid, year_id=self.year.id, subject_id=self.subjects[subject].id, grade=grade, hours_per_week=hours)
+                    CurriculumHours(
+                        school_id=sid,
+                        year_id=self.year.id,
+                        subject_id=self.subjects[subject].id,
+                        grade=grade,
+                        hours_per_week=hours,
+                    )
                 )
         db.session.flush()
 
@@ -538,7 +619,14 @@ class _SchoolBuilder:
         for grade in self.demo.size.grades:
             for letter in self.demo.size.letters:
                 name = f"{grade}{letter}"
-                self.classes[name] = SchoolClass(school_id=self.school_id, year_id=self.year.id, grade=grade, letter=letter, name=name, shift=1)
+                self.classes[name] = SchoolClass(
+                    school_id=self.school_id,
+                    year_id=self.year.id,
+                    grade=grade,
+                    letter=letter,
+                    name=name,
+                    shift=1,
+                )
         db.session.add_all(self.classes.values())
         db.session.flush()
         for vacation, grades in self.vacations:
@@ -556,11 +644,17 @@ class _SchoolBuilder:
             grade = school_class.grade
             for subject, hours in plan[grade]:
                 assessment = "none" if grade == 1 or subject in NO_MARK_SUBJECTS else "marks"
-                self.planned_courses.append(PlannedCourse(name, grade, subject, weekly_hours(hours), "lesson", assessment))
-            self.planned_courses.append(PlannedCourse(name, grade, CONVERSATIONS, 1, "extracurricular", "none"))
+                self.planned_courses.append(
+                    PlannedCourse(name, grade, subject, weekly_hours(hours), "lesson", assessment)
+                )
+            self.planned_courses.append(
+                PlannedCourse(name, grade, CONVERSATIONS, 1, "extracurricular", "none")
+            )
         class_list = [(name, c.grade) for name, c in self.classes.items()]
         shared = self.cross_school and self.index == 1
-        self.teachers: list[PlannedTeacher] = plan_teachers(self.planned_courses, class_list, self.rng, shared_informatics=shared)
+        self.teachers: list[PlannedTeacher] = plan_teachers(
+            self.planned_courses, class_list, self.rng, shared_informatics=shared
+        )
 
         self.teacher_people: dict[int, _Person] = {}
         for teacher in self.teachers:
@@ -569,7 +663,10 @@ class _SchoolBuilder:
             else:
                 sex = "f" if self.rng.random() < 0.8 else "m"
                 self.teacher_people[teacher.key] = self.demo._adult(sex)
-        self.staff_people = [(position, code, self.demo._adult("f" if self.rng.random() < 0.7 else "m", (30, 62))) for position, code in SCHOOL_STAFF]
+        self.staff_people = [
+            (position, code, self.demo._adult("f" if self.rng.random() < 0.7 else "m", (30, 62)))
+            for position, code in SCHOOL_STAFF
+        ]
         people = list(self.teacher_people.values()) + [p for _, _, p in self.staff_people]
         self.demo._create_users(people)
 
@@ -579,10 +676,15 @@ class _SchoolBuilder:
             rows.append(self._employee_row(person, teacher.position))
         for position, _code, person in self.staff_people:
             rows.append(self._employee_row(person, position))
-        ids = self.demo._insert_ids(Employee, rows)
+        ids = insert_rows_returning_ids(Employee, rows, ("school_id", "user_id"))
         self.employee_ids = {teacher.key: ids[i] for i, teacher in enumerate(self.teachers)}
-        memberships = [(self.teacher_people[t.key].user_id, self.school_id, None, ["teacher"]) for t in self.teachers]
-        memberships += [(person.user_id, self.school_id, None, [code]) for _, code, person in self.staff_people]
+        memberships = [
+            (self.teacher_people[t.key].user_id, self.school_id, None, ["teacher"])
+            for t in self.teachers
+        ]
+        memberships += [
+            (person.user_id, self.school_id, None, [code]) for _, code, person in self.staff_people
+        ]
         self.demo._add_memberships(memberships)
 
         # Rooms: one per primary class, one per subject teacher, a gym per PE teacher.
@@ -592,11 +694,17 @@ class _SchoolBuilder:
         for teacher in self.teachers:
             if teacher.position == "Учитель физической культуры":
                 gyms += 1
-                room = Room(school_id=self.school_id, name=f"Спортивный зал {gyms}", capacity=60, floor=1)
+                room = Room(
+                    school_id=self.school_id, name=f"Спортивный зал {gyms}", capacity=60, floor=1
+                )
             else:
-                floor = 1 if teacher.position == "Учитель начальных классов" else 2 + teacher.key % 2
+                floor = (
+                    1 if teacher.position == "Учитель начальных классов" else 2 + teacher.key % 2
+                )
                 counters[floor] += 1
-                room = Room(school_id=self.school_id, name=str(counters[floor]), capacity=30, floor=floor)
+                room = Room(
+                    school_id=self.school_id, name=str(counters[floor]), capacity=30, floor=floor
+                )
             self.rooms[teacher.key] = room
         db.session.add_all(self.rooms.values())
         db.session.flush()
@@ -628,7 +736,9 @@ class _SchoolBuilder:
             if teacher.position == "Учитель математики и информатики" and teacher.class_key is None:
                 self.demo.cross.teacher = self.teacher_people[teacher.key]
                 return
-        math_teachers = [t for t in self.teachers if t.position == "Учитель математики и информатики"]
+        math_teachers = [
+            t for t in self.teachers if t.position == "Учитель математики и информатики"
+        ]
         self.demo.cross.teacher = self.teacher_people[(math_teachers or self.teachers)[-1].key]
 
     # --- courses and timetable ---------------------------------------------------
@@ -648,14 +758,19 @@ class _SchoolBuilder:
             courses.append(course)
         db.session.add_all(courses)
         db.session.flush()
-        self.course_ids = {id(planned): course.id for planned, course in zip(self.planned_courses, courses)}
+        self.course_ids = {
+            id(planned): course.id
+            for planned, course in zip(self.planned_courses, courses, strict=True)
+        }
         self.course_teacher_user = {}
         teacher_rows = []
         for planned in self.planned_courses:
             course_id = self.course_ids[id(planned)]
-            teacher_rows.append({"course_id": course_id, "employee_id": self.employee_ids[planned.teacher.key]})
+            teacher_rows.append(
+                {"course_id": course_id, "employee_id": self.employee_ids[planned.teacher.key]}
+            )
             self.course_teacher_user[course_id] = self.teacher_people[planned.teacher.key].user_id
-        self.demo._insert(course_teacher, teacher_rows)
+        insert_rows(course_teacher, teacher_rows)
 
         class_list = [(name, c.grade) for name, c in self.classes.items()]
         slots, clashes = plan_timetable(self.planned_courses, class_list, self.rng)
@@ -672,7 +787,7 @@ class _SchoolBuilder:
             }
             for slot in slots
         ]
-        self.demo._insert(TimetableEntry, rows)
+        insert_rows(TimetableEntry, rows)
 
     # --- students and parents ----------------------------------------------------
 
@@ -701,12 +816,16 @@ class _SchoolBuilder:
         low, high = demo.size.students_per_class
         self.members: list[tuple[_Person, str, _Family]] = []  # (student, class name, family)
         families: list[_Family] = []
-        for class_name, school_class in self.classes.items():
+        for class_name in self.classes:
             for _ in range(self.rng.randint(low, high)):
                 family = None
                 if families and self.rng.random() < 0.05:
                     family = self.rng.choice(families)
-                    if any(member_class == class_name for _, member_class, f in self.members if f is family):
+                    if any(
+                        member_class == class_name
+                        for _, member_class, f in self.members
+                        if f is family
+                    ):
                         family = None
                 if family is None:
                     family = self._new_family()
@@ -717,7 +836,11 @@ class _SchoolBuilder:
         # child in another class of this school, so the parent's diary switches between them.
         self.login_teacher = self._choose_login_teacher()
         login_class = self.login_teacher.class_key
-        other_class = next(name for name, c in self.classes.items() if name != login_class and c.grade != 1) if len(self.classes) > 1 else login_class
+        other_class = (
+            next(name for name, c in self.classes.items() if name != login_class and c.grade != 1)
+            if len(self.classes) > 1
+            else login_class
+        )
         sibling_family = self._new_family()
         families.append(sibling_family)
         self.login_student = self._add_child(sibling_family, login_class)
@@ -732,7 +855,9 @@ class _SchoolBuilder:
                 self._add_child(demo.cross.family, login_class)
 
         people = [student for student, _, _ in self.members]
-        guardian_people = list({id(p): p for _, _, f in self.members for p, _ in f.guardians}.values())
+        guardian_people = list(
+            {id(p): p for _, _, f in self.members for p, _ in f.guardians}.values()
+        )
         demo._create_users(people + guardian_people)
 
         student_rows = []
@@ -751,10 +876,12 @@ class _SchoolBuilder:
                     "is_active": True,
                 }
             )
-        student_ids = demo._insert_ids(Student, student_rows)
+        student_ids = insert_rows_returning_ids(Student, student_rows, ("school_id", "user_id"))
         self.students_by_class: dict[int, list[int]] = {}
         guardian_rows = []
-        for student_id, (student, class_name, family) in zip(student_ids, self.members):
+        for student_id, (student, class_name, family) in zip(
+            student_ids, self.members, strict=True
+        ):
             student.student_id = student_id
             self.students_by_class.setdefault(self.classes[class_name].id, []).append(student_id)
             for parent, kind in family.guardians:
@@ -770,7 +897,7 @@ class _SchoolBuilder:
                         "is_barred": False,
                     }
                 )
-        demo._insert(Guardian, guardian_rows)
+        insert_rows(Guardian, guardian_rows)
         memberships = [(s.user_id, self.school_id, None, ["student"]) for s, _, _ in self.members]
         parent_users = list(dict.fromkeys(p.user_id for p in guardian_people))
         memberships += [(user_id, self.school_id, None, ["parent"]) for user_id in parent_users]
@@ -778,7 +905,10 @@ class _SchoolBuilder:
 
     def _add_child(self, family: _Family, class_name: str) -> _Person:
         grade = self.classes[class_name].grade
-        child = _Person(self.demo.names.child(self.rng.choice("mf"), family.surname, family.father_first_name), self._student_birth(grade))
+        child = _Person(
+            self.demo.names.child(self.rng.choice("mf"), family.surname, family.father_first_name),
+            self._student_birth(grade),
+        )
         self.members.append((child, class_name, family))
         family.school_indexes.add(self.index)
         return child
@@ -786,7 +916,9 @@ class _SchoolBuilder:
     def _choose_login_teacher(self) -> PlannedTeacher:
         """Pick the class teacher of grade 5 or above who teaches the most courses."""
         candidates = [
-            t for t in self.teachers if t.class_key and self.classes[t.class_key].grade >= 5 and not t.shared
+            t
+            for t in self.teachers
+            if t.class_key and self.classes[t.class_key].grade >= 5 and not t.shared
         ]
         if not candidates:
             candidates = [t for t in self.teachers if t.class_key]

@@ -10,11 +10,20 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
-from app.models import Assignment, Attendance, Course, FinalMark, Lesson, Mark, SchoolClass, Subject, db
-
-INSERT_BATCH = 5000
+from app.demo.bulk import insert_rows, insert_rows_returning_ids
+from app.models import (
+    Assignment,
+    Attendance,
+    Course,
+    FinalMark,
+    Lesson,
+    Mark,
+    SchoolClass,
+    Subject,
+    db,
+)
 
 #: Lessons between two tests of a course.
 TEST_EVERY = 8
@@ -45,7 +54,13 @@ def _tests_for(subject: str) -> list[str]:
         return ["Диктант", "Контрольная работа", "Изложение"]
     if subject in ("Литература", "Литературное чтение"):
         return ["Сочинение", "Тестирование", "Контрольная работа"]
-    if subject in ("Математика", "Алгебра", "Геометрия", "Алгебра и начала математического анализа", "Вероятность и статистика"):
+    if subject in (
+        "Математика",
+        "Алгебра",
+        "Геометрия",
+        "Алгебра и начала математического анализа",
+        "Вероятность и статистика",
+    ):
         return ["Самостоятельная работа", "Контрольная работа", "Проверочная работа"]
     if subject in ("Физика", "Химия", "Биология"):
         return ["Лабораторная работа", "Контрольная работа", "Тестирование"]
@@ -62,14 +77,20 @@ def _homework_text(rng: random.Random, subject: str) -> str:
     if subject in ("Литература", "Литературное чтение"):
         page = rng.randint(5, 250)
         return f"Прочитать с. {page}–{page + rng.randint(4, 12)}, ответить на вопросы"
-    if subject in ("Математика", "Алгебра", "Геометрия", "Алгебра и начала математического анализа", "Вероятность и статистика"):
+    if subject in (
+        "Математика",
+        "Алгебра",
+        "Геометрия",
+        "Алгебра и начала математического анализа",
+        "Вероятность и статистика",
+    ):
         first = rng.randint(1, 900)
         return f"№ {first}, {first + 2}, {first + 5}"
     return f"§ {rng.randint(1, 40)}, вопросы в конце параграфа"
 
 
 def _topic(index: int, is_test: bool, after_test: bool) -> str:
-    """Name a plausible topic from the lesson's place in a cycle of new material, practice and review."""
+    """Name a plausible topic from the lesson's place in a cycle of new material and practice."""
     if index == 0:
         return "Вводный урок. Повторение изученного"
     if is_test:
@@ -98,7 +119,14 @@ class _JournalFiller:
     def _load(self) -> None:
         sid = self.sid
         rows = db.session.execute(
-            select(Course.id, Course.class_id, SchoolClass.grade, Course.kind, Course.assessment, Subject.name)
+            select(
+                Course.id,
+                Course.class_id,
+                SchoolClass.grade,
+                Course.kind,
+                Course.assessment,
+                Subject.name,
+            )
             .join(SchoolClass, SchoolClass.id == Course.class_id)
             .join(Subject, Subject.id == Course.subject_id)
             .where(Course.school_id == sid)
@@ -173,7 +201,9 @@ class _JournalFiller:
             course = self.courses[course_id]
             students = self.school.students_by_class.get(course.class_id, [])
             teacher_user = self.school.course_teacher_user.get(course_id)
-            gives_marks = course.kind == "lesson" and course.assessment != "none" and course.grade > 1
+            gives_marks = (
+                course.kind == "lesson" and course.assessment != "none" and course.grade > 1
+            )
             done = [lesson for lesson in lessons if lesson.date <= self.today]
             last_test = -10
             for index, lesson in enumerate(done):
@@ -181,31 +211,65 @@ class _JournalFiller:
                 key = (course.class_id, lesson.date)
                 if is_test and key in daily_procedure:
                     is_test = False
-                topics.append({"id": lesson.id, "topic": _topic(index, is_test, index == last_test + 1)})
+                topics.append(
+                    {"id": lesson.id, "topic": _topic(index, is_test, index == last_test + 1)}
+                )
                 when = dt.datetime.combine(lesson.date, lesson.ends_at or dt.time(15, 0))
                 present = []
                 for student_id in students:
                     profile = self.profiles[student_id]
                     if lesson.date in profile.absent:
-                        attendance.append(self._attendance(lesson, student_id, "Н", profile.absent[lesson.date], teacher_user, when))
+                        attendance.append(
+                            self._attendance(
+                                lesson,
+                                student_id,
+                                "Н",
+                                profile.absent[lesson.date],
+                                teacher_user,
+                                when,
+                            )
+                        )
                         continue
                     present.append(student_id)
                     if self.first_lesson_of_day[key] == lesson.id and lesson.date in profile.late:
-                        attendance.append(self._attendance(lesson, student_id, "ОП", None, teacher_user, when))
+                        attendance.append(
+                            self._attendance(lesson, student_id, "ОП", None, teacher_user, when)
+                        )
 
-                marks_allowed = gives_marks and not (course.grade == 2 and lesson.date < grade_two_start)
+                marks_allowed = gives_marks and not (
+                    course.grade == 2 and lesson.date < grade_two_start
+                )
                 next_lesson = lessons[index + 1] if index + 1 < len(lessons) else None
-                if next_lesson is not None and (course.kind == "lesson") and self.rng.random() < 0.7:
+                if (
+                    next_lesson is not None
+                    and (course.kind == "lesson")
+                    and self.rng.random() < 0.7
+                ):
                     marks = []
                     due_done = next_lesson.date <= self.today
                     if marks_allowed and due_done and present:
-                        for student_id in self.rng.sample(present, min(len(present), self.rng.randint(0, 3))):
+                        for student_id in self.rng.sample(
+                            present, min(len(present), self.rng.randint(0, 3))
+                        ):
                             if self.rng.random() < 0.1:
-                                marks.append(self._mark(student_id, None, teacher_user, when, kind="duty"))
+                                marks.append(
+                                    self._mark(student_id, None, teacher_user, when, kind="duty")
+                                )
                             else:
-                                value = _mark_value(self.rng, self.profiles[student_id].ability, 0.1)
+                                value = _mark_value(
+                                    self.rng, self.profiles[student_id].ability, 0.1
+                                )
                                 marks.append(self._mark(student_id, value, teacher_user, when))
-                    self._add_assignment(assignment_rows, pending_marks, lesson, "Домашнее задание", _homework_text(self.rng, course.name), next_lesson.date, marks, course_id)
+                    self._add_assignment(
+                        assignment_rows,
+                        pending_marks,
+                        lesson,
+                        "Домашнее задание",
+                        _homework_text(self.rng, course.name),
+                        next_lesson.date,
+                        marks,
+                        course_id,
+                    )
                 if not marks_allowed or not present:
                     continue
                 if is_test:
@@ -213,28 +277,62 @@ class _JournalFiller:
                     last_test = index
                     type_name = self.rng.choice(_tests_for(course.name))
                     marks = [
-                        self._mark(s, _mark_value(self.rng, self.profiles[s].ability, -0.2), teacher_user, when)
+                        self._mark(
+                            s,
+                            _mark_value(self.rng, self.profiles[s].ability, -0.2),
+                            teacher_user,
+                            when,
+                        )
                         for s in present
                     ]
-                    self._add_assignment(assignment_rows, pending_marks, lesson, type_name, "Работа по разделу", None, marks, course_id)
+                    self._add_assignment(
+                        assignment_rows,
+                        pending_marks,
+                        lesson,
+                        type_name,
+                        "Работа по разделу",
+                        None,
+                        marks,
+                        course_id,
+                    )
                 elif self.rng.random() < 0.85:
                     answered = self.rng.sample(present, min(len(present), self.rng.randint(1, 4)))
-                    marks = [self._mark(s, _mark_value(self.rng, self.profiles[s].ability, 0.15), teacher_user, when) for s in answered]
-                    self._add_assignment(assignment_rows, pending_marks, lesson, "Ответ на уроке", "", None, marks, course_id)
+                    marks = [
+                        self._mark(
+                            s,
+                            _mark_value(self.rng, self.profiles[s].ability, 0.15),
+                            teacher_user,
+                            when,
+                        )
+                        for s in answered
+                    ]
+                    self._add_assignment(
+                        assignment_rows,
+                        pending_marks,
+                        lesson,
+                        "Ответ на уроке",
+                        "",
+                        None,
+                        marks,
+                        course_id,
+                    )
 
         db.session.execute(update(Lesson), topics) if topics else None
-        ids = self._insert_ids(Assignment, assignment_rows)
+        # A lesson gets at most one assignment of each type, so (lesson, type) finds each row.
+        ids = insert_rows_returning_ids(Assignment, assignment_rows, ("lesson_id", "type_id"))
         mark_rows = []
-        for assignment_id, marks in zip(ids, pending_marks):
+        for assignment_id, marks in zip(ids, pending_marks, strict=True):
             for mark in marks:
                 mark["assignment_id"] = assignment_id
                 mark_rows.append(mark)
-        self._insert(Mark, mark_rows)
-        self._insert(Attendance, attendance)
+        insert_rows(Mark, mark_rows)
+        insert_rows(Attendance, attendance)
 
     def _grade_two_marks_start(self) -> dt.date:
         """Grade 2 gets marks from the second quarter on, as most schools decide."""
-        quarters = sorted((t for t in self.school.terms if t.kind == "quarter"), key=lambda t: t.number)
+        quarters = sorted(
+            (t for t in self.school.terms if t.kind == "quarter"), key=lambda t: t.number
+        )
         return quarters[1].start_date if len(quarters) > 1 else self.school.year.start_date
 
     def _attendance(self, lesson, student_id, code, reason, user_id, when) -> dict:
@@ -258,7 +356,9 @@ class _JournalFiller:
             "changed_at": when,
         }
 
-    def _add_assignment(self, rows, pending, lesson, type_name, text, due_date, marks, course_id) -> None:
+    def _add_assignment(
+        self, rows, pending, lesson, type_name, text, due_date, marks, course_id
+    ) -> None:
         assignment_type = self.types[type_name]
         weight = assignment_type.default_weight
         rows.append(
@@ -291,7 +391,7 @@ class _JournalFiller:
     # --- term marks --------------------------------------------------------------
 
     def _write_term_marks(self) -> None:
-        """Term marks of finished terms from the weighted averages, as the teacher confirmed them."""
+        """Write term marks of finished terms, rounded from the students' weighted averages."""
         finished = {term.id: term for term in self.school.terms if term.end_date < self.today}
         rows = []
         for (student_id, course_id, term_id), (weighted, weights) in self.term_sums.items():
@@ -312,22 +412,7 @@ class _JournalFiller:
                     "changed_at": dt.datetime.combine(term.end_date, dt.time(16, 0)),
                 }
             )
-        self._insert(FinalMark, rows)
-
-    @staticmethod
-    def _insert_ids(model, rows):
-        ids = []
-        for offset in range(0, len(rows), INSERT_BATCH):
-            result = db.session.execute(
-                insert(model).returning(model.id, sort_by_parameter_order=True), rows[offset : offset + INSERT_BATCH]
-            )
-            ids.extend(result.scalars().all())
-        return ids
-
-    @staticmethod
-    def _insert(model, rows):
-        for offset in range(0, len(rows), INSERT_BATCH):
-            db.session.execute(insert(model), rows[offset : offset + INSERT_BATCH])
+        insert_rows(FinalMark, rows)
 
 
 def fill_journal(school) -> None:

@@ -143,6 +143,7 @@ _TRANSLIT = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
         "a b v g d e e zh z i i k l m n o p r s t u f kh ts ch sh shch ie y _ e iu ia".split(),
+        strict=True,
     )
 )
 _TRANSLIT["ь"] = ""
@@ -167,7 +168,9 @@ class UsernameRegistry:
         self.counters: dict[str, int] = {}
 
     def make(self, name: PersonName) -> str:
-        initials = "".join(transliterate(part[:1]) for part in (name.first_name, name.middle_name) if part)
+        initials = "".join(
+            transliterate(part[:1]) for part in (name.first_name, name.middle_name) if part
+        )
         base = transliterate(name.last_name) + initials
         number = self.counters.get(base, 0)
         while True:

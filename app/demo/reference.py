@@ -12,7 +12,13 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: Rows of the curriculum files that are totals or limits, not subjects.
-_CURRICULUM_TOTAL_PREFIXES = ("ИТОГО", "Часть формируемая", "Максимально", "Учебные недели", "Всего")
+_CURRICULUM_TOTAL_PREFIXES = (
+    "ИТОГО",
+    "Часть формируемая",
+    "Максимально",
+    "Учебные недели",
+    "Всего",
+)
 
 
 def _read_csv(relative: str, delimiter: str = ",") -> list[dict]:
@@ -54,7 +60,9 @@ class AssignmentTypeSpec:
 @cache
 def assignment_types() -> list[AssignmentTypeSpec]:
     """Assignment types of «Сетевой Город» with their ids there (netschoolapi, 2020)."""
-    with open(DATA_DIR / "sgo_api/assignment_types_hardcoded_2020.json", encoding="utf-8") as handle:
+    with open(
+        DATA_DIR / "sgo_api/assignment_types_hardcoded_2020.json", encoding="utf-8"
+    ) as handle:
         data = json.load(handle)
     return [AssignmentTypeSpec(item["name"], int(item["id"])) for item in data["types"]]
 
@@ -110,7 +118,9 @@ def reference_calendar() -> dict[str, CalendarPeriod]:
         if row["school_year"] != "2025/2026" or row["system"] != "четверти" or not row["start"]:
             continue
         end = dt.date.fromisoformat(row["end"]) if row["end"] else None
-        periods[row["period"]] = CalendarPeriod(row["period"], dt.date.fromisoformat(row["start"]), end)
+        periods[row["period"]] = CalendarPeriod(
+            row["period"], dt.date.fromisoformat(row["start"]), end
+        )
     return periods
 
 

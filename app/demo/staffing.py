@@ -46,7 +46,10 @@ SPECIALISATIONS = {
     "Учитель географии, биологии и химии": {"География", "Биология", "Химия"},
     "Учитель физики": {"Физика"},
     "Учитель музыки и изобразительного искусства": {"Музыка", "Изобразительное искусство"},
-    "Учитель труда (технологии) и ОБЗР": {"Труд (технология)", "Основы безопасности и защиты Родины"},
+    "Учитель труда (технологии) и ОБЗР": {
+        "Труд (технология)",
+        "Основы безопасности и защиты Родины",
+    },
     "Учитель физической культуры": {"Физическая культура"},
 }
 
@@ -95,7 +98,12 @@ def specialisation_of(subject: str, grade: int) -> str | None:
     raise ValueError(f"No teacher specialisation teaches {subject}")
 
 
-def plan_teachers(courses: list[PlannedCourse], classes: list[tuple[str, int]], rng: random.Random, shared_informatics: bool) -> list[PlannedTeacher]:
+def plan_teachers(
+    courses: list[PlannedCourse],
+    classes: list[tuple[str, int]],
+    rng: random.Random,
+    shared_informatics: bool,
+) -> list[PlannedTeacher]:
     """Assign every course a teacher, creating just enough teachers; return the teachers.
 
     ``classes`` is (class key, grade) in order. With ``shared_informatics``, informatics is
@@ -156,10 +164,18 @@ def plan_teachers(courses: list[PlannedCourse], classes: list[tuple[str, int]], 
     for class_key, grade in classes:
         if grade <= 4:
             continue
-        candidates = {course.teacher.key: course.teacher for course in by_class[class_key] if course.teacher}
+        candidates = {
+            course.teacher.key: course.teacher for course in by_class[class_key] if course.teacher
+        }
         free = [t for t in candidates.values() if t.class_key is None and not t.shared]
         if not free:
-            free = [t for t in teachers if t.class_key is None and not t.shared and t.position != "Учитель начальных классов"]
+            free = [
+                t
+                for t in teachers
+                if t.class_key is None
+                and not t.shared
+                and t.position != "Учитель начальных классов"
+            ]
         if not free:
             continue
         hours_in_class = {
@@ -185,7 +201,9 @@ class PlannedSlot:
     lesson_number: int
 
 
-def plan_timetable(courses: list[PlannedCourse], classes: list[tuple[str, int]], rng: random.Random) -> tuple[list[PlannedSlot], int]:
+def plan_timetable(
+    courses: list[PlannedCourse], classes: list[tuple[str, int]], rng: random.Random
+) -> tuple[list[PlannedSlot], int]:
     """Lay the courses out over Monday to Friday; return the slots and the teacher clashes left.
 
     Each class has «Разговоры о важном» at Monday lesson 1 and its lessons from lesson 2
@@ -214,7 +232,9 @@ def plan_timetable(courses: list[PlannedCourse], classes: list[tuple[str, int]],
             for day in range(1, 6)
             for number in range(2 if day == 1 else 1, (2 if day == 1 else 1) + per_day[day])
         ]
-        units = [c for c in sorted(lessons, key=lambda c: (-c.hours, c.subject)) for _ in range(c.hours)]
+        units = [
+            c for c in sorted(lessons, key=lambda c: (-c.hours, c.subject)) for _ in range(c.hours)
+        ]
         days_of_course = defaultdict(set)
         placed: dict[tuple[int, int], PlannedCourse] = {}
         for course in units:

@@ -46,7 +46,10 @@ def current_year(school_id: int, today: dt.date) -> AcademicYear | None:
 
 
 def week_parity(day: dt.date, year_start: dt.date) -> str:
-    """Return "odd" or "even": week 1 is the Monday-to-Sunday week that contains the year's start."""
+    """Return "odd" or "even" for a day, counting the week of the year's start as week 1.
+
+    Weeks run from Monday to Sunday.
+    """
     first_monday = year_start - dt.timedelta(days=year_start.weekday())
     week_number = (day - first_monday).days // 7 + 1
     return "odd" if week_number % 2 else "even"
@@ -89,12 +92,17 @@ class _BellTimes:
             matching = [s for s in self.schedules if s.applies(grade, shift, day)]
             # A schedule for one weekday or for given dates beats the general one.
             matching.sort(
-                key=lambda s: (s.weekday is not None, s.valid_from is not None or s.valid_to is not None),
+                key=lambda s: (
+                    s.weekday is not None,
+                    s.valid_from is not None or s.valid_to is not None,
+                ),
                 reverse=True,
             )
             chosen = matching[0] if matching else None
             self.cache[key] = (
-                {p.lesson_number: (p.starts_at, p.ends_at) for p in chosen.periods} if chosen else {}
+                {p.lesson_number: (p.starts_at, p.ends_at) for p in chosen.periods}
+                if chosen
+                else {}
             )
         return self.cache[key]
 
@@ -120,7 +128,9 @@ def _vacation_days(school_id: int, year_id: int) -> tuple[set[dt.date], dict[int
     return school_days, class_days
 
 
-def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.date | None = None) -> int:
+def generate_lessons(
+    school_id: int, start: dt.date, end: dt.date, *, today: dt.date | None = None
+) -> int:
     """Create the dated lessons of ``start``–``end`` from the template of the school's current year.
 
     The current year is the one containing ``today`` (default: the real today); the range is
@@ -128,8 +138,9 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
     except public holidays and vacations of the school or of the course's class. A holiday
     row marked as a working day adds a weekend day. Entries for odd or even weeks and with
     dates of validity are honoured, and times come from the bell schedule that applies to the
-    class on the lesson's own date (a moved working Saturday gets Saturday's bells). A lesson that already exists for the same course, date and lesson number is kept
-    and not duplicated. Returns the number of lessons created; the caller commits.
+    class on the lesson's own date (a moved working Saturday gets Saturday's bells). A lesson
+    that already exists for the same course, date and lesson number is kept and not
+    duplicated. Returns the number of lessons created, and the caller commits.
     """
     today = today or dt.date.today()
     year = current_year(school_id, today)
@@ -141,7 +152,13 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
         return 0
 
     rows = db.session.execute(
-        select(TimetableEntry, Course.class_id, SchoolClass.grade, SchoolClass.shift, SchoolClass.six_day_week)
+        select(
+            TimetableEntry,
+            Course.class_id,
+            SchoolClass.grade,
+            SchoolClass.shift,
+            SchoolClass.six_day_week,
+        )
         .join(Course, Course.id == TimetableEntry.course_id)
         .join(SchoolClass, SchoolClass.id == Course.class_id)
         .where(TimetableEntry.school_id == school_id, Course.year_id == year.id)
@@ -168,7 +185,17 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
     day = start
     while day <= end:
         new_rows.extend(
-            _lessons_of_day(school_id, day, year, entries_by_weekday, holidays, school_vacation, class_vacation, existing, bells)
+            _lessons_of_day(
+                school_id,
+                day,
+                year,
+                entries_by_weekday,
+                holidays,
+                school_vacation,
+                class_vacation,
+                existing,
+                bells,
+            )
         )
         day += dt.timedelta(days=1)
 
@@ -178,7 +205,17 @@ def generate_lessons(school_id: int, start: dt.date, end: dt.date, *, today: dt.
     return len(new_rows)
 
 
-def _lessons_of_day(school_id, day, year, entries_by_weekday, holidays, school_vacation, class_vacation, existing, bells):
+def _lessons_of_day(
+    school_id,
+    day,
+    year,
+    entries_by_weekday,
+    holidays,
+    school_vacation,
+    class_vacation,
+    existing,
+    bells,
+):
     holiday = holidays.get(day)
     if day in school_vacation or (holiday is not None and not holiday.is_working_day):
         return []
@@ -190,14 +227,18 @@ def _lessons_of_day(school_id, day, year, entries_by_weekday, holidays, school_v
     parity = week_parity(day, year.start_date)
 
     rows = []
-    for entry, class_id, grade, shift, six_day_week in entries_by_weekday.get(timetable_weekday, []):
+    for entry, class_id, grade, shift, six_day_week in entries_by_weekday.get(
+        timetable_weekday, []
+    ):
         if weekday == 6 and not (six_day_week or moved_working_day):
             continue
         if day in class_vacation.get(class_id, ()):
             continue
         if entry.week_parity != "every" and entry.week_parity != parity:
             continue
-        if (entry.valid_from and day < entry.valid_from) or (entry.valid_to and day > entry.valid_to):
+        if (entry.valid_from and day < entry.valid_from) or (
+            entry.valid_to and day > entry.valid_to
+        ):
             continue
         key = (entry.course_id, day, entry.lesson_number)
         if key in existing:
