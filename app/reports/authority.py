@@ -62,7 +62,7 @@ class DateRange:
 
 
 def _term_condition(period: TermPeriod | DateRange):
-    """The condition on ``Term`` that picks the terms of a period."""
+    """Build the condition on ``Term`` that picks the terms of a period."""
     if isinstance(period, DateRange):
         return and_(Term.end_date >= period.start, Term.end_date <= period.end)
 
@@ -94,7 +94,7 @@ def _term_condition(period: TermPeriod | DateRange):
 
 
 def _per_student(authority_id: int, period):
-    """One row per school, grade and student with the student's counted term marks folded."""
+    """Build a subquery with one row per school, grade and student, folding the counted marks."""
     value = FinalMark.value
     is_number = and_(value != "", func.ltrim(value, "0123456789") == "")
     number = case((is_number, cast(value, Integer)), else_=None)
@@ -237,7 +237,7 @@ def authority_summary(
 
 
 def year_names(authority_id: int) -> list[str]:
-    """Names of the school years of the authority's schools, newest first."""
+    """List the names of the school years of the authority's schools, newest first."""
     statement = (
         select(AcademicYear.name)
         .join(School, School.id == AcademicYear.school_id)
@@ -249,7 +249,7 @@ def year_names(authority_id: int) -> list[str]:
 
 
 def default_year_name(authority_id: int, today: dt.date) -> str | None:
-    """The name of the school year that contains ``today`` in any of the schools, else the newest."""
+    """Return the name of the school year containing ``today`` in any school, else the newest."""
     statement = (
         select(AcademicYear.name)
         .join(School, School.id == AcademicYear.school_id)
@@ -268,7 +268,7 @@ def default_year_name(authority_id: int, today: dt.date) -> str | None:
 
 
 def default_term_number(authority_id: int, year_name: str | None, today: dt.date) -> int:
-    """The number of the latest quarter of ``year_name`` that has begun by ``today``, else 1."""
+    """Return the number of the latest quarter of ``year_name`` begun by ``today``, else 1."""
     if year_name is None:
         return 1
     statement = (
