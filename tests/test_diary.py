@@ -1,4 +1,4 @@
-"""The diary: who sees which student's week, and what the week shows."""
+"""The diary: whose week a session may open, and what the week shows."""
 
 import datetime as dt
 from decimal import Decimal
@@ -291,5 +291,5 @@ def test_diary_marks_match_saved_marks(app, school):
             select(db.func.count(Mark.id)).where(Mark.student_id == school.ids["Student"])
         )
     week = week_of(app, school.ids["Student"], WEEK_START)
-    shown = sum(len(lesson.marks) for day in week.days for lesson in day.lessons)
-    assert shown == count
+    marks_in_week = sum(len(lesson.marks) for day in week.days for lesson in day.lessons)
+    assert marks_in_week == count

@@ -36,7 +36,6 @@ from app.security.scope import Scope, apply_scope, scoped_get_or_404
 WHOLE_SCHOOL_ROLES = ("principal", "psychologist", "server_admin")
 
 SATURDAY = 5
-SUNDAY = 6
 
 
 # --- The week as plain data -----------------------------------------------------
@@ -165,27 +164,27 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     _add_homework(student, lessons, monday, sunday, days, diary_lessons)
     _add_holidays(student, monday, sunday, days)
 
-    shown = [day for day in days.values() if day.date.weekday() < SATURDAY]
+    school_days = [day for day in days.values() if day.date.weekday() < SATURDAY]
     six_day = student.school_class is not None and student.school_class.six_day_week
     saturday = days[monday + dt.timedelta(days=SATURDAY)]
     if six_day or saturday.lessons:
-        shown.append(saturday)
+        school_days.append(saturday)
     sunday_day = days[sunday]
     if sunday_day.lessons:
-        shown.append(sunday_day)
+        school_days.append(sunday_day)
 
     return DiaryWeek(
         student_id=student.id,
         student_name=student.full_name,
         class_name=student.school_class.name if student.school_class else None,
         week_start=monday,
-        days=shown,
+        days=school_days,
         vacations=_vacations(student, monday, sunday),
     )
 
 
 def _student_courses(student: Student):
-    """A select() of the ids of courses the student attends: the class's and their groups'."""
+    """Build a select() of the ids of the courses the student attends: class and groups."""
     groups = select(study_group_student.c.group_id).where(
         study_group_student.c.student_id == student.id
     )
@@ -218,7 +217,7 @@ def _bell_schedules(student: Student) -> list[BellSchedule]:
 
 
 def _bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | None]:
-    """The lesson's own times, else those of the bell schedule for the class and day."""
+    """Return the lesson's own times, else those of the class's bell schedule that day."""
     if lesson.starts_at is not None:
         return lesson.starts_at, lesson.ends_at
     school_class = student.school_class
@@ -362,7 +361,7 @@ def _vacations(student, monday, sunday) -> list[str]:
     return list(db.session.scalars(statement))
 
 
-# --- Who sees which student -----------------------------------------------------
+# --- Whose diary a session may open ---------------------------------------------
 
 
 def sees_whole_school(scope: Scope) -> bool:
@@ -376,7 +375,7 @@ def _teacher_employee_ids(scope: Scope):
 
 
 def _visible_condition(scope: Scope):
-    """The WHERE condition on Student for the diaries this session may open."""
+    """Build the WHERE condition on Student for the diaries this session may open."""
     if sees_whole_school(scope):
         return None
     if scope.level != "school" or scope.user_id is None:
@@ -419,7 +418,7 @@ def _visible_condition(scope: Scope):
 
 
 def visible_students_query(scope: Scope):
-    """A select() of the students whose diary the session may open, by class and name."""
+    """Build a select() of the students whose diary the session may open, by name."""
     statement = apply_scope(select(Student), Student, scope)
     condition = _visible_condition(scope)
     if condition is not None:
@@ -428,7 +427,7 @@ def visible_students_query(scope: Scope):
 
 
 def diary_student_or_404(scope: Scope, student_id) -> Student:
-    """Load a student whose diary the session may open; any other id answers 404."""
+    """Load a student whose diary the session may open; any other id raises 404."""
     student = scoped_get_or_404(Student, student_id, scope)
     condition = _visible_condition(scope)
     if condition is None:
@@ -440,7 +439,7 @@ def diary_student_or_404(scope: Scope, student_id) -> Student:
 
 
 def own_students(scope: Scope) -> list[Student]:
-    """The session's own diaries: the student themself, or a parent's children."""
+    """List the session's own diaries: the student themself, or a parent's children."""
     if scope.level != "school" or not scope.has_role("student", "parent"):
         return []
     personal = Scope(
@@ -454,7 +453,7 @@ def own_students(scope: Scope) -> list[Student]:
 
 
 def visible_classes(scope: Scope) -> list[SchoolClass]:
-    """Classes with at least one student whose diary the session may open."""
+    """List the classes with at least one student whose diary the session may open."""
     class_ids = select(visible_students_query(scope).subquery().c.class_id)
     statement = apply_scope(select(SchoolClass), SchoolClass, scope).where(
         SchoolClass.id.in_(class_ids)

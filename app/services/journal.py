@@ -1,8 +1,8 @@
 """The class journal: who may open which course, the course grid, and saving a lesson.
 
-Views only parse the request and render; every rule of the journal lives here: the
-weighted average, which mark values a course accepts, what a session may read or write,
-and the one-transaction save of a lesson's topic, assignments, marks and attendance.
+Views only parse the request and render. Every rule of the journal lives here: the
+weighted average, the mark values a course accepts, what a session may read or write, and
+the one-transaction save of a lesson's topic, assignments, marks and attendance.
 """
 
 import datetime as dt
@@ -115,7 +115,7 @@ class MarkValue:
 
 
 def allowed_marks_message(value: str, course: Course, max_mark: int) -> str:
-    """The error for an invalid mark, naming the value and what the course accepts."""
+    """Build the error for an invalid mark, naming the value and what the course accepts."""
     if course.assessment == "pass_fail":
         return _(
             'Mark "%(value)s" is invalid: this course is assessed pass/fail, so enter '
@@ -151,7 +151,7 @@ def parse_mark_value(text: str, course: Course, max_mark: int) -> MarkValue | No
 
 
 def mark_input_value(mark: Mark | None) -> str:
-    """The text a mark shows in an input, in a form the parser takes back unchanged."""
+    """Format a stored mark for an input, in a form the parser reads back unchanged."""
     if mark is None:
         return ""
     if mark.kind == "duty":
@@ -186,8 +186,8 @@ class JournalAccess:
     """What one session may do in the journal of its school.
 
     ``whole_school`` sessions (the principal, the server administrator, and any other
-    role the matrix gave journal rights) see every course; a teacher sees the courses
-    they teach and those where they substitute a lesson.
+    role the matrix gave journal rights) may open every course. A teacher may open the
+    courses they teach and those where they substitute a lesson.
     """
 
     scope: Scope
@@ -233,7 +233,7 @@ def _substituted_course_ids(access: JournalAccess):
 
 
 def visible_courses_query(access: JournalAccess):
-    """A select() of the courses the session may open, ordered by class and subject."""
+    """Build a select() of the courses the session may open, ordered by class."""
     statement = apply_scope(select(Course), Course, access.scope)
     if not access.whole_school:
         statement = statement.where(
@@ -256,7 +256,7 @@ class CourseGroup:
 
 
 def visible_courses(access: JournalAccess) -> list[CourseGroup]:
-    """The courses the session may open, grouped by class."""
+    """List the courses the session may open, grouped by class."""
     groups: dict[int, CourseGroup] = {}
     for course in db.session.scalars(visible_courses_query(access)).unique():
         group = groups.setdefault(course.class_id, CourseGroup(course.school_class))
@@ -269,8 +269,11 @@ def teaches(access: JournalAccess, course: Course) -> bool:
 
 
 def get_course_or_404(access: JournalAccess, course_id) -> Course:
-    """Load a course the session may open; another school's, or one outside a teacher's
-    own courses, answers 404 like a missing id."""
+    """Load a course the session may open.
+
+    A course of another school, or one outside a teacher's own courses, raises 404 like a
+    missing id.
+    """
     course = scoped_get_or_404(Course, course_id, access.scope)
     if access.whole_school or teaches(access, course):
         return course
@@ -297,7 +300,7 @@ def get_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
 
 
 def may_write_course(access: JournalAccess, course: Course) -> bool:
-    """Whether the session may change the course's lessons (its substitutes aside)."""
+    """Tell whether the session may change the course's lessons (substitutions aside)."""
     if not access.may_write:
         return False
     return access.corrects_everything or teaches(access, course)
@@ -325,7 +328,7 @@ def course_terms(course: Course) -> list[Term]:
 
 
 def default_term(terms: list[Term], today: dt.date) -> Term | None:
-    """The term containing ``today``, else the last one; None when there are no terms."""
+    """Pick the term containing ``today``, else the last one, or None without terms."""
     for term in terms:
         if term.start_date <= today <= term.end_date:
             return term
@@ -443,7 +446,7 @@ class NewAssignment:
 
 @dataclass
 class LessonForm:
-    """What the lesson form sent, keyed by ids; the view builds it from the request."""
+    """Values of the lesson form, keyed by ids, as the view read them from the request."""
 
     topic: str = ""
     new_assignment: NewAssignment = field(default_factory=NewAssignment)

@@ -80,7 +80,7 @@ class DiaryView(BaseView):
 
 
 def _requested_week() -> dt.date:
-    """The Monday of the week the request names, or of this week."""
+    """Return the Monday of the week the request names, or of this week."""
     today = dt.date.today()
     text = request.args.get("week", "").strip()
     if not text:

@@ -64,9 +64,9 @@ class JournalView(BaseView):
         course = get_course_or_404(access, course_id)
         terms = course_terms(course)
         term = default_term(terms, dt.date.today())
-        wanted = request.args.get("term")
-        if wanted:
-            term = next((t for t in terms if str(t.id) == wanted), None)
+        requested = request.args.get("term")
+        if requested:
+            term = next((t for t in terms if str(t.id) == requested), None)
             if term is None:
                 abort(404)
         grid = course_grid(course, term, terms)
