@@ -73,6 +73,7 @@ def test_teacher_saves_marks_and_attendance(app, school, login):
     assert page.status_code == 200
     stored_cell = page.text.split(f'name="mark-{test_id}-{student}"')[1].split(">")[0]
     assert 'value="5"' in stored_cell
+    assert "Reason: Б — Болезнь" in page.text
 
     response = client.post(
         f"/journal/lesson/{lesson_id}",

@@ -466,7 +466,7 @@ def lesson_form_from_lesson(lesson: Lesson, students: list[Student]) -> LessonFo
             key = (assignment.id, mark.student_id)
             form.marks[key] = mark_input_value(mark)
             form.comments[key] = mark.comment or ""
-    stored = _lesson_attendance(lesson)
+    stored = lesson_attendance(lesson)
     for student in students:
         entry = stored.get(student.id)
         form.attendance[student.id] = str(entry.code_id) if entry else ""
@@ -496,7 +496,8 @@ def school_assignment_types(school_id: int) -> list[AssignmentType]:
     )
 
 
-def _lesson_attendance(lesson: Lesson) -> dict[int, Attendance]:
+def lesson_attendance(lesson: Lesson) -> dict[int, Attendance]:
+    """Map student ids to the stored attendance entries of a lesson."""
     rows = db.session.scalars(
         select(Attendance).where(
             Attendance.school_id == lesson.school_id, Attendance.lesson_id == lesson.id
@@ -691,7 +692,7 @@ def _apply_marks(lesson, parsed, comments, acting_user_id) -> int:
 
 
 def _apply_attendance(lesson, parsed, acting_user_id) -> int:
-    stored = _lesson_attendance(lesson)
+    stored = lesson_attendance(lesson)
     changed = 0
     for student_id, code in parsed.items():
         entry = stored.get(student_id)

@@ -19,6 +19,7 @@ from app.services.journal import (
     get_course_or_404,
     get_lesson_or_404,
     journal_access,
+    lesson_attendance,
     lesson_attendance_codes,
     lesson_form_from_lesson,
     mark_title,
@@ -115,6 +116,7 @@ class JournalView(BaseView):
             may_write=may_write_lesson(access, lesson),
             assignment_types=school_assignment_types(lesson.school_id),
             attendance_codes=lesson_attendance_codes(lesson.school_id),
+            stored_attendance=lesson_attendance(lesson),
             format_weight=format_weight,
         )
 
