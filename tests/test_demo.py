@@ -513,3 +513,56 @@ def test_listed_teacher_is_class_teacher_of_several_courses(december):
 def test_women_have_feminine_surnames(december):
     for last_name in db.session.scalars(select(Student.last_name).where(Student.sex == "f")):
         assert not last_name.endswith(("ов", "ев", "ин", "ский")), last_name
+
+
+# --- generators without a database ---------------------------------------------
+
+
+def test_feminine_surnames():
+    from app.demo.names import feminine_surname
+
+    cases = {
+        "Иванов": "Иванова",
+        "Соловьёв": "Соловьёва",
+        "Ильин": "Ильина",
+        "Полянский": "Полянская",
+        "Толстой": "Толстая",
+        "Шевченко": "Шевченко",
+        "Черных": "Черных",
+    }
+    for male, female in cases.items():
+        assert feminine_surname(male) == female, male
+
+
+def test_usernames_are_transliterated_and_unique():
+    from app.demo.names import PersonName, UsernameRegistry
+
+    registry = UsernameRegistry(taken={"zhukovaiui1"})
+    name = PersonName("Жукова", "Юлия", "Игоревна", "f")
+    assert registry.make(name) == "zhukovaiui2"
+    assert registry.make(PersonName("Щукин", "Ёж", "", "m")) == "shchukine1"
+
+
+def test_names_repeat_with_same_seed():
+    import random
+
+    from app.demo.names import NameGenerator
+
+    first = NameGenerator(random.Random(7))
+    second = NameGenerator(random.Random(7))
+    assert [first.adult("f") for _ in range(20)] == [second.adult("f") for _ in range(20)]
+
+
+def test_calendar_moves_vacations_keeping_weekdays():
+    from app.demo.calendar import build_calendar
+
+    pattern = build_calendar(JULY)
+    calendar = build_calendar(DECEMBER)
+    assert pattern.start == dt.date(2025, 9, 1)
+    assert calendar.start == dt.date(2026, 9, 1)
+    for old, new in zip(pattern.vacations, calendar.vacations, strict=True):
+        assert new.start.isoweekday() == old.start.isoweekday(), new.name
+        assert new.end.isoweekday() == old.end.isoweekday(), new.name
+        assert abs((new.start - old.start).days - 365) <= 3, new.name
+    assert all(calendar.start <= day <= calendar.end for day, _ in calendar.holidays)
+    assert calendar.end.month == 5

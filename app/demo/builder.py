@@ -155,6 +155,10 @@ SUBJECT_PARENTS = {
 NO_MARK_SUBJECTS = {"Основы религиозных культур и светской этики"}
 
 
+class DemoExistsError(click.ClickException):
+    """The database already contains the demo; ``flask demo`` prints it without a traceback."""
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     """One row of the demo-logins file."""
@@ -210,8 +214,8 @@ def build_demo(
     """Build the demo municipality into the current database and write its logins file.
 
     ``today`` is the day the journal is filled up to (default: the real today); ``seed``
-    makes the build repeatable. Raises ValueError on a bad argument or when the demo
-    authority already exists.
+    makes the build repeatable, except for the passwords, which are always random. Raises
+    ValueError on a bad argument and DemoExistsError when the demo authority already exists.
     """
     if size not in SIZES:
         raise ValueError(f"Unknown demo size {size!r}: use one of {', '.join(SIZES)}.")
@@ -338,9 +342,9 @@ class _DemoBuilder:
         if db.session.scalar(
             select(EducationAuthority.id).where(EducationAuthority.name == authority_name)
         ):
-            raise ValueError(
-                f"The database already has the demo authority «{authority_name}»: "
-                "build the demo into an empty database."
+            raise DemoExistsError(
+                f"The database already contains the demo authority «{authority_name}». "
+                "Build the demo into an empty database."
             )
         candidates = [r for r in records if r.authority == authority_name]
         chosen = self.rng.sample(candidates, min(school_count, len(candidates)))
