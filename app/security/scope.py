@@ -137,11 +137,15 @@ def current_scope() -> Scope | None:
     """The scope of the current request; None outside requests (commands, jobs)."""
     if not has_request_context():
         return None
-    cached = g.get("_scope")
-    if cached is not None:
-        return cached
     user = _request_user()
-    scope = scope_of(current_membership(user), user.id if user else None)
+    user_id = user.id if user else None
+    cached = g.get("_scope")
+    # The cache is checked against the user because a test client reuses an app context
+    # (and so ``g``) across requests of different users.
+    if cached is not None and cached.user_id == user_id:
+        return cached
+    g.pop("_membership_cache", None)
+    scope = scope_of(current_membership(user), user_id)
     g._scope = scope
     return scope
 
