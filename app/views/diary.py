@@ -106,6 +106,6 @@ def register(appbuilder) -> None:
         DiaryView,
         "Student diary",
         label=_l("Diary"),
-        category="Journal",
+        category="Journal and diary",
         category_label=_l("Journal"),
     )

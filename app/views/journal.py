@@ -148,6 +148,6 @@ def register(appbuilder) -> None:
         JournalView,
         "Class journal",
         label=_l("Class journal"),
-        category="Journal",
+        category="Journal and diary",
         category_label=_l("Journal"),
     )
