@@ -18,6 +18,12 @@ def prepare_database() -> None:
     from app.security.sync import sync_roles
 
     upgrade()
+    # FAB 5.3 grants each permission it records to the admin role at once. On a new
+    # database that role is missing, so the grant fails and FAB silently skips the rest
+    # of that view's permissions; which one survives depends on set order.
+    sm = current_app.appbuilder.sm
+    if sm.find_role(sm.auth_role_admin) is None:
+        sm.add_role(sm.auth_role_admin)
     current_app.appbuilder.add_permissions(update_perms=True)
     sync_roles()
 

@@ -10,12 +10,14 @@ import logging
 from flask import abort, flash, redirect, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder import expose as expose_mvc
+from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.fieldwidgets import Select2Widget
 from marshmallow import ValidationError
-from sqlalchemy import Boolean
+from sqlalchemy import Boolean, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import MANYTOONE
 
 from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Optional
@@ -36,23 +38,46 @@ def check_related_in_school(item) -> None:
 
     FAB's forms and REST schemas load related rows by id without any tenancy filter, and
     marshmallow even builds a new row for an id it does not know; both are refused here.
+    REST schemas also set plain foreign-key columns (``class_id``) and leave the
+    relationship alone, so those ids are looked up too.
     """
     school_id = getattr(item, "school_id", None)
-    for relation in sa_inspect(type(item)).relationships:
-        if relation.key == "school" or relation.viewonly:
-            continue
-        value = getattr(item, relation.key)
-        targets = value if relation.uselist else [value]
-        for target in targets or []:
-            if target is None or not is_school_owned(type(target)):
+    # No autoflush: a lookup here must not write the unchecked row first.
+    with db.session.no_autoflush:
+        for relation in sa_inspect(type(item)).relationships:
+            if relation.key == "school" or relation.viewonly:
                 continue
-            state = sa_inspect(target)
-            if not state.persistent and not state.pending:
-                raise OutOfScope(type(target).__name__)
-            if state.pending and target is not item:
-                raise OutOfScope(type(target).__name__)
-            if school_id is not None and target.school_id != school_id:
-                raise OutOfScope(type(target).__name__)
+            _check_foreign_key(item, relation, school_id)
+            value = getattr(item, relation.key)
+            targets = value if relation.uselist else [value]
+            for target in targets or []:
+                if target is None or not is_school_owned(type(target)):
+                    continue
+                state = sa_inspect(target)
+                if not state.persistent and not state.pending:
+                    raise OutOfScope(type(target).__name__)
+                if state.pending and target is not item:
+                    raise OutOfScope(type(target).__name__)
+                if school_id is not None and target.school_id != school_id:
+                    raise OutOfScope(type(target).__name__)
+
+
+def _check_foreign_key(item, relation, school_id) -> None:
+    """Reject a many-to-one foreign-key value that names no row of the item's school."""
+    target_model = relation.mapper.class_
+    if relation.direction is not MANYTOONE or not is_school_owned(target_model):
+        return
+    if len(relation.local_remote_pairs) != 1:
+        return
+    local_column, remote_column = relation.local_remote_pairs[0]
+    attribute = sa_inspect(type(item)).get_property_by_column(local_column).key
+    value = getattr(item, attribute)
+    if value is None:
+        return
+    statement = select(target_model.school_id).where(remote_column == value)
+    owner = db.session.scalar(statement)
+    if owner is None or (school_id is not None and owner != school_id):
+        raise OutOfScope(target_model.__name__)
 
 
 def stamp_school(item) -> None:
@@ -211,12 +236,16 @@ class SchoolModelView(ModelView):
             abort(404)
         return item
 
+    # FAB's action routes check only the action's own permission and redirect a role
+    # without it. Checking write first returns 403, as every other route does.
     @expose_mvc("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    @has_access
     def action(self, name, pk):
         self._scoped_item(pk)
         return super().action(name, pk)
 
     @expose_mvc("/action_post", methods=["POST"])
+    @has_access
     def action_post(self):
         for pk in request.form.getlist("rowid"):
             self._scoped_item(pk)
@@ -226,6 +255,15 @@ class SchoolModelView(ModelView):
     # any stored file by name, without tenancy. Attachments get scoped routes instead.
     def download(self, filename):
         abort(404)
+
+
+def _allow_null_where_nullable(schema, model) -> None:
+    if schema is None:  # the API has no such write route
+        return
+    for name, schema_field in schema.fields.items():
+        column = _model_column(model, name)
+        if column is not None and column.nullable:
+            schema_field.allow_none = True
 
 
 class SchoolModelApi(ModelRestApi):
@@ -241,6 +279,14 @@ class SchoolModelApi(ModelRestApi):
             if columns:
                 setattr(self, attr, [c for c in columns if c not in ("school", "school_id")])
         super().__init__(*args, **kwargs)
+
+    def _init_model_schemas(self):
+        super()._init_model_schemas()
+        # FAB's schemas reject null even for nullable foreign-key columns, and a PUT fills
+        # every column the body leaves out from the stored row, so editing a course
+        # without a group failed with "Field may not be null".
+        for schema in (self.add_model_schema, self.edit_model_schema):
+            _allow_null_where_nullable(schema, self.datamodel.obj)
 
     def pre_add(self, item):
         stamp_school(item)

@@ -194,7 +194,8 @@ class SchoolClassView(_Labelled, SchoolModelView):
 class StudyGroupView(_Labelled, SchoolModelView):
     datamodel = _interface(StudyGroup)
     class_permission_name = "StudyGroups"
-    route_base = "/groups"
+    # FAB's own user-group screen already owns /groups.
+    route_base = "/study-groups"
     list_columns = ["name", "school_class", "year"]
     add_columns = edit_columns = ["year", "name", "school_class", "students"]
     search_columns = ["name"]
