@@ -46,7 +46,10 @@ def sync_roles(reset: bool = False) -> dict[str, int]:
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     added = {}
-    for code, spec in ROLES.items():
+    # The server administrator goes last: the other baselines may record permissions
+    # of features without a view yet, and it must receive those too.
+    for code in sorted(ROLES, key=lambda code: code == "server_admin"):
+        spec = ROLES[code]
         role = sm.find_role(spec.name) or sm.add_role(spec.name)
         if code == "server_admin":
             # NOTE: the server administrator holds every permission; once views of the
