@@ -193,7 +193,6 @@ class _Family:
     surname: str
     father_first_name: str
     guardians: list[tuple[_Person, str]]
-    school_indexes: set = field(default_factory=set)
 
 
 class _CrossSchool:
@@ -432,12 +431,14 @@ class _SchoolBuilder:
         db.session.flush()
         self.school = school
         self.school_id = school.id
+
         self._build_calendar()
         self._build_reference_lists()
         self._build_classes()
         self._build_staff()
         self._build_courses_and_timetable()
         self._build_students()
+
         demo._say("  lessons")
         calendar = demo.calendar
         generate_lessons(self.school_id, calendar.start, calendar.end, today=demo.today)
@@ -914,7 +915,6 @@ class _SchoolBuilder:
             self._student_birth(grade),
         )
         self.members.append((child, class_name, family))
-        family.school_indexes.add(self.index)
         return child
 
     def _choose_login_teacher(self) -> PlannedTeacher:
