@@ -146,7 +146,7 @@ def test_six_day_week_shows_saturday(app, school, login):
         assert week.days[5].lessons == []
         page = login(school.users["student"]).get(f"/diary/?week={WEEK_START}")
         assert page.text.count('data-testid="diary-day"') == 6
-        assert "Saturday" in page.text
+        assert "Суббота" in page.text
     finally:
         with app.app_context():
             db.session.get(SchoolClass, school.ids["SchoolClass"]).six_day_week = False
@@ -156,7 +156,7 @@ def test_six_day_week_shows_saturday(app, school, login):
 def test_five_day_week_page_has_no_saturday(school, login):
     page = login(school.users["student"]).get(f"/diary/?week={WEEK_START}")
     assert page.text.count('data-testid="diary-day"') == 5
-    assert "Saturday" not in page.text
+    assert "Суббота" not in page.text
 
 
 def test_week_without_lessons_renders(app, school, login):
@@ -199,7 +199,7 @@ def test_parent_switches_between_children(school, login):
     assert "Ученикова Мария" in first.text
     second = client.get(f"/diary/?student={school.ids['SiblingStudent']}&week={WEEK_START}")
     assert second.status_code == 200
-    assert "Diary: Ученикова Мария" in second.text
+    assert "Дневник: Ученикова Мария" in second.text
     # The sibling has no marks this week.
     assert 'data-testid="diary-mark"' not in second.text
 

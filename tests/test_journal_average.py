@@ -111,14 +111,14 @@ def test_parse_invalid_mark_names_value(app, marks_course, text):
         with pytest.raises(ValueError) as error:
             parse_mark_value(text, marks_course, 5)
     message = str(error.value)
-    assert f'Mark "{text}" is invalid' in message
-    assert "from 1 to 5" in message
+    assert f"Отметка «{text}» недопустима" in message
+    assert "от 1 до 5" in message
 
 
 def test_parse_respects_school_max_mark(app, marks_course):
     with app.test_request_context():
         assert parse_mark_value("10", marks_course, 10).value == 10
-        with pytest.raises(ValueError, match="from 1 to 10"):
+        with pytest.raises(ValueError, match="от 1 до 10"):
             parse_mark_value("11", marks_course, 10)
 
 
@@ -127,5 +127,5 @@ def test_parse_pass_fail_course(app, pass_fail_course):
         assert parse_mark_value("зач", pass_fail_course, 5).kind == "pass"
         assert parse_mark_value("НЕЗАЧ", pass_fail_course, 5).kind == "fail"
         assert parse_mark_value(".", pass_fail_course, 5).kind == "duty"
-        with pytest.raises(ValueError, match='"5" is invalid.*"зач", "незач"'):
+        with pytest.raises(ValueError, match="«5» недопустима.*«зач», «незач»"):
             parse_mark_value("5", pass_fail_course, 5)

@@ -73,7 +73,7 @@ def test_teacher_saves_marks_and_attendance(app, school, login):
     assert page.status_code == 200
     stored_cell = page.text.split(f'name="mark-{test_id}-{student}"')[1].split(">")[0]
     assert 'value="5"' in stored_cell
-    assert "Reason: Б — Болезнь" in page.text
+    assert "Причина: Б — Болезнь" in page.text
 
     response = client.post(
         f"/journal/lesson/{lesson_id}",
@@ -117,7 +117,7 @@ def test_teacher_saves_marks_and_attendance(app, school, login):
     row = grid.text.split(f'data-student="{student}"')[1].split("</tr>")[0]
     # 5 with weight 2 and 3 with weight 1: 13 / 3.
     assert "4.33" in row
-    assert "Контрольная работа, weight 2" in row
+    assert "Контрольная работа, вес 2" in row
     assert ">5<" in row
     assert ">3<" in row
     sibling_row = grid.text.split(f'data-student="{sibling}"')[1].split("</tr>")[0]
@@ -158,9 +158,9 @@ def test_empty_value_deletes_mark_and_attendance(app, school, login):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("7", 'Mark "7" is invalid: enter a whole number from 1 to 5'),
-        ("abc", 'Mark "abc" is invalid'),
-        ("зач", 'Mark "зач" is invalid'),
+        ("7", "Отметка «7» недопустима: введите целое число от 1 до 5"),
+        ("abc", "Отметка «abc» недопустима"),
+        ("зач", "Отметка «зач» недопустима"),
     ],
 )
 def test_invalid_mark_saves_nothing(app, school, login, value, expected):
@@ -182,7 +182,7 @@ def test_invalid_mark_saves_nothing(app, school, login, value, expected):
     )
     assert response.status_code == 400
     assert expected in response.text.replace("&#34;", '"').replace("&quot;", '"')
-    assert "Nothing was saved" in response.text
+    assert "Ничего не сохранено" in response.text
     # The user's input is shown again.
     assert "Тема, которая не должна сохраниться" in response.text
     assert f'value="{value}"' in response.text
@@ -231,7 +231,7 @@ def test_new_assignment_rejects_bad_weight_and_date(app, school, login):
         data={"new_type": str(type_id), "new_weight": "heavy", "new_text": "Тест весов"},
     )
     assert response.status_code == 400
-    assert 'Weight "heavy" is invalid' in response.text.replace("&#34;", '"')
+    assert "Вес «heavy» недопустим" in response.text
     response = client.post(
         f"/journal/lesson/{lesson_id}",
         data={"new_type": str(type_id), "new_due": "31.31.2026", "new_text": "Тест дат"},
@@ -255,7 +255,7 @@ def test_new_assignment_type_of_other_school_rejected(app, world, school, login)
         data={"new_type": str(foreign_type), "new_text": "Чужой тип"},
     )
     assert response.status_code == 400
-    assert "Choose the type" in response.text
+    assert "Выберите тип нового задания" in response.text
 
 
 def test_first_grade_marks_are_refused(app, school, login):
@@ -290,7 +290,7 @@ def test_first_grade_marks_are_refused(app, school, login):
     client = login(school.users["teacher"])
     page = client.get(f"/journal/course/{course_id}?term={first_term_id(app, school)}")
     assert page.status_code == 200
-    assert "This course gives no marks" in page.text
+    assert "По этому предмету отметки не ставятся" in page.text
     assert 'data-testid="average"' not in page.text
 
     response = client.post(
@@ -298,7 +298,7 @@ def test_first_grade_marks_are_refused(app, school, login):
         data={f"mark-{assignment_id}-{first_grader}": "5", "topic": "Времена года"},
     )
     assert response.status_code == 400
-    assert "gives no marks" in response.text
+    assert "отметки не ставятся" in response.text
     assert mark_of(app, assignment_id, first_grader) is None
 
     # Topics and attendance are still kept.

@@ -462,7 +462,7 @@ def test_failed_lesson_rolls_back_week(app):
 
         message = str(raised.value)
         assert "15.01.2022" in message
-        assert f"lesson {literature['number']}" in message
+        assert f"урок {literature['number']}" in message
         assert "Литература" in message
         assert "9" in message
         assert count_rows(Lesson, school.school_id) == 0
