@@ -344,13 +344,15 @@ def test_school_cards_are_read_only(world, login):
     assert client.post(f"/school-cards/delete/{school_id}").status_code in (403, 404)
 
 
-def test_default_term_is_latest_begun_quarter(app, marks):
+def test_default_term_is_latest_finished_quarter(app, marks):
     from app.reports.authority import default_term_number
 
     with app.app_context():
         authority_id = marks["authority_id"]
+        # Before any quarter ends, the running one; afterwards the last one finished.
         assert default_term_number(authority_id, YEAR, dt.date(2026, 8, 20)) == 1
         assert default_term_number(authority_id, YEAR, dt.date(2026, 10, 1)) == 1
-        assert default_term_number(authority_id, YEAR, dt.date(2026, 11, 3)) == 2
-        assert default_term_number(authority_id, YEAR, dt.date(2027, 4, 1)) == 4
+        assert default_term_number(authority_id, YEAR, dt.date(2026, 11, 3)) == 1
+        assert default_term_number(authority_id, YEAR, dt.date(2027, 1, 20)) == 2
+        assert default_term_number(authority_id, YEAR, dt.date(2027, 4, 1)) == 3
         assert default_term_number(authority_id, None, dt.date(2027, 4, 1)) == 1

@@ -268,10 +268,13 @@ def default_year_name(authority_id: int, today: dt.date) -> str | None:
 
 
 def default_term_number(authority_id: int, year_name: str | None, today: dt.date) -> int:
-    """Return the number of the latest quarter of ``year_name`` begun by ``today``, else 1."""
+    """Return the latest quarter of ``year_name`` finished by ``today``, else the latest begun.
+
+    A finished quarter is preferred because term marks exist only once a quarter ends.
+    """
     if year_name is None:
         return 1
-    statement = (
+    quarters = (
         select(func.max(Term.number))
         .join(School, School.id == Term.school_id)
         .join(AcademicYear, AcademicYear.id == Term.year_id)
@@ -279,7 +282,8 @@ def default_term_number(authority_id: int, year_name: str | None, today: dt.date
             School.authority_id == authority_id,
             AcademicYear.name == year_name,
             Term.kind == "quarter",
-            Term.start_date <= today,
         )
     )
-    return db.session.scalar(statement) or 1
+    finished = db.session.scalar(quarters.where(Term.end_date < today))
+    begun = db.session.scalar(quarters.where(Term.start_date <= today))
+    return finished or begun or 1
