@@ -342,3 +342,35 @@ def test_reset_password_of_authority_login_refused(app, school, login, lookup):
     assert response.status_code == 302
     # The shared test password still works, so nothing was changed.
     login("authority_and_u")
+
+
+def test_user_list_pages_and_search(app, world, login):
+    client = login(world["A"].users["school_admin"])
+
+    found = client.get("/school-users/?q=TEACHER_a")
+    assert found.status_code == 200
+    assert "teacher_A" in found.text
+    assert "secretary_A" not in found.text
+
+    missing = client.get("/school-users/?q=nobody-like-this")
+    assert 'data-testid="membership-row"' not in missing.text
+
+
+def test_membership_pages_split_the_list(app, world):
+    from app.models import Membership, db
+    from app.security.scope import scope_of
+    from app.services import users
+
+    with app.app_context():
+        admin_membership = db.session.scalars(
+            select(Membership).where(Membership.school_id == world["A"].school_id)
+        ).first()
+        scope = scope_of(admin_membership, admin_membership.user_id)
+        everyone, total = users.list_memberships(scope, page_size=1000)
+        first, first_total = users.list_memberships(scope, page=1, page_size=3)
+        second, _ = users.list_memberships(scope, page=2, page_size=3)
+
+    assert total == len(everyone)
+    assert first_total == total
+    assert len(first) == 3
+    assert [row.username for row in first + second] == [row.username for row in everyone[:6]]

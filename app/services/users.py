@@ -80,17 +80,36 @@ def role_label(role: Role) -> str:
     return str(ROLES[code].label) if code else role.name
 
 
-def list_memberships(scope: Scope) -> list[MembershipRow]:
-    """Memberships of the scope's school with their login, person and roles."""
+#: Rows on one page of the school users list.
+MEMBERSHIPS_PAGE_SIZE = 50
+
+
+def list_memberships(
+    scope: Scope, search: str = "", page: int = 1, page_size: int = MEMBERSHIPS_PAGE_SIZE
+) -> tuple[list[MembershipRow], int]:
+    """Return one page of the school's memberships and the number of all that match.
+
+    ``search`` matches the login name or the login's first or last name, ignoring case.
+    """
     school_id = _require_school(scope)
     statement = apply_scope(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.school_id == school_id)
-        .order_by(User.username),
+        .where(Membership.school_id == school_id),
         Membership,
         scope,
     )
+    pattern = search.strip().lower()
+    if pattern:
+        like = f"%{pattern}%"
+        statement = statement.where(
+            func.lower(User.username).like(like)
+            | func.lower(User.last_name).like(like)
+            | func.lower(User.first_name).like(like)
+        )
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+    page = max(page, 1)
+    statement = statement.order_by(User.username).offset((page - 1) * page_size).limit(page_size)
     pairs = db.session.execute(statement).all()
     names = _person_names(school_id, [user.id for _membership, user in pairs])
     return [
@@ -102,7 +121,7 @@ def list_memberships(scope: Scope) -> list[MembershipRow]:
             is_active=membership.is_active,
         )
         for membership, user in pairs
-    ]
+    ], total
 
 
 def get_membership(scope: Scope, membership_id) -> Membership:

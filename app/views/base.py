@@ -160,14 +160,24 @@ def _column_default(column):
     return default.arg
 
 
+def _yes_no(value):
+    if value is None:
+        return "—"
+    return _l("Yes") if value else _l("No")
+
+
 def choice_formatters(model, columns) -> dict:
-    """List formatters that show a choice column's label instead of its stored code."""
+    """List formatters that show a choice's label and a flag as «Да» or «Нет»."""
     formatters = {}
     for name in columns or []:
         column = _model_column(model, name)
-        choices = column.info.get("choices") if column is not None else None
+        if column is None:
+            continue
+        choices = column.info.get("choices")
         if choices:
             formatters[name] = lambda value, choices=choices: choices.get(value, value)
+        elif isinstance(column.type, Boolean):
+            formatters[name] = _yes_no
     return formatters
 
 

@@ -353,6 +353,11 @@ MENU = [
 
 def register_record_views(appbuilder) -> None:
     for view, name, label, category, category_label in MENU:
+        # FAB's own titles are English ("List Student"); these follow the menu label.
+        view.list_title = label
+        view.show_title = _l("%(name)s: record", name=label)
+        view.add_title = _l("%(name)s: new record", name=label)
+        view.edit_title = _l("%(name)s: editing", name=label)
         appbuilder.add_view(
             view, name, label=label, category=category, category_label=category_label
         )

@@ -39,12 +39,18 @@ class SchoolUserView(BaseView):
     @has_access
     def list(self):
         scope = current_scope()
+        search = request.args.get("q", "")
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() else 1
         try:
-            rows = users.list_memberships(scope)
+            rows, total = users.list_memberships(scope, search=search, page=page)
         except DomainError as error:
             flash(str(error), "danger")
-            rows = []
-        return self.render_template("users_list.html", rows=rows)
+            rows, total = [], 0
+        pages = max(1, -(-total // users.MEMBERSHIPS_PAGE_SIZE))
+        return self.render_template(
+            "users_list.html", rows=rows, total=total, page=page, pages=pages, search=search
+        )
 
     @expose("/new", methods=["GET"])
     @has_access
