@@ -12,6 +12,9 @@ from sqlalchemy import create_engine, text
 
 from tests.factories import TEST_PASSWORD, build_world
 
+#: The live server and Chromium fixtures of the browser tests.
+pytest_plugins = ["tests.browser"]
+
 
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")

@@ -121,7 +121,14 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         world.ids.setdefault(type(obj).__name__, obj.id)
         return obj
 
-    year = add(AcademicYear(school_id=sid, name="2026/2027", start_date=dt.date(2026, 9, 1), end_date=dt.date(2027, 5, 31)))
+    year = add(
+        AcademicYear(
+            school_id=sid,
+            name="2026/2027",
+            start_date=dt.date(2026, 9, 1),
+            end_date=dt.date(2027, 5, 31),
+        )
+    )
     quarters = [
         (1, dt.date(2026, 9, 1), dt.date(2026, 10, 24)),
         (2, dt.date(2026, 11, 3), dt.date(2026, 12, 28)),
@@ -129,14 +136,59 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         (4, dt.date(2027, 3, 30), dt.date(2027, 5, 26)),
     ]
     for number, start, end in quarters:
-        add(Term(school_id=sid, year_id=year.id, kind="quarter", number=number, name=f"{number} четверть", start_date=start, end_date=end, grade_from=1, grade_to=9))
-    for number, start, end in [(1, dt.date(2026, 9, 1), dt.date(2026, 12, 28)), (2, dt.date(2027, 1, 12), dt.date(2027, 5, 26))]:
-        add(Term(school_id=sid, year_id=year.id, kind="half_year", number=number, name=f"{number} полугодие", start_date=start, end_date=end, grade_from=10, grade_to=11))
-    add(Vacation(school_id=sid, year_id=year.id, name="Осенние каникулы", start_date=dt.date(2026, 10, 25), end_date=dt.date(2026, 11, 2)))
+        add(
+            Term(
+                school_id=sid,
+                year_id=year.id,
+                kind="quarter",
+                number=number,
+                name=f"{number} четверть",
+                start_date=start,
+                end_date=end,
+                grade_from=1,
+                grade_to=9,
+            )
+        )
+    for number, start, end in [
+        (1, dt.date(2026, 9, 1), dt.date(2026, 12, 28)),
+        (2, dt.date(2027, 1, 12), dt.date(2027, 5, 26)),
+    ]:
+        add(
+            Term(
+                school_id=sid,
+                year_id=year.id,
+                kind="half_year",
+                number=number,
+                name=f"{number} полугодие",
+                start_date=start,
+                end_date=end,
+                grade_from=10,
+                grade_to=11,
+            )
+        )
+    add(
+        Vacation(
+            school_id=sid,
+            year_id=year.id,
+            name="Осенние каникулы",
+            start_date=dt.date(2026, 10, 25),
+            end_date=dt.date(2026, 11, 2),
+        )
+    )
     add(Holiday(school_id=sid, date=dt.date(2026, 11, 4), name="День народного единства"))
     bells = add(BellSchedule(school_id=sid, name="Основное", shift=1, grade_from=1, grade_to=11))
-    for number, (start, end) in enumerate([("08:30", "09:15"), ("09:25", "10:10"), ("10:30", "11:15")], start=1):
-        add(BellPeriod(school_id=sid, schedule_id=bells.id, lesson_number=number, starts_at=dt.time.fromisoformat(start), ends_at=dt.time.fromisoformat(end)))
+    for number, (start, end) in enumerate(
+        [("08:30", "09:15"), ("09:25", "10:10"), ("10:30", "11:15")], start=1
+    ):
+        add(
+            BellPeriod(
+                school_id=sid,
+                schedule_id=bells.id,
+                lesson_number=number,
+                starts_at=dt.time.fromisoformat(start),
+                ends_at=dt.time.fromisoformat(end),
+            )
+        )
     room = add(Room(school_id=sid, name=f"{key}-101", capacity=30))
     maths = add(Subject(school_id=sid, name="Математика"))
     add(Subject(school_id=sid, name="Алгебра", parent_id=maths.id))
@@ -149,19 +201,61 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         user = make_user(f"{code}_{key}")
         add_membership(user, code, school=school)
         users[code] = user.username
-        employees[code] = add(Employee(school_id=sid, user_id=user.id, last_name="Сотрудник", first_name=code, position=code))
+        employees[code] = add(
+            Employee(
+                school_id=sid,
+                user_id=user.id,
+                last_name="Сотрудник",
+                first_name=code,
+                position=code,
+            )
+        )
 
     teacher = employees["teacher"]
-    school_class = add(SchoolClass(school_id=sid, year_id=year.id, grade=5, letter="А", name="5А", class_teacher_id=teacher.id, room_id=room.id))
+    school_class = add(
+        SchoolClass(
+            school_id=sid,
+            year_id=year.id,
+            grade=5,
+            letter="А",
+            name="5А",
+            class_teacher_id=teacher.id,
+            room_id=room.id,
+        )
+    )
     first_grade = SchoolClass(school_id=sid, year_id=year.id, grade=1, letter="А", name="1А")
     db.session.add(first_grade)
 
     student_user = make_user(f"student_{key}")
-    student = add(Student(school_id=sid, user_id=student_user.id, class_id=school_class.id, last_name="Ученикова", first_name="Анна", sex="f", personal_file_number=f"{key}-1"))
+    student = add(
+        Student(
+            school_id=sid,
+            user_id=student_user.id,
+            class_id=school_class.id,
+            last_name="Ученикова",
+            first_name="Анна",
+            sex="f",
+            personal_file_number=f"{key}-1",
+        )
+    )
     add_membership(student_user, "student", school=school)
     users["student"] = student_user.username
-    sibling = Student(school_id=sid, class_id=school_class.id, last_name="Ученикова", first_name="Мария", sex="f", personal_file_number=f"{key}-2")
-    other = Student(school_id=sid, class_id=school_class.id, last_name="Другой", first_name="Пётр", sex="m", personal_file_number=f"{key}-3")
+    sibling = Student(
+        school_id=sid,
+        class_id=school_class.id,
+        last_name="Ученикова",
+        first_name="Мария",
+        sex="f",
+        personal_file_number=f"{key}-2",
+    )
+    other = Student(
+        school_id=sid,
+        class_id=school_class.id,
+        last_name="Другой",
+        first_name="Пётр",
+        sex="m",
+        personal_file_number=f"{key}-3",
+    )
     db.session.add_all([sibling, other])
     db.session.flush()
     world.ids["SiblingStudent"] = sibling.id
@@ -170,30 +264,142 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     parent_user = make_user(f"parent_{key}")
     add_membership(parent_user, "parent", school=school)
     users["parent"] = parent_user.username
-    add(Guardian(school_id=sid, student_id=student.id, user_id=parent_user.id, last_name="Ученикова", first_name="Ольга", kind="mother"))
-    db.session.add(Guardian(school_id=sid, student_id=sibling.id, user_id=parent_user.id, last_name="Ученикова", first_name="Ольга", kind="mother"))
+    add(
+        Guardian(
+            school_id=sid,
+            student_id=student.id,
+            user_id=parent_user.id,
+            last_name="Ученикова",
+            first_name="Ольга",
+            kind="mother",
+        )
+    )
+    db.session.add(
+        Guardian(
+            school_id=sid,
+            student_id=sibling.id,
+            user_id=parent_user.id,
+            last_name="Ученикова",
+            first_name="Ольга",
+            kind="mother",
+        )
+    )
 
-    group = add(StudyGroup(school_id=sid, year_id=year.id, name="5А англ. 1", class_id=school_class.id, students=[student]))
-    add(CurriculumHours(school_id=sid, year_id=year.id, subject_id=maths.id, grade=5, hours_per_week=Decimal("5")))
-    course = add(Course(school_id=sid, year_id=year.id, subject_id=maths.id, class_id=school_class.id, kind="lesson", assessment="marks", hours_per_week=Decimal("5"), teachers=[teacher]))
+    add(
+        StudyGroup(
+            school_id=sid,
+            year_id=year.id,
+            name="5А англ. 1",
+            class_id=school_class.id,
+            students=[student],
+        )
+    )
+    add(
+        CurriculumHours(
+            school_id=sid,
+            year_id=year.id,
+            subject_id=maths.id,
+            grade=5,
+            hours_per_week=Decimal("5"),
+        )
+    )
+    course = add(
+        Course(
+            school_id=sid,
+            year_id=year.id,
+            subject_id=maths.id,
+            class_id=school_class.id,
+            kind="lesson",
+            assessment="marks",
+            hours_per_week=Decimal("5"),
+            teachers=[teacher],
+        )
+    )
 
-    entry = add(TimetableEntry(school_id=sid, course_id=course.id, weekday=1, lesson_number=2, room_id=room.id))
-    lesson = add(Lesson(school_id=sid, course_id=course.id, date=WEEK_START, lesson_number=2, room_id=room.id, topic="Натуральные числа", entry_id=entry.id, starts_at=dt.time(9, 25), ends_at=dt.time(10, 10)))
+    entry = add(
+        TimetableEntry(
+            school_id=sid, course_id=course.id, weekday=1, lesson_number=2, room_id=room.id
+        )
+    )
+    lesson = add(
+        Lesson(
+            school_id=sid,
+            course_id=course.id,
+            date=WEEK_START,
+            lesson_number=2,
+            room_id=room.id,
+            topic="Натуральные числа",
+            entry_id=entry.id,
+            starts_at=dt.time(9, 25),
+            ends_at=dt.time(10, 10),
+        )
+    )
 
-    test_type = add(AssignmentType(school_id=sid, name="Контрольная работа", default_weight=Decimal("2"), is_assessment_procedure=True))
-    homework_type = AssignmentType(school_id=sid, name="Домашнее задание", default_weight=Decimal("1"), is_homework=True)
+    test_type = add(
+        AssignmentType(
+            school_id=sid,
+            name="Контрольная работа",
+            default_weight=Decimal("2"),
+            is_assessment_procedure=True,
+        )
+    )
+    homework_type = AssignmentType(
+        school_id=sid, name="Домашнее задание", default_weight=Decimal("1"), is_homework=True
+    )
     db.session.add(homework_type)
-    assignment = add(Assignment(school_id=sid, lesson_id=lesson.id, type_id=test_type.id, weight=Decimal("2"), text="Контрольная работа № 1"))
-    db.session.add(Assignment(school_id=sid, lesson_id=lesson.id, type=homework_type, weight=Decimal("1"), text="№ 15, 16", due_date=WEEK_START + dt.timedelta(days=2)))
-    add(Mark(school_id=sid, assignment_id=assignment.id, student_id=student.id, kind="number", value=5))
+    assignment = add(
+        Assignment(
+            school_id=sid,
+            lesson_id=lesson.id,
+            type_id=test_type.id,
+            weight=Decimal("2"),
+            text="Контрольная работа № 1",
+        )
+    )
+    db.session.add(
+        Assignment(
+            school_id=sid,
+            lesson_id=lesson.id,
+            type=homework_type,
+            weight=Decimal("1"),
+            text="№ 15, 16",
+            due_date=WEEK_START + dt.timedelta(days=2),
+        )
+    )
+    add(
+        Mark(
+            school_id=sid,
+            assignment_id=assignment.id,
+            student_id=student.id,
+            kind="number",
+            value=5,
+        )
+    )
     absent = add(AttendanceCode(school_id=sid, code="Н", name="Отсутствовал", kind="absent"))
     db.session.add(AttendanceCode(school_id=sid, code="ОП", name="Опоздал", kind="late"))
     ill = AttendanceCode(school_id=sid, code="Б", name="Болезнь", kind="reason", is_excused=True)
     db.session.add(ill)
     db.session.flush()
-    add(Attendance(school_id=sid, lesson_id=lesson.id, student_id=other.id, code_id=absent.id, reason_id=ill.id))
+    add(
+        Attendance(
+            school_id=sid,
+            lesson_id=lesson.id,
+            student_id=other.id,
+            code_id=absent.id,
+            reason_id=ill.id,
+        )
+    )
     first_term = db.session.query(Term).filter_by(school_id=sid, number=1, kind="quarter").one()
-    add(FinalMark(school_id=sid, student_id=student.id, course_id=course.id, kind="term", term_id=first_term.id, value="5"))
+    add(
+        FinalMark(
+            school_id=sid,
+            student_id=student.id,
+            course_id=course.id,
+            kind="term",
+            term_id=first_term.id,
+            value="5",
+        )
+    )
 
     world.users = users
     db.session.flush()
@@ -207,7 +413,11 @@ def build_world() -> World:
     db.session.add_all([first, second])
     db.session.flush()
 
-    schools = {"A": build_school("A", first), "B": build_school("B", first), "C": build_school("C", second)}
+    schools = {
+        "A": build_school("A", first),
+        "B": build_school("B", first),
+        "C": build_school("C", second),
+    }
 
     users = {}
     authority_user = make_user("authority_1")
@@ -219,7 +429,9 @@ def build_world() -> World:
     users["server_admin"] = admin.username
 
     db.session.commit()
-    return World(schools=schools, authority_ids={"first": first.id, "second": second.id}, users=users)
+    return World(
+        schools=schools, authority_ids={"first": first.id, "second": second.id}, users=users
+    )
 
 
 def build_school_under(key: str, authority_id: int) -> SchoolWorld:
@@ -286,9 +498,7 @@ def add_course_with_lesson(
     )
     db.session.add(course)
     db.session.flush()
-    lesson = Lesson(
-        school_id=sid, course_id=course.id, date=day, lesson_number=lesson_number
-    )
+    lesson = Lesson(school_id=sid, course_id=course.id, date=day, lesson_number=lesson_number)
     db.session.add(lesson)
     db.session.flush()
     return course, lesson

@@ -3,7 +3,7 @@
 import pytest
 
 from app.security.roles import ROLES
-from tests.browser import chromium, live_server, page, sign_in  # noqa: F401 - fixtures
+from tests.browser import sign_in
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser

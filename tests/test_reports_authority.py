@@ -60,7 +60,11 @@ def _add_course(school, subject_name, class_id, **options):
 
 def _add_class(school, grade, name):
     school_class = SchoolClass(
-        school_id=school.school_id, year_id=school.ids["AcademicYear"], grade=grade, letter="Б", name=name
+        school_id=school.school_id,
+        year_id=school.ids["AcademicYear"],
+        grade=grade,
+        letter="Б",
+        name=name,
     )
     db.session.add(school_class)
     db.session.flush()
@@ -69,7 +73,11 @@ def _add_class(school, grade, name):
 
 def _add_student(school, class_id, first_name):
     student = Student(
-        school_id=school.school_id, class_id=class_id, last_name="Отчётов", first_name=first_name, sex="m"
+        school_id=school.school_id,
+        class_id=class_id,
+        last_name="Отчётов",
+        first_name=first_name,
+        sex="m",
     )
     db.session.add(student)
     db.session.flush()
@@ -305,7 +313,9 @@ def test_summary_xlsx_numbers_are_numbers(marks, login):
 def test_server_admin_picks_authority(world, login):
     client = login(world.users["server_admin"])
     second = world.authority_ids["second"]
-    page = client.get(f"/authority/summary?authority={second}&year={YEAR}&term=1").get_data(as_text=True)
+    page = client.get(f"/authority/summary?authority={second}&year={YEAR}&term=1").get_data(
+        as_text=True
+    )
     assert "Школа № C" in page
     assert "Школа № A" not in page
 
@@ -340,7 +350,10 @@ def test_school_cards_are_read_only(world, login):
     client = login(world.users["authority"])
     school_id = world["A"].school_id
     assert client.get("/school-cards/add").status_code in (403, 404)
-    assert client.post(f"/school-cards/edit/{school_id}", data={"name": "X"}).status_code in (403, 404)
+    assert client.post(f"/school-cards/edit/{school_id}", data={"name": "X"}).status_code in (
+        403,
+        404,
+    )
     assert client.post(f"/school-cards/delete/{school_id}").status_code in (403, 404)
 
 

@@ -171,7 +171,9 @@ def test_create_login_for_employee(school, login, lookup):
 def test_create_login_taken_username(school, login, lookup):
     student_id = lookup.run(
         lambda s: s.scalars(
-            select(Student.id).where(Student.school_id == school.school_id, Student.user_id.is_(None))
+            select(Student.id).where(
+                Student.school_id == school.school_id, Student.user_id.is_(None)
+            )
         ).first()
     )
     client = login(school.users["school_admin"])
@@ -189,7 +191,9 @@ def test_create_login_taken_username(school, login, lookup):
 def test_create_login_invalid_username(school, login, lookup):
     student_id = lookup.run(
         lambda s: s.scalars(
-            select(Student.id).where(Student.school_id == school.school_id, Student.user_id.is_(None))
+            select(Student.id).where(
+                Student.school_id == school.school_id, Student.user_id.is_(None)
+            )
         ).first()
     )
     client = login(school.users["school_admin"])
@@ -204,13 +208,19 @@ def test_create_login_invalid_username(school, login, lookup):
 def test_create_login_student_default_role(school, login, lookup):
     student_id = lookup.run(
         lambda s: s.scalars(
-            select(Student.id).where(Student.school_id == school.school_id, Student.user_id.is_(None))
+            select(Student.id).where(
+                Student.school_id == school.school_id, Student.user_id.is_(None)
+            )
         ).first()
     )
     client = login(school.users["school_admin"])
     response = client.post(
         "/school-users/new",
-        data={"person": f"student:{student_id}", "username": "pupil_u", "email": "pupil@example.ru"},
+        data={
+            "person": f"student:{student_id}",
+            "username": "pupil_u",
+            "email": "pupil@example.ru",
+        },
     )
     assert response.status_code == 200
     _user_id, email, _server_roles = lookup.user("pupil_u")
@@ -226,7 +236,11 @@ def test_create_login_rejects_admin_roles(school, login, lookup):
     for code, role_id in forged_roles.items():
         response = client.post(
             "/school-users/new",
-            data={"person": f"guardian:{guardian_id}", "username": f"forged_{code}", "role_id": [role_id]},
+            data={
+                "person": f"guardian:{guardian_id}",
+                "username": f"forged_{code}",
+                "role_id": [role_id],
+            },
         )
         assert response.status_code == 400, code
         assert lookup.user(f"forged_{code}") is None, code

@@ -2,9 +2,8 @@
 
 import datetime as dt
 
-from sqlalchemy import func, select
-
 from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, select
 
 from app.models import Employee, Lesson, SchoolClass, Term, db
 from tests.factories import WEEK_START, build_school_under
@@ -165,14 +164,14 @@ def test_principal_generates_term_lessons(app, world, login):
 
 def _lesson_count(app, school_id):
     with app.app_context():
-        return db.session.scalar(
-            select(func.count(Lesson.id)).where(Lesson.school_id == school_id)
-        )
+        return db.session.scalar(select(func.count(Lesson.id)).where(Lesson.school_id == school_id))
 
 
 def _teacher_employee_id(app, world, key):
-    statement = select(Employee.id).join(User, User.id == Employee.user_id).where(
-        User.username == world[key].users["teacher"]
+    statement = (
+        select(Employee.id)
+        .join(User, User.id == Employee.user_id)
+        .where(User.username == world[key].users["teacher"])
     )
     with app.app_context():
         return db.session.scalar(statement)
@@ -192,15 +191,32 @@ def test_parent_chooses_among_children(app, world, login):
             select(User.id).where(User.username == school.users["parent"])
         )
         younger = Student(
-            school_id=school.school_id, class_id=first_grade, last_name="Младший", first_name="Иван", sex="m"
+            school_id=school.school_id,
+            class_id=first_grade,
+            last_name="Младший",
+            first_name="Иван",
+            sex="m",
         )
         barred_child = db.session.get(Student, school.ids["OtherStudent"])
         db.session.add(younger)
         db.session.flush()
         db.session.add_all(
             [
-                Guardian(school_id=school.school_id, student_id=younger.id, user_id=parent_user_id, last_name="Ученикова", first_name="Ольга"),
-                Guardian(school_id=school.school_id, student_id=barred_child.id, user_id=parent_user_id, last_name="Ученикова", first_name="Ольга", is_barred=True),
+                Guardian(
+                    school_id=school.school_id,
+                    student_id=younger.id,
+                    user_id=parent_user_id,
+                    last_name="Ученикова",
+                    first_name="Ольга",
+                ),
+                Guardian(
+                    school_id=school.school_id,
+                    student_id=barred_child.id,
+                    user_id=parent_user_id,
+                    last_name="Ученикова",
+                    first_name="Ольга",
+                    is_barred=True,
+                ),
             ]
         )
         db.session.commit()

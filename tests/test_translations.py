@@ -55,15 +55,14 @@ def test_placeholders_match_in_translations():
 def test_compiled_catalog_is_up_to_date():
     with open(CATALOG / "messages.mo", "rb") as mo_file:
         compiled = read_mo(mo_file)
+
     def as_pairs(catalog):
         # read_mo gives plural ids and strings as lists, read_po as tuples.
         def frozen(value):
             return tuple(value) if isinstance(value, list | tuple) else value
 
         return {
-            frozen(entry.id): frozen(entry.string)
-            for entry in catalog
-            if entry.id and entry.string
+            frozen(entry.id): frozen(entry.string) for entry in catalog if entry.id and entry.string
         }
 
     assert as_pairs(compiled) == as_pairs(_catalog())

@@ -10,7 +10,7 @@ import pytest
 
 from app.reports.xlsx import DECIMAL_2, PERCENT_1, frame_to_xlsx, xlsx_response
 
-RISKY_TEXTS = ["=1+1", "+7 495 000-00-00", "-5", "@SUM(A1)", "=HYPERLINK(\"http://x\")"]
+RISKY_TEXTS = ["=1+1", "+7 495 000-00-00", "-5", "@SUM(A1)", '=HYPERLINK("http://x")']
 
 
 def _workbook(frames, title="Сводка по школам", filters="Учебный год: 2026/2027"):
@@ -36,7 +36,13 @@ def test_title_filters_and_header_rows():
     sheet = _workbook([("Сводка", _sample_frame(), FORMATS)]).active
     assert sheet["A1"].value == "Сводка по школам"
     assert sheet["A2"].value == "Учебный год: 2026/2027"
-    assert [cell.value for cell in sheet[3]] == ["Школа", "Учащихся", "Средний балл", "Качество", "Дата"]
+    assert [cell.value for cell in sheet[3]] == [
+        "Школа",
+        "Учащихся",
+        "Средний балл",
+        "Качество",
+        "Дата",
+    ]
 
 
 def test_cyrillic_text_intact():
@@ -70,7 +76,9 @@ def test_dates_are_dates():
 
 def test_formula_like_text_stays_text():
     sheet = _workbook([("Сводка", _sample_frame(), FORMATS)]).active
-    cells = {sheet.cell(row=row, column=1).value: sheet.cell(row=row, column=1) for row in range(4, 12)}
+    cells = {
+        sheet.cell(row=row, column=1).value: sheet.cell(row=row, column=1) for row in range(4, 12)
+    }
     for text in RISKY_TEXTS:
         assert text in cells, text
         assert cells[text].data_type == "s", text
@@ -78,7 +86,9 @@ def test_formula_like_text_stays_text():
 
 
 def test_no_formulas_or_links_in_file():
-    content = frame_to_xlsx([("Сводка", _sample_frame(), FORMATS)], "=cmd|' /C calc'!A0", "@filters")
+    content = frame_to_xlsx(
+        [("Сводка", _sample_frame(), FORMATS)], "=cmd|' /C calc'!A0", "@filters"
+    )
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
         names = archive.namelist()
@@ -109,7 +119,9 @@ def test_column_widths_fit_text():
 
 def test_several_sheets_get_valid_unique_names():
     frame = pd.DataFrame({"Класс": ["5А"]})
-    workbook = _workbook([("5А/5Б: итоги?", frame, {}), ("5А/5Б: итоги?", frame, {}), ("x" * 40, frame, {})])
+    workbook = _workbook(
+        [("5А/5Б: итоги?", frame, {}), ("5А/5Б: итоги?", frame, {}), ("x" * 40, frame, {})]
+    )
     names = workbook.sheetnames
     assert len(set(names)) == 3
     assert all(len(name) <= 31 for name in names)

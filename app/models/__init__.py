@@ -1,27 +1,16 @@
 """The data model; importing this package registers every table in one metadata."""
 
 from app.models.base import SchoolOwned, db, is_school_owned
-from app.models.org import EducationAuthority, Membership, School, membership_role
-from app.models.schoolyear import (
-    AcademicYear,
-    BellPeriod,
-    BellSchedule,
-    Holiday,
-    Term,
-    Vacation,
-)
 from app.models.curriculum import (
-    course_teacher,
-    study_group_student,
     Course,
     CurriculumHours,
     Room,
     SchoolClass,
     StudyGroup,
     Subject,
+    course_teacher,
+    study_group_student,
 )
-from app.models.people import Employee, Guardian, Student
-from app.models.timetable import Lesson, TimetableEntry
 from app.models.journal import (
     Assignment,
     AssignmentType,
@@ -30,6 +19,17 @@ from app.models.journal import (
     FinalMark,
     Mark,
 )
+from app.models.org import EducationAuthority, Membership, School, membership_role
+from app.models.people import Employee, Guardian, Student
+from app.models.schoolyear import (
+    AcademicYear,
+    BellPeriod,
+    BellSchedule,
+    Holiday,
+    Term,
+    Vacation,
+)
+from app.models.timetable import Lesson, TimetableEntry
 
 __all__ = [
     "AcademicYear",

@@ -165,7 +165,9 @@ class Course(SchoolOwned, db.Model):
 
     __tablename__ = "course"
     __table_args__ = (
-        CheckConstraint("kind IN ('lesson','extracurricular','after_school','home')", name="ck_course_kind"),
+        CheckConstraint(
+            "kind IN ('lesson','extracurricular','after_school','home')", name="ck_course_kind"
+        ),
         CheckConstraint("assessment IN ('marks','pass_fail','none')", name="ck_course_assessment"),
         Index("ix_course_school_class", "school_id", "class_id"),
     )

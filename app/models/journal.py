@@ -100,7 +100,9 @@ class Mark(SchoolOwned, db.Model):
 
     __tablename__ = "mark"
     __table_args__ = (
-        UniqueConstraint("school_id", "assignment_id", "student_id", name="uq_mark_assignment_student"),
+        UniqueConstraint(
+            "school_id", "assignment_id", "student_id", name="uq_mark_assignment_student"
+        ),
         CheckConstraint("kind IN ('number','pass','fail','duty')", name="ck_mark_kind"),
         CheckConstraint(
             "(kind = 'number' AND value IS NOT NULL) OR (kind <> 'number' AND value IS NULL)",
@@ -163,7 +165,9 @@ class Attendance(SchoolOwned, db.Model):
 
     __tablename__ = "attendance"
     __table_args__ = (
-        UniqueConstraint("school_id", "lesson_id", "student_id", name="uq_attendance_lesson_student"),
+        UniqueConstraint(
+            "school_id", "lesson_id", "student_id", name="uq_attendance_lesson_student"
+        ),
         Index("ix_attendance_school_student", "school_id", "student_id"),
     )
 

@@ -1,6 +1,7 @@
 """Organisations: the education authority, its schools, and users' memberships in them."""
 
 from flask_appbuilder.security.sqla.models import Role, User
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -11,7 +12,6 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import relationship
 
 from app.models.base import db
@@ -44,9 +44,7 @@ class School(db.Model):
     )
 
     id = Column(Integer, primary_key=True)
-    authority_id = Column(
-        Integer, ForeignKey("education_authority.id"), nullable=False, index=True
-    )
+    authority_id = Column(Integer, ForeignKey("education_authority.id"), nullable=False, index=True)
     #: Short name used on every screen, for example «Школа № 1234».
     name = Column(String(255), nullable=False)
     full_name = Column(String(500))
@@ -97,13 +95,13 @@ class Membership(db.Model):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("user_id", "school_id", "authority_id", name="uq_membership_org"),
-        CheckConstraint(
-            "school_id IS NULL OR authority_id IS NULL", name="ck_membership_one_org"
-        ),
+        CheckConstraint("school_id IS NULL OR authority_id IS NULL", name="ck_membership_one_org"),
     )
 
     id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    user_id = Column(
+        Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     school_id = Column(Integer, ForeignKey("school.id", ondelete="CASCADE"), index=True)
     authority_id = Column(Integer, ForeignKey("education_authority.id", ondelete="CASCADE"))
     is_active = Column(Boolean, nullable=False, default=True)

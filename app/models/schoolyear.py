@@ -44,9 +44,7 @@ class AcademicYear(SchoolOwned, db.Model):
     end_date = Column(Date, nullable=False)
     is_closed = Column(Boolean, nullable=False, default=False)
 
-    terms = relationship(
-        "Term", back_populates="year", order_by="(Term.grade_from, Term.number)"
-    )
+    terms = relationship("Term", back_populates="year", order_by="(Term.grade_from, Term.number)")
 
     def contains(self, day: dt.date) -> bool:
         return self.start_date <= day <= self.end_date
@@ -64,9 +62,7 @@ class Term(SchoolOwned, db.Model):
 
     __tablename__ = "term"
     __table_args__ = (
-        UniqueConstraint(
-            "school_id", "year_id", "grade_from", "number", name="uq_term_number"
-        ),
+        UniqueConstraint("school_id", "year_id", "grade_from", "number", name="uq_term_number"),
         CheckConstraint("start_date <= end_date", name="ck_term_dates"),
         CheckConstraint("grade_from <= grade_to", name="ck_term_grades"),
     )
@@ -95,7 +91,9 @@ vacation_class = Table(
     "vacation_class",
     db.Model.metadata,
     Column("vacation_id", Integer, ForeignKey("vacation.id", ondelete="CASCADE"), primary_key=True),
-    Column("class_id", Integer, ForeignKey("school_class.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "class_id", Integer, ForeignKey("school_class.id", ondelete="CASCADE"), primary_key=True
+    ),
 )
 
 

@@ -120,7 +120,9 @@ def _per_student(authority_id: int, period):
         )
         .select_from(FinalMark)
         .join(Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id))
-        .join(Course, and_(Course.id == FinalMark.course_id, Course.school_id == FinalMark.school_id))
+        .join(
+            Course, and_(Course.id == FinalMark.course_id, Course.school_id == FinalMark.school_id)
+        )
         .join(
             SchoolClass,
             and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == FinalMark.school_id),

@@ -57,9 +57,7 @@ def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
         "strings_to_urls": False,
         "strings_to_numbers": False,
     }
-    with pd.ExcelWriter(
-        buffer, engine="xlsxwriter", engine_kwargs={"options": options}
-    ) as writer:
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         workbook = writer.book
         styles = _Styles(workbook)
         used_names: set[str] = set()
@@ -75,7 +73,13 @@ _TEXT_STYLES = {
     "plain": {},
     "title": {"bold": True, "font_size": 14},
     "filters": {"italic": True, "font_color": "#555555"},
-    "header": {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7", "border": 1},
+    "header": {
+        "bold": True,
+        "text_wrap": True,
+        "valign": "top",
+        "bg_color": "#DDEBF7",
+        "border": 1,
+    },
 }
 
 

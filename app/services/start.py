@@ -17,30 +17,60 @@ class StartLink:
 #: Start links per role code; the page shows the union for a user holding several roles.
 START_LINKS: dict[str, list[StartLink]] = {
     "authority": [
-        StartLink("AuthorityReportView.summary", _l("Summary of schools"), _l("Average mark, quality and pass rates per school and grade, with an Excel download.")),
+        StartLink(
+            "AuthorityReportView.summary",
+            _l("Summary of schools"),
+            _l(
+                "Average mark, quality and pass rates per school and grade, with an Excel download."
+            ),
+        ),
     ],
     "server_admin": [
         StartLink("UserDBModelView.list", _l("Users"), _l("Logins of the whole server.")),
         StartLink("RoleModelView.list", _l("Roles"), _l("The role and permission matrix.")),
     ],
     "school_admin": [
-        StartLink("SchoolUserView.list", _l("School users"), _l("Logins and roles of your school's people.")),
-        StartLink("TermView.list", _l("Terms"), _l("Terms, vacations and holidays of the school year.")),
-        StartLink("AssignmentTypeView.list", _l("Assignment types"), _l("Types of work and their weights.")),
+        StartLink(
+            "SchoolUserView.list",
+            _l("School users"),
+            _l("Logins and roles of your school's people."),
+        ),
+        StartLink(
+            "TermView.list", _l("Terms"), _l("Terms, vacations and holidays of the school year.")
+        ),
+        StartLink(
+            "AssignmentTypeView.list",
+            _l("Assignment types"),
+            _l("Types of work and their weights."),
+        ),
     ],
     "principal": [
-        StartLink("JournalView.courses", _l("Class journal"), _l("Every course of the school, for reading and correction.")),
-        StartLink("TimetableView.index", _l("Timetable"), _l("Weekly timetables of classes and teachers.")),
+        StartLink(
+            "JournalView.courses",
+            _l("Class journal"),
+            _l("Every course of the school, for reading and correction."),
+        ),
+        StartLink(
+            "TimetableView.index", _l("Timetable"), _l("Weekly timetables of classes and teachers.")
+        ),
         StartLink("CourseView.list", _l("Teaching load"), _l("Courses, classes and teachers.")),
     ],
     "teacher": [
-        StartLink("JournalView.courses", _l("Class journal"), _l("Marks, attendance, topics and homework of your courses.")),
+        StartLink(
+            "JournalView.courses",
+            _l("Class journal"),
+            _l("Marks, attendance, topics and homework of your courses."),
+        ),
         StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
         StartLink("StudentView.list", _l("My students"), _l("Students of the classes you teach.")),
     ],
     "secretary": [
-        StartLink("StudentView.list", _l("Students"), _l("Personal files and classes of students.")),
-        StartLink("GuardianView.list", _l("Parents and guardians"), _l("Parents' contacts and access.")),
+        StartLink(
+            "StudentView.list", _l("Students"), _l("Personal files and classes of students.")
+        ),
+        StartLink(
+            "GuardianView.list", _l("Parents and guardians"), _l("Parents' contacts and access.")
+        ),
     ],
     "hr": [
         StartLink("EmployeeView.list", _l("Staff"), _l("Staff records and positions.")),
@@ -61,7 +91,9 @@ START_LINKS: dict[str, list[StartLink]] = {
         StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
     ],
     "parent": [
-        StartLink("DiaryView.index", _l("Diary"), _l("Marks, attendance and homework of your children.")),
+        StartLink(
+            "DiaryView.index", _l("Diary"), _l("Marks, attendance and homework of your children.")
+        ),
     ],
 }
 

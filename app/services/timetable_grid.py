@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from app.errors import DomainError
 from app.models import (
     AcademicYear,
     BellSchedule,
@@ -26,13 +27,13 @@ from app.models import (
     course_teacher,
     db,
 )
-from app.errors import DomainError
 from app.security.scope import Scope, apply_scope
 
 log = logging.getLogger(__name__)
 
 #: Role codes that see the timetable of a child only, never the school's.
 FAMILY_ROLES = frozenset({"student", "parent"})
+
 
 def weekday_label(weekday: int) -> str:
     labels = {
@@ -111,7 +112,7 @@ def visible_class_ids(scope: Scope) -> set[int] | None:
 
 
 def current_year(scope: Scope, today: dt.date) -> AcademicYear | None:
-    """The school year containing ``today``, else the latest one that has started, else the first."""
+    """Return the year containing ``today``, else the latest one begun, else the first."""
     statement = apply_scope(select(AcademicYear), AcademicYear, scope)
     years = list(db.session.scalars(statement.order_by(AcademicYear.start_date)))
     if not years:
@@ -139,9 +140,11 @@ def chooser_choices(scope: Scope, today: dt.date) -> Choices:
     classes = apply_scope(
         select(SchoolClass).where(SchoolClass.year_id == year_id), SchoolClass, scope
     ).order_by(SchoolClass.grade, SchoolClass.name)
-    teaching = select(course_teacher.c.employee_id).join(
-        Course, Course.id == course_teacher.c.course_id
-    ).where(Course.year_id == year_id)
+    teaching = (
+        select(course_teacher.c.employee_id)
+        .join(Course, Course.id == course_teacher.c.course_id)
+        .where(Course.year_id == year_id)
+    )
     teachers = apply_scope(
         select(Employee).where(Employee.id.in_(teaching)), Employee, scope
     ).order_by(Employee.last_name, Employee.first_name)
@@ -314,10 +317,7 @@ def build_grid(
     numbers = {number for _weekday, number, _item in items} | set(times)
     if numbers:
         first = min(numbers | {1})
-        rows = [
-            GridRow(n, *(times.get(n) or (None, None)))
-            for n in range(first, max(numbers) + 1)
-        ]
+        rows = [GridRow(n, *(times.get(n) or (None, None))) for n in range(first, max(numbers) + 1)]
     else:
         rows = []
     visible_dates = {d: day for d, day in (dates or {}).items() if d in weekdays}
@@ -355,9 +355,7 @@ def class_subject(school_class: SchoolClass) -> GridSubject:
 
 
 def teacher_subject(employee: Employee, year: AcademicYear | None) -> GridSubject:
-    taught = select(course_teacher.c.course_id).where(
-        course_teacher.c.employee_id == employee.id
-    )
+    taught = select(course_teacher.c.course_id).where(course_teacher.c.employee_id == employee.id)
     return GridSubject(
         kind="teacher",
         title=_("Timetable of teacher %(name)s", name=employee.short_name),
@@ -407,7 +405,7 @@ def template_grid(scope: Scope, subject: GridSubject, today: dt.date) -> Grid:
 
 
 def week_grid(scope: Scope, subject: GridSubject, day: dt.date) -> Grid:
-    """The dated lessons of the week containing ``day``, substitutions and cancellations included."""
+    """Return the dated lessons of the week of ``day``, with substitutions and cancellations."""
     monday = week_monday(day)
     sunday = monday + dt.timedelta(days=6)
     statement = (
@@ -418,12 +416,12 @@ def week_grid(scope: Scope, subject: GridSubject, day: dt.date) -> Grid:
     )
     statement = apply_scope(apply_scope(statement, Lesson, scope), Course, scope)
     lessons = list(db.session.scalars(statement).unique())
-    items = [(lesson.date.isoweekday(), lesson.lesson_number, _lesson_item(lesson)) for lesson in lessons]
+    items = [
+        (lesson.date.isoweekday(), lesson.lesson_number, _lesson_item(lesson)) for lesson in lessons
+    ]
     times = bell_times(scope, monday, subject.grade, subject.shift)
     dates = {n: monday + dt.timedelta(days=n - 1) for n in range(1, 8)}
-    title = _(
-        "%(title)s, week of %(date)s", title=subject.title, date=monday.strftime("%d.%m.%Y")
-    )
+    title = _("%(title)s, week of %(date)s", title=subject.title, date=monday.strftime("%d.%m.%Y"))
     return build_grid(title, items, times, subject.six_day_week, dates)
 
 

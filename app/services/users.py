@@ -35,16 +35,17 @@ USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 #: Letters and digits of generated passwords, without look-alikes (0/O, 1/l/I).
-PASSWORD_ALPHABET = "".join(
-    c for c in string.ascii_letters + string.digits if c not in "0O1lI"
-)
+PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
 PASSWORD_LENGTH = 12
 
 
 def _require_school(scope: Scope) -> int:
     if scope is None or scope.level != "school":
         raise DomainError(
-            _("Open a school first: users are managed inside one school. Choose it in the organisation menu.")
+            _(
+                "Open a school first: users are managed inside one school. "
+                "Choose it in the organisation menu."
+            )
         )
     return scope.school_id
 
@@ -154,16 +155,22 @@ def people_without_login(scope: Scope) -> list[PersonChoice]:
             statement = statement.where(Employee.is_active.is_(True))
         statement = statement.order_by(model.last_name, model.first_name, model.id)
         for person in db.session.scalars(statement):
-            choices.append(PersonChoice(f"{kind}:{person.id}", kind, _person_choice_label(kind, person)))
+            choices.append(
+                PersonChoice(f"{kind}:{person.id}", kind, _person_choice_label(kind, person))
+            )
     return choices
 
 
 def _person_choice_label(kind: str, person) -> str:
     if kind == "student":
         class_name = person.school_class.name if person.school_class else "—"
-        return _("%(name)s, student of %(class_name)s", name=person.full_name, class_name=class_name)
+        return _(
+            "%(name)s, student of %(class_name)s", name=person.full_name, class_name=class_name
+        )
     if kind == "guardian":
-        return _("%(name)s, parent of %(child)s", name=person.full_name, child=person.student.short_name)
+        return _(
+            "%(name)s, parent of %(child)s", name=person.full_name, child=person.student.short_name
+        )
     return _("%(name)s, staff", name=person.full_name)
 
 
@@ -221,7 +228,9 @@ def _check_username(username: str) -> str:
 
 def _email_taken(email: str) -> bool:
     return bool(
-        db.session.scalar(select(func.count(User.id)).where(func.lower(User.email) == email.lower()))
+        db.session.scalar(
+            select(func.count(User.id)).where(func.lower(User.email) == email.lower())
+        )
     )
 
 
@@ -260,7 +269,10 @@ def _person(scope: Scope, person_key: str):
     kind, _sep, person_id = (person_key or "").partition(":")
     if kind not in PERSON_KINDS:
         raise DomainError(
-            _("Choose the person the login is for: %(value)s is not one of the list.", value=person_key)
+            _(
+                "Choose the person the login is for: %(value)s is not one of the list.",
+                value=person_key,
+            )
         )
     model, default_role = PERSON_KINDS[kind]
     person = scoped_get_or_404(model, person_id, scope)
@@ -332,7 +344,11 @@ def create_login(
     db.session.commit()
     log.info(
         "User %s created login %s for %s %s in school %s",
-        scope.user_id, user.id, kind, person.id, school_id,
+        scope.user_id,
+        user.id,
+        kind,
+        person.id,
+        school_id,
     )
     return NewLogin(membership.id, username, email, password)
 
@@ -356,7 +372,9 @@ def set_roles(scope: Scope, membership_id, role_ids: list) -> Membership:
     db.session.commit()
     log.info(
         "User %s set roles %s on membership %s",
-        scope.user_id, sorted(role.id for role in membership.roles), membership.id,
+        scope.user_id,
+        sorted(role.id for role in membership.roles),
+        membership.id,
     )
     return membership
 

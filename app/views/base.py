@@ -7,18 +7,17 @@ school are rejected, actions check each id, and database errors are shown in Rus
 
 import logging
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder import expose as expose_mvc
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from flask_appbuilder.fieldwidgets import Select2Widget
 from marshmallow import ValidationError
 from sqlalchemy import Boolean, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import MANYTOONE
-
 from wtforms import BooleanField, SelectField
 from wtforms.validators import DataRequired, Optional
 

@@ -59,9 +59,11 @@ def _taught_student_ids() -> list[int] | None:
     employee_ids = select(Employee.id).where(
         Employee.school_id == scope.school_id, Employee.user_id == scope.user_id
     )
-    taught_classes = select(Course.class_id).join(
-        course_teacher, course_teacher.c.course_id == Course.id
-    ).where(course_teacher.c.employee_id.in_(employee_ids))
+    taught_classes = (
+        select(Course.class_id)
+        .join(course_teacher, course_teacher.c.course_id == Course.id)
+        .where(course_teacher.c.employee_id.in_(employee_ids))
+    )
     led_classes = select(SchoolClass.id).where(SchoolClass.class_teacher_id.in_(employee_ids))
     statement = select(Student.id).where(
         Student.school_id == scope.school_id,
@@ -97,9 +99,26 @@ class TermView(_Labelled, SchoolModelView):
     datamodel = _interface(Term)
     class_permission_name = "Terms"
     route_base = "/terms"
-    list_columns = ["year", "name", "kind", "grade_from", "grade_to", "start_date", "end_date", "is_closed"]
+    list_columns = [
+        "year",
+        "name",
+        "kind",
+        "grade_from",
+        "grade_to",
+        "start_date",
+        "end_date",
+        "is_closed",
+    ]
     add_columns = edit_columns = [
-        "year", "kind", "number", "name", "grade_from", "grade_to", "start_date", "end_date", "is_closed"
+        "year",
+        "kind",
+        "number",
+        "name",
+        "grade_from",
+        "grade_to",
+        "start_date",
+        "end_date",
+        "is_closed",
     ]
     search_columns = ["name", "kind", "start_date"]
     base_order = ("start_date", "asc")
@@ -131,7 +150,13 @@ class BellScheduleView(_Labelled, SchoolModelView):
     route_base = "/bell-schedules"
     list_columns = ["name", "shift", "grade_from", "grade_to", "weekday", "periods"]
     add_columns = edit_columns = [
-        "name", "shift", "grade_from", "grade_to", "weekday", "valid_from", "valid_to"
+        "name",
+        "shift",
+        "grade_from",
+        "grade_to",
+        "weekday",
+        "valid_from",
+        "valid_to",
     ]
     show_columns = add_columns + ["periods"]
     search_columns = ["name", "shift"]
@@ -141,7 +166,13 @@ class AssignmentTypeView(_Labelled, SchoolModelView):
     datamodel = _interface(AssignmentType)
     class_permission_name = "AssignmentTypes"
     route_base = "/assignment-types"
-    list_columns = ["name", "short_name", "default_weight", "is_homework", "is_assessment_procedure"]
+    list_columns = [
+        "name",
+        "short_name",
+        "default_weight",
+        "is_homework",
+        "is_assessment_procedure",
+    ]
     add_columns = edit_columns = list_columns
     search_columns = ["name"]
     base_order = ("name", "asc")
@@ -185,7 +216,14 @@ class SchoolClassView(_Labelled, SchoolModelView):
     route_base = "/classes"
     list_columns = ["name", "year", "class_teacher", "shift", "six_day_week", "room"]
     add_columns = edit_columns = [
-        "year", "grade", "letter", "name", "class_teacher", "shift", "six_day_week", "room"
+        "year",
+        "grade",
+        "letter",
+        "name",
+        "class_teacher",
+        "shift",
+        "six_day_week",
+        "room",
     ]
     search_columns = ["name", "grade"]
     base_order = ("grade", "asc")
@@ -215,9 +253,24 @@ class CourseView(_Labelled, SchoolModelView):
     datamodel = _interface(Course)
     class_permission_name = "Courses"
     route_base = "/courses"
-    list_columns = ["subject", "school_class", "group", "teachers", "kind", "assessment", "hours_per_week"]
+    list_columns = [
+        "subject",
+        "school_class",
+        "group",
+        "teachers",
+        "kind",
+        "assessment",
+        "hours_per_week",
+    ]
     add_columns = edit_columns = [
-        "year", "subject", "school_class", "group", "teachers", "kind", "assessment", "hours_per_week"
+        "year",
+        "subject",
+        "school_class",
+        "group",
+        "teachers",
+        "kind",
+        "assessment",
+        "hours_per_week",
     ]
     search_columns = ["kind", "assessment"]
 
@@ -228,7 +281,13 @@ class TimetableEntryView(_Labelled, SchoolModelView):
     route_base = "/timetable-entries"
     list_columns = ["course", "weekday", "lesson_number", "room", "week_parity"]
     add_columns = edit_columns = [
-        "course", "weekday", "lesson_number", "room", "week_parity", "valid_from", "valid_to"
+        "course",
+        "weekday",
+        "lesson_number",
+        "room",
+        "week_parity",
+        "valid_from",
+        "valid_to",
     ]
     search_columns = ["weekday", "lesson_number"]
 
@@ -237,10 +296,24 @@ class LessonView(_Labelled, SchoolModelView):
     datamodel = _interface(Lesson)
     class_permission_name = "Lessons"
     route_base = "/lessons"
-    list_columns = ["date", "lesson_number", "course", "room", "topic", "substitute", "is_cancelled"]
+    list_columns = [
+        "date",
+        "lesson_number",
+        "course",
+        "room",
+        "topic",
+        "substitute",
+        "is_cancelled",
+    ]
     add_columns = edit_columns = [
-        "course", "date", "lesson_number", "room", "topic",
-        "substitute", "is_cancelled", "cancel_reason",
+        "course",
+        "date",
+        "lesson_number",
+        "room",
+        "topic",
+        "substitute",
+        "is_cancelled",
+        "cancel_reason",
     ]
     search_columns = ["date", "topic"]
     base_order = ("date", "desc")
@@ -256,7 +329,14 @@ class EmployeeView(_Labelled, SchoolModelView):
     class_permission_name = "Employees"
     route_base = "/employees"
     list_columns = _PERSON + ["position", "phone", "is_active"]
-    add_columns = edit_columns = _PERSON + ["position", "birth_date", "sex", "email", "phone", "is_active"]
+    add_columns = edit_columns = _PERSON + [
+        "position",
+        "birth_date",
+        "sex",
+        "email",
+        "phone",
+        "is_active",
+    ]
     search_columns = ["last_name", "first_name", "position"]
     base_order = ("last_name", "asc")
 
@@ -268,7 +348,11 @@ class StudentView(_Labelled, SchoolModelView):
     base_filters = [["id", _TaughtStudentsFilter, _taught_student_ids]]
     list_columns = _PERSON + ["school_class", "birth_date", "is_active"]
     add_columns = edit_columns = _PERSON + [
-        "sex", "birth_date", "school_class", "personal_file_number", "is_active"
+        "sex",
+        "birth_date",
+        "school_class",
+        "personal_file_number",
+        "is_active",
     ]
     search_columns = ["last_name", "first_name", "personal_file_number"]
     base_order = ("last_name", "asc")
@@ -303,30 +387,96 @@ def _api(model, permission, resource, columns):
 
 
 REST_APIS = [
-    _api(AcademicYear, "AcademicYears", "academic_year", ["name", "start_date", "end_date", "is_closed"]),
-    _api(Term, "Terms", "term", ["year_id", "kind", "number", "name", "start_date", "end_date", "grade_from", "grade_to"]),
+    _api(
+        AcademicYear,
+        "AcademicYears",
+        "academic_year",
+        ["name", "start_date", "end_date", "is_closed"],
+    ),
+    _api(
+        Term,
+        "Terms",
+        "term",
+        ["year_id", "kind", "number", "name", "start_date", "end_date", "grade_from", "grade_to"],
+    ),
     _api(Subject, "Subjects", "subject", ["name", "short_name", "parent_id"]),
     _api(Room, "Rooms", "room", ["name", "capacity", "floor"]),
-    _api(SchoolClass, "SchoolClasses", "school_class", ["year_id", "grade", "letter", "name", "class_teacher_id", "shift"]),
+    _api(
+        SchoolClass,
+        "SchoolClasses",
+        "school_class",
+        ["year_id", "grade", "letter", "name", "class_teacher_id", "shift"],
+    ),
     _api(StudyGroup, "StudyGroups", "study_group", ["year_id", "name", "class_id"]),
-    _api(Course, "Courses", "course", ["year_id", "subject_id", "class_id", "group_id", "kind", "assessment", "hours_per_week", "teachers"]),
+    _api(
+        Course,
+        "Courses",
+        "course",
+        [
+            "year_id",
+            "subject_id",
+            "class_id",
+            "group_id",
+            "kind",
+            "assessment",
+            "hours_per_week",
+            "teachers",
+        ],
+    ),
     _api(Employee, "Employees", "employee", _PERSON + ["position", "email", "phone", "is_active"]),
     _api(Student, "Students", "student", _PERSON + ["sex", "birth_date", "class_id", "is_active"]),
-    _api(Guardian, "Guardians", "guardian", _PERSON + ["kind", "student_id", "phone", "email", "is_barred"]),
-    _api(TimetableEntry, "TimetableEntries", "timetable_entry", ["course_id", "weekday", "lesson_number", "room_id", "week_parity"]),
-    _api(Lesson, "Lessons", "lesson", ["course_id", "date", "lesson_number", "room_id", "topic", "is_cancelled"]),
-    _api(AssignmentType, "AssignmentTypes", "assignment_type", ["name", "short_name", "default_weight", "is_homework"]),
-    _api(AttendanceCode, "AttendanceCodes", "attendance_code", ["code", "name", "kind", "is_excused", "counts_as_present"]),
-    _api(Assignment, "Assignments", "assignment", ["lesson_id", "type_id", "weight", "text", "due_date"]),
+    _api(
+        Guardian,
+        "Guardians",
+        "guardian",
+        _PERSON + ["kind", "student_id", "phone", "email", "is_barred"],
+    ),
+    _api(
+        TimetableEntry,
+        "TimetableEntries",
+        "timetable_entry",
+        ["course_id", "weekday", "lesson_number", "room_id", "week_parity"],
+    ),
+    _api(
+        Lesson,
+        "Lessons",
+        "lesson",
+        ["course_id", "date", "lesson_number", "room_id", "topic", "is_cancelled"],
+    ),
+    _api(
+        AssignmentType,
+        "AssignmentTypes",
+        "assignment_type",
+        ["name", "short_name", "default_weight", "is_homework"],
+    ),
+    _api(
+        AttendanceCode,
+        "AttendanceCodes",
+        "attendance_code",
+        ["code", "name", "kind", "is_excused", "counts_as_present"],
+    ),
+    _api(
+        Assignment,
+        "Assignments",
+        "assignment",
+        ["lesson_id", "type_id", "weight", "text", "due_date"],
+    ),
     _api(Mark, "Marks", "mark", ["assignment_id", "student_id", "kind", "value", "comment"]),
-    _api(Attendance, "Attendances", "attendance", ["lesson_id", "student_id", "code_id", "reason_id"]),
-    _api(FinalMark, "FinalMarks", "final_mark", ["student_id", "course_id", "kind", "term_id", "value"]),
+    _api(
+        Attendance, "Attendances", "attendance", ["lesson_id", "student_id", "code_id", "reason_id"]
+    ),
+    _api(
+        FinalMark,
+        "FinalMarks",
+        "final_mark",
+        ["student_id", "course_id", "kind", "term_id", "value"],
+    ),
 ]
 
 # The teacher's rule on students holds for the API too.
-next(api for api in REST_APIS if api.class_permission_name == "Students").base_filters = (
-    StudentView.base_filters
-)
+next(
+    api for api in REST_APIS if api.class_permission_name == "Students"
+).base_filters = StudentView.base_filters
 
 #: (view class, menu name, label, category, category label) in menu order.
 MENU = [
@@ -338,15 +488,33 @@ MENU = [
     (SubjectView, "Subjects list", _l("Subjects"), "Education", _l("Education")),
     (CurriculumHoursView, "Curriculum", _l("Curriculum"), "Education", _l("Education")),
     (CourseView, "Teaching load", _l("Teaching load"), "Education", _l("Education")),
-    (TimetableEntryView, "Timetable template", _l("Timetable template"), "Education", _l("Education")),
+    (
+        TimetableEntryView,
+        "Timetable template",
+        _l("Timetable template"),
+        "Education",
+        _l("Education"),
+    ),
     (LessonView, "Lessons list", _l("Lessons"), "Education", _l("Education")),
     (AcademicYearView, "School years", _l("School years"), "Settings", _l("School settings")),
     (TermView, "Terms list", _l("Terms"), "Settings", _l("School settings")),
     (VacationView, "Vacations list", _l("Vacations"), "Settings", _l("School settings")),
     (HolidayView, "Holidays list", _l("Holidays"), "Settings", _l("School settings")),
     (BellScheduleView, "Bell schedules", _l("Bell schedules"), "Settings", _l("School settings")),
-    (AssignmentTypeView, "Assignment types", _l("Assignment types"), "Settings", _l("School settings")),
-    (AttendanceCodeView, "Attendance codes", _l("Attendance codes"), "Settings", _l("School settings")),
+    (
+        AssignmentTypeView,
+        "Assignment types",
+        _l("Assignment types"),
+        "Settings",
+        _l("School settings"),
+    ),
+    (
+        AttendanceCodeView,
+        "Attendance codes",
+        _l("Attendance codes"),
+        "Settings",
+        _l("School settings"),
+    ),
     (RoomView, "Rooms list", _l("Rooms"), "Settings", _l("School settings")),
 ]
 

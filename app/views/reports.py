@@ -167,7 +167,13 @@ class SchoolCardView(SchoolModelView):
     label_columns = SCHOOL_CARD_LABELS
     list_columns = ["name", "address", "district", "principal_name", "shifts", "six_day_week"]
     show_columns = [
-        "name", "full_name", "address", "district", "principal_name", "shifts", "six_day_week"
+        "name",
+        "full_name",
+        "address",
+        "district",
+        "principal_name",
+        "shifts",
+        "six_day_week",
     ]
     search_columns = ["name", "district"]
     base_order = ("name", "asc")
