@@ -8,6 +8,8 @@ or in production.
 import logging
 import os
 
+from flask_babel import gettext as _
+
 from app import create_app
 
 app = create_app()
@@ -34,10 +36,10 @@ def _first_start() -> None:
             return
         from app.demo.builder import build_demo
 
-        print("The database is empty: building the demo municipality, this takes a minute.")
+        print(_("The database is empty: building the demo municipality, about a minute."))
         prepare_database()
         result = build_demo(progress=True)
-        print(f"Demo logins and passwords: {result.logins_file}")
+        print(_("Demo logins and passwords: %(path)s", path=result.logins_file))
 
 
 if __name__ == "__main__":
@@ -47,5 +49,6 @@ if __name__ == "__main__":
     _first_start()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
-    print(f"Serving on http://{host}:{port}/")
+    with app.app_context():
+        print(_("Serving on %(address)s", address=f"http://{host}:{port}/"))
     app.run(host=host, port=port, debug=False)

@@ -4,6 +4,7 @@ import logging
 
 import click
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def register_commands(app: Flask) -> None:
     def init_db_command():
         """Create or upgrade the schema, permissions and the twelve roles."""
         prepare_database()
-        click.echo("The database is ready.")
+        click.echo(_("The database is ready."))
 
     @app.cli.command("sync-roles")
     @click.option(
@@ -78,4 +79,4 @@ def register_commands(app: Flask) -> None:
             seed=seed,
             progress=True,
         )
-        click.echo(f"Demo logins: {result.logins_file}")
+        click.echo(_("Demo logins and passwords: %(path)s", path=result.logins_file))

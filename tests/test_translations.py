@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "translations" / "ru" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
-METHODS = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
+METHODS = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("run.py", "python")]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 

@@ -4,6 +4,7 @@ Everything is made from the real reference data in ``app/demo/data`` and fiction
 Logins and passwords of one account per role are written to the demo-logins CSV file.
 """
 
+import contextlib
 import csv
 import datetime as dt
 import logging
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
@@ -59,6 +61,9 @@ from app.models import (
 )
 from app.security.roles import ROLES
 from app.services.timetable import generate_lessons
+
+#: Steps of one school on the progress bar: people and timetable, lessons, journal.
+STEPS_PER_SCHOOL = 3
 
 log = logging.getLogger(__name__)
 
@@ -250,12 +255,24 @@ class _DemoBuilder:
         self.logins: list[DemoLogin] = []
         self.cross = _CrossSchool()
         self.school_names: list[str] = []
+        self.bar = None
 
     # --- helpers -----------------------------------------------------------------
 
     def _say(self, message: str) -> None:
         if self.progress:
             click.echo(message)
+
+    def _advance(self, label: str) -> None:
+        """Move the progress bar one step on, naming the step that starts."""
+        if self.bar is not None:
+            self.bar.label = label
+            self.bar.update(1)
+
+    def _progress_bar(self, steps: int):
+        if not self.progress:
+            return contextlib.nullcontext()
+        return click.progressbar(length=steps, label=str(_("Building the demo")), show_pos=True)
 
     @staticmethod
     def _hash(password: str) -> str:
@@ -342,13 +359,16 @@ class _DemoBuilder:
             select(EducationAuthority.id).where(EducationAuthority.name == authority_name)
         ):
             raise DemoExistsError(
-                f"The database already contains the demo authority «{authority_name}». "
-                "Build the demo into an empty database."
+                _(
+                    "The database already contains the demo authority «%(name)s». "
+                    "Build the demo into an empty database.",
+                    name=authority_name,
+                )
             )
         candidates = [r for r in records if r.authority == authority_name]
         chosen = self.rng.sample(candidates, min(school_count, len(candidates)))
         if school_count == 1:
-            self._say("One school only: the teacher and the parent of two schools are left out.")
+            self._say(_("One school only: the teacher and the parent of two schools are left out."))
 
         authority = EducationAuthority(
             name=authority_name, short_name="ЗОУО", region="Москва", city="Москва"
@@ -362,12 +382,14 @@ class _DemoBuilder:
             logins=self.logins,
             authority_id=authority.id,
         )
-        for index, record in enumerate(chosen):
-            self._say(f"School {index + 1} of {len(chosen)}: Школа № {record.number}")
-            self.school_names.append(f"Школа № {record.number}")
-            school = _SchoolBuilder(self, authority, record, index, school_count).build()
-            result.school_ids.append(school.id)
-            db.session.commit()
+        with self._progress_bar(len(chosen) * STEPS_PER_SCHOOL) as bar:
+            self.bar = bar
+            for index, record in enumerate(chosen):
+                self.school_names.append(f"Школа № {record.number}")
+                school = _SchoolBuilder(self, authority, record, index, school_count).build()
+                result.school_ids.append(school.id)
+                db.session.commit()
+            self.bar = None
         self._write_logins(result.logins_file)
         return result
 
@@ -432,6 +454,7 @@ class _SchoolBuilder:
         self.school = school
         self.school_id = school.id
 
+        demo._advance(_("%(school)s: people and timetable", school=school.name))
         self._build_calendar()
         self._build_reference_lists()
         self._build_classes()
@@ -439,10 +462,10 @@ class _SchoolBuilder:
         self._build_courses_and_timetable()
         self._build_students()
 
-        demo._say("  lessons")
+        demo._advance(_("%(school)s: lessons", school=school.name))
         calendar = demo.calendar
         generate_lessons(self.school_id, calendar.start, calendar.end, today=demo.today)
-        demo._say("  journal")
+        demo._advance(_("%(school)s: marks and attendance", school=school.name))
         fill_journal(self)
         self._list_school_logins()
         return school
@@ -822,7 +845,7 @@ class _SchoolBuilder:
         self.members: list[tuple[_Person, str, _Family]] = []  # (student, class name, family)
         families: list[_Family] = []
         for class_name in self.classes:
-            for _ in range(self.rng.randint(low, high)):
+            for _student in range(self.rng.randint(low, high)):
                 family = None
                 if families and self.rng.random() < 0.05:
                     family = self.rng.choice(families)
