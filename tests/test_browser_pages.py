@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.models import Mark, School, Student, db
 from app.reports.xlsx import HEADER_ROW
-from tests.browser import chromium, live_server, page, sign_in  # noqa: F401 - fixtures
+from tests.browser import sign_in
 from tests.factories import (
     TEST_PASSWORD,
     WEEK_START,
