@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.models import db
-from app.security.scope import current_membership, current_scope
+from app.security.scope import active_memberships, current_membership, current_scope
 
 log = logging.getLogger(__name__)
 
@@ -67,5 +67,14 @@ def require_organisation():
     return None
 
 
+def has_several_memberships() -> bool:
+    """Tell whether the signed-in login may switch to another organisation."""
+    return len(active_memberships(current_user)) > 1
+
+
 def inject_scope():
-    return {"current_scope": current_scope, "current_membership": current_membership}
+    return {
+        "current_scope": current_scope,
+        "current_membership": current_membership,
+        "has_several_memberships": has_several_memberships,
+    }

@@ -93,10 +93,10 @@ def test_teacher_enters_marks_in_journal(page, live_server, app, journal_school)
     open_first_quarter(page)
     grid = page.get_by_test_id("journal-grid")
     assert lesson_cell(grid, maria, lesson_id).inner_text().strip() == "4"
-    assert student_row(grid, maria).get_by_test_id("average").inner_text() == "4.00"
+    assert student_row(grid, maria).get_by_test_id("average").inner_text() == "4,00"
     assert lesson_cell(grid, anna, lesson_id).locator(".mark").inner_text() == "5"
     assert lesson_cell(grid, anna, lesson_id).locator(".attendance").inner_text() == "Н"
-    assert student_row(grid, anna).get_by_test_id("average").inner_text() == "5.00"
+    assert student_row(grid, anna).get_by_test_id("average").inner_text() == "5,00"
 
     open_lesson(page, grid)
     lesson_grid = page.get_by_test_id("lesson-grid")
@@ -170,7 +170,7 @@ def test_authority_downloads_summary(page, live_server, world, tmp_path):
     follow(page, page.get_by_test_id("start-link").filter(has_text="Сводка по школам"))
     page.select_option("#year", "2026/2027")
     page.select_option("#term", "1")
-    follow(page, page.get_by_role("button", name="Просмотр"))
+    follow(page, page.get_by_role("button", name="Показать"))
     table = page.get_by_test_id("summary-table")
     schools = {text.strip() for text in table.locator("tbody tr td:first-child").all_inner_texts()}
     assert {"Школа № A", "Школа № B"} <= schools

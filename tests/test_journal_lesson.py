@@ -116,7 +116,7 @@ def test_teacher_saves_marks_and_attendance(app, school, login):
     assert grid.status_code == 200
     row = grid.text.split(f'data-student="{student}"')[1].split("</tr>")[0]
     # 5 with weight 2 and 3 with weight 1: 13 / 3.
-    assert "4.33" in row
+    assert "4,33" in row
     assert "Контрольная работа, вес 2" in row
     assert ">5<" in row
     assert ">3<" in row
@@ -124,7 +124,7 @@ def test_teacher_saves_marks_and_attendance(app, school, login):
     assert ">4<" in sibling_row
     assert "•" in sibling_row
     assert "ОП" in sibling_row
-    assert "4.00" in sibling_row
+    assert "4,00" in sibling_row
     other_row = grid.text.split(f'data-student="{other}"')[1].split("</tr>")[0]
     assert "Б" in other_row
     assert "—" in other_row

@@ -257,9 +257,9 @@ def test_summary_page_shows_rates(marks, login):
     client = login(marks["username"])
     page = client.get(f"/authority/summary?year={YEAR}&term=1").get_data(as_text=True)
     assert "Школа № R1" in page
-    assert "4.00" in page
-    assert "33.3 %" in page
-    assert "66.7 %" in page
+    assert "4,00" in page
+    assert "33,3 %" in page
+    assert "66,7 %" in page
 
 
 def test_summary_page_ignores_other_authority_param(world, login):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask import abort
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
@@ -89,10 +90,11 @@ def weighted_average(marks: Iterable, weighting_enabled: bool = True) -> Decimal
 
 
 def format_average(average: Decimal | None) -> str:
-    """Show an average with two decimals, or «—» when there is none."""
+    """Show an average with two decimals in the user's locale («4,17»), or «—» for none."""
     if average is None:
         return NO_AVERAGE
-    return str(average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    rounded = average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_decimal(rounded, format="0.00")
 
 
 # --- Mark values ----------------------------------------------------------------
@@ -559,7 +561,14 @@ def _parse_marks(lesson, students, form, errors) -> dict[tuple[int, int], MarkVa
             try:
                 value = parse_mark_value(text, course, max_mark)
             except ValueError as error:
-                errors.append(str(error))
+                errors.append(
+                    _(
+                        "%(student)s, %(assignment)s: %(error)s",
+                        student=student.short_name,
+                        assignment=assignment.type.name,
+                        error=str(error),
+                    )
+                )
                 continue
             if value is not None and not course.gives_marks:
                 errors.append(
