@@ -25,8 +25,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/flask --app run demo
 
+## Check style with ruff: lint rules and formatting.
 lint: $(STAMP)
-	$(BIN)/ruff check app tests config.py run.py
+	$(BIN)/ruff check app tests bench config.py run.py
+	$(BIN)/ruff format --check app tests bench config.py run.py
 
 ## Extract messages, merge them into the catalogs and compile them.
 translations: $(STAMP)

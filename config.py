@@ -91,9 +91,11 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 PERMANENT_SESSION_LIFETIME = 60 * 60  # seconds of inactivity before a session ends
 
-#: Failed logins per client address; FAB applies it only with RATELIMIT_ENABLED.
-AUTH_RATE_LIMITED = True
-AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
+#: FAB's own login limit counts every sign-in, successful ones too, so a class behind one
+#: address would be locked out; the app applies LOGIN_FAILURE_LIMIT instead.
+AUTH_RATE_LIMITED = False
+#: Failed sign-ins allowed per client address; works only with RATELIMIT_ENABLED.
+LOGIN_FAILURE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
 RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 

@@ -2,7 +2,17 @@
 
 import logging
 
-from flask import Flask, current_app, jsonify, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -27,8 +37,25 @@ OPEN_ENDPOINTS = {
 }
 
 
+#: What each error page tells the user, and what to do next.
+ERROR_MESSAGES = {
+    403: _l(
+        "You have no permission for this page. If your work needs it, ask your school "
+        "system administrator."
+    ),
+    404: _l("The page or record was not found. Check the address or go to the start page."),
+    429: _l("Too many failed sign-ins from your address. Wait a few minutes and try again."),
+    500: _l(
+        "The server failed to handle the request. The error was logged; try again, and tell "
+        "the administrator if it happens again."
+    ),
+}
+
+
 def register_web(app: Flask) -> None:
     app.add_url_rule("/health", "health", health)
+    for status in ERROR_MESSAGES:
+        app.register_error_handler(status, render_error)
     app.before_request(default_locale)
     app.before_request(require_organisation)
     app.context_processor(inject_scope)
@@ -45,6 +72,24 @@ def health():
     status = 200 if database == "ok" else 503
     body = {"status": "ok" if status == 200 else "degraded", "database": database}
     return jsonify(body), status
+
+
+def render_error(error):
+    """Show an HTTP error as a page in the user's language; APIs get JSON."""
+    status = getattr(error, "code", 500) or 500
+    if status == 500:
+        log.error("Unhandled error on %s %s", request.method, request.path)
+    message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
+    if request.path.startswith("/api/"):
+        return jsonify({"message": str(message)}), status
+    page = render_template(
+        "error.html",
+        appbuilder=current_app.appbuilder,
+        base_template=current_app.appbuilder.base_template,
+        status=status,
+        message=message,
+    )
+    return page, status
 
 
 def default_locale():

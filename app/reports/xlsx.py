@@ -183,7 +183,8 @@ def _is_missing(value) -> bool:
 
 def safe_file_name(name: str) -> str:
     """Keep letters (Cyrillic too), digits, spaces, dots and dashes of a file name."""
-    cleaned = re.sub(r"[^\w .\-]", "-", name)
+    # A year such as 2026/2027 keeps its dash; other marks (commas, quotes) are dropped.
+    cleaned = re.sub(r"[^\w .\-]", "", name.replace("/", "-"))
     return re.sub(r"\s+", " ", cleaned).strip(" .") or "report"
 
 

@@ -1,8 +1,20 @@
 """FAB's security manager, made to see only the roles of the session's membership."""
 
+from flask import current_app
 from flask_appbuilder.security.sqla.manager import SecurityManager
 
 from app.security.scope import current_membership
+
+
+def login_failed(response) -> bool:
+    """Tell whether a response of the login form reports a failed sign-in.
+
+    FAB answers a wrong password with a redirect back to the login page, and an
+    incomplete form with the form again; a successful sign-in redirects elsewhere.
+    """
+    if response.status_code == 200:
+        return True
+    return response.status_code == 302 and "/login" in (response.location or "")
 
 
 class SchoolSecurityManager(SecurityManager):
@@ -11,6 +23,14 @@ class SchoolSecurityManager(SecurityManager):
     A login may belong to several organisations with different roles; a session works in
     one of them, so the role × permission matrix must see that membership's roles only.
     """
+
+    def register_views(self):
+        super().register_views()
+        rate = current_app.config.get("LOGIN_FAILURE_LIMIT")
+        if rate:
+            self.limiter.limit(rate, methods=["POST"], deduct_when=login_failed)(
+                self.auth_view.blueprint
+            )
 
     def get_user_roles(self, user):
         if not user.is_authenticated:

@@ -187,9 +187,25 @@ def school_role_codes() -> list[str]:
     return [code for code, spec in ROLES.items() if spec.level == "school"]
 
 
+#: FAB's pages of the signed-in user's own profile, open to every role: the profile, its
+#: edit form and the password change. FAB names these permissions itself.
+OWN_PROFILE = frozenset(
+    {
+        ("can_userinfo", "UserDBModelView"),
+        ("userinfoedit", "UserDBModelView"),
+        ("resetmypassword", "UserDBModelView"),
+        ("can_this_form_get", "UserInfoEditView"),
+        ("can_this_form_post", "UserInfoEditView"),
+        ("can_this_form_get", "ResetMyPasswordView"),
+        ("can_this_form_post", "ResetMyPasswordView"),
+    }
+)
+
+
 def baseline_permissions(code: str) -> set[tuple[str, str]]:
     """(permission, view) pairs of a role's baseline, before menu entries are added."""
     spec = ROLES[code]
-    pairs = {(READ, view) for view in spec.read}
+    pairs = set(OWN_PROFILE)
+    pairs |= {(READ, view) for view in spec.read}
     pairs |= {(WRITE, view) for view in spec.write}
     return pairs

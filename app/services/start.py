@@ -61,7 +61,11 @@ START_LINKS: dict[str, list[StartLink]] = {
             _l("Class journal"),
             _l("Marks, attendance, topics and homework of your courses."),
         ),
-        StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
+        StartLink(
+            "TimetableView.index",
+            _l("Timetable"),
+            _l("Timetables of your classes, your colleagues and the rooms."),
+        ),
         StartLink("StudentView.list", _l("My students"), _l("Students of the classes you teach.")),
     ],
     "secretary": [

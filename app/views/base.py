@@ -165,18 +165,30 @@ def _yes_no(value):
     return _l("Yes") if value else _l("No")
 
 
+def _plain(value):
+    """Show an empty value as nothing and a collection as a comma-separated list.
+
+    FAB prints Python's own text for these: «None» and «[<Employee object at …>]».
+    """
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | set):
+        return ", ".join(str(item) for item in value)
+    return value
+
+
 def choice_formatters(model, columns) -> dict:
-    """List formatters that show a choice's label and a flag as «Да» or «Нет»."""
+    """List formatters for choices, flags («Да», «Нет»), empty values and collections."""
     formatters = {}
     for name in columns or []:
         column = _model_column(model, name)
-        if column is None:
-            continue
-        choices = column.info.get("choices")
+        choices = column.info.get("choices") if column is not None else None
         if choices:
-            formatters[name] = lambda value, choices=choices: choices.get(value, value)
-        elif isinstance(column.type, Boolean):
+            formatters[name] = lambda value, choices=choices: choices.get(value, value) or ""
+        elif column is not None and isinstance(column.type, Boolean):
             formatters[name] = _yes_no
+        else:
+            formatters[name] = _plain
     return formatters
 
 

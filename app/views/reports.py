@@ -163,6 +163,8 @@ class SchoolCardView(SchoolModelView):
     datamodel = SafeSQLAInterface(School, db.session)
     class_permission_name = "SchoolCards"
     route_base = "/school-cards"
+    list_title = _l("School cards")
+    show_title = _l("School card")
     base_permissions = ["can_read"]
     label_columns = SCHOOL_CARD_LABELS
     list_columns = ["name", "address", "district", "principal_name", "shifts", "six_day_week"]
