@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from app.models import db
+from app.security.criteria import set_request_school
 from app.security.scope import active_memberships, current_membership, current_scope
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def register_web(app: Flask) -> None:
         app.register_error_handler(status, render_error)
     app.before_request(default_locale)
     app.before_request(require_organisation)
+    app.before_request(filter_queries_to_school)
+    app.teardown_request(stop_filtering_queries)
     app.context_processor(inject_scope)
 
 
@@ -90,6 +93,20 @@ def render_error(error):
         message=message,
     )
     return page, status
+
+
+def filter_queries_to_school():
+    """Add the school criterion to every ORM query of a school session (second layer)."""
+    set_request_school(None)
+    if not current_user.is_authenticated:
+        return
+    scope = current_scope()
+    if scope.level == "school":
+        set_request_school(scope.school_id)
+
+
+def stop_filtering_queries(_error=None):
+    set_request_school(None)
 
 
 def default_locale():

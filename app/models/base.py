@@ -28,7 +28,10 @@ class SchoolOwned:
 
     @declared_attr
     def school(cls):
-        return relationship("School", lazy="joined", innerjoin=True)
+        # Loaded on access, from the identity map once any row of the school is loaded.
+        # A joined load here nests an inner join inside every joined relation, which
+        # SQLite runs by scanning the related table of every school.
+        return relationship("School")
 
 
 def is_school_owned(model) -> bool:

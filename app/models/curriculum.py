@@ -102,6 +102,8 @@ study_group_student = Table(
     db.Model.metadata,
     Column("group_id", Integer, ForeignKey("study_group.id", ondelete="CASCADE"), primary_key=True),
     Column("student_id", Integer, ForeignKey("student.id", ondelete="CASCADE"), primary_key=True),
+    # The diary looks groups up by student; without it the lookup scans every school's rows.
+    Index("ix_study_group_student_student", "student_id"),
 )
 
 
@@ -157,6 +159,8 @@ course_teacher = Table(
     db.Model.metadata,
     Column("course_id", Integer, ForeignKey("course.id", ondelete="CASCADE"), primary_key=True),
     Column("employee_id", Integer, ForeignKey("employee.id", ondelete="CASCADE"), primary_key=True),
+    # A teacher's courses are looked up by employee.
+    Index("ix_course_teacher_employee", "employee_id"),
 )
 
 

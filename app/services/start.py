@@ -24,6 +24,11 @@ START_LINKS: dict[str, list[StartLink]] = {
                 "Average mark, quality and pass rates per school and grade, with an Excel download."
             ),
         ),
+        StartLink(
+            "SchoolCardView.list",
+            _l("School cards"),
+            _l("Addresses, principals and shifts of your schools."),
+        ),
     ],
     "server_admin": [
         StartLink("UserDBModelView.list", _l("Users"), _l("Logins of the whole server.")),

@@ -1,0 +1,45 @@
+"""A second tenancy layer: every ORM query of a school session gets the school criterion.
+
+The scoped lookups of ``app.security.scope`` decide what a user may reach. This layer adds
+``school_id = <current school>`` to every ORM statement and relationship load of a school
+session as well, so a forgotten filter cannot leak rows, and so that loads by a parent id
+(``assignment.lesson_id IN (...)``) use the indexes that lead with ``school_id`` instead of
+scanning every school's rows. It does not cover Core or engine-level queries.
+"""
+
+from flask import g, has_request_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from app.models.base import SchoolOwned
+
+_SCHOOL_KEY = "_criteria_school_id"
+
+
+def set_request_school(school_id: int | None) -> None:
+    """Filter the ORM queries of this request to one school, or stop filtering (None)."""
+    if school_id is None:
+        g.pop(_SCHOOL_KEY, None)
+    else:
+        setattr(g, _SCHOOL_KEY, school_id)
+
+
+def _request_school() -> int | None:
+    # Reads only g: loading the user or membership here would recurse into this hook.
+    if not has_request_context():
+        return None
+    return g.get(_SCHOOL_KEY)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_school_criteria(execute_state) -> None:
+    school_id = _request_school()
+    if school_id is None or not execute_state.is_select:
+        return
+    execute_state.statement = execute_state.statement.options(
+        with_loader_criteria(
+            SchoolOwned,
+            lambda cls: cls.school_id == school_id,
+            include_aliases=True,
+        )
+    )

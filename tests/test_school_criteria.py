@@ -1,0 +1,56 @@
+"""The second tenancy layer: ORM queries of a school session see only that school."""
+
+from sqlalchemy import delete, select
+
+from app.models import Assignment, Lesson, Student, db
+from app.security.criteria import set_request_school
+
+
+def test_unfiltered_query_sees_only_request_school(app, world):
+    school_a = world["A"].school_id
+    with app.test_request_context():
+        set_request_school(school_a)
+        schools = set(db.session.scalars(select(Student.school_id)))
+        set_request_school(None)
+        db.session.rollback()
+    assert schools == {school_a}
+
+
+def test_relationship_load_is_filtered_too(app, world):
+    school_a, school_b = world["A"].school_id, world["B"].school_id
+    lesson_a = world["A"].ids["Lesson"]
+    with app.app_context():
+        # A row of school B hung under school A's lesson: only a bug could make one, and
+        # the layer must still keep it out of school A's pages.
+        stray = Assignment(
+            school_id=school_b,
+            lesson_id=lesson_a,
+            type_id=world["B"].ids["AssignmentType"],
+            weight=1,
+            text="stray",
+        )
+        db.session.add(stray)
+        db.session.commit()
+        stray_id = stray.id
+
+    try:
+        with app.test_request_context():
+            set_request_school(school_a)
+            lesson = db.session.get(Lesson, lesson_a)
+            texts = {assignment.text for assignment in lesson.assignments}
+            set_request_school(None)
+            db.session.rollback()
+    finally:
+        with app.app_context():
+            db.session.execute(delete(Assignment).where(Assignment.id == stray_id))
+            db.session.commit()
+
+    assert "stray" not in texts
+    assert texts
+
+
+def test_without_school_every_school_is_visible(app, world):
+    with app.test_request_context():
+        set_request_school(None)
+        schools = set(db.session.scalars(select(Student.school_id)))
+    assert {world["A"].school_id, world["B"].school_id} <= schools
