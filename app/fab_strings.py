@@ -39,4 +39,6 @@ FAB_STRINGS = [
     _l("Sign in using:"),
     # Wrong in FAB's catalog («Дата введена неверно»).
     _l("Not a valid choice"),
+    # Misspelt in FAB's catalog («аторизации»).
+    _l("Invalid login. Please try again."),
 ]

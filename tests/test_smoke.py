@@ -32,3 +32,16 @@ def test_russian_is_default_locale(app, world, login):
     client = login(world["A"].users["teacher"])
     page = client.get("/").get_data(as_text=True)
     assert 'lang="ru"' in page or "Выход" in page or "Выйти" in page
+
+
+def test_lists_write_dates_and_numbers_in_russian(app, world, login):
+    client = login(world["A"].users["principal"])
+
+    terms = client.get("/terms/list/").get_data(as_text=True)
+    assert "01.09.2026" in terms
+    assert "2026-09-01" not in terms
+
+    types = client.get("/assignment-types/list/").get_data(as_text=True)
+    assert "Контрольная работа" in types
+    assert "2.00" not in types
+    assert "None" not in types

@@ -59,6 +59,7 @@ from app.models import (
     db,
     membership_role,
 )
+from app.models.base import person_full_name
 from app.security.roles import ROLES
 from app.services.timetable import generate_lessons
 
@@ -697,6 +698,10 @@ class _SchoolBuilder:
         ]
         people = list(self.teacher_people.values()) + [p for _, _, p in self.staff_people]
         self.demo._create_users(people)
+        director = self.staff_people[0][2].name
+        self.school.principal_name = person_full_name(
+            director.last_name, director.first_name, director.middle_name
+        )
 
         rows = []
         for teacher in self.teachers:

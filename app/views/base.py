@@ -12,9 +12,10 @@ from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder import expose as expose_mvc
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import Boolean, select
+from sqlalchemy import Boolean, Date, Numeric, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import MANYTOONE
@@ -177,6 +178,16 @@ def _plain(value):
     return value
 
 
+def _local_number(value):
+    """Write a decimal the user's way: «5» or «0,5» in Russian."""
+    return "" if value is None else format_decimal(value)
+
+
+def _local_date(value):
+    """Write a date as Russian documents do: 01.09.2026."""
+    return "" if value is None else value.strftime("%d.%m.%Y")
+
+
 def choice_formatters(model, columns) -> dict:
     """List formatters for choices, flags («Да», «Нет»), empty values and collections."""
     formatters = {}
@@ -187,6 +198,10 @@ def choice_formatters(model, columns) -> dict:
             formatters[name] = lambda value, choices=choices: choices.get(value, value) or ""
         elif column is not None and isinstance(column.type, Boolean):
             formatters[name] = _yes_no
+        elif column is not None and isinstance(column.type, Numeric):
+            formatters[name] = _local_number
+        elif column is not None and isinstance(column.type, Date):
+            formatters[name] = _local_date
         else:
             formatters[name] = _plain
     return formatters
