@@ -38,7 +38,7 @@ OPEN_ENDPOINTS = {
 }
 
 
-#: What each error page tells the user, and what to do next.
+#: Message of each error page: what happened and what to do next.
 ERROR_MESSAGES = {
     403: _l(
         "You have no permission for this page. If your work needs it, ask your school "
@@ -65,7 +65,7 @@ def register_web(app: Flask) -> None:
 
 
 def health():
-    """Report whether the application and its database answer."""
+    """Return the status of the application and of its database connection as JSON."""
     try:
         db.session.execute(text("SELECT 1"))
         database = "ok"

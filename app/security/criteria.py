@@ -1,10 +1,10 @@
 """A second tenancy layer: every ORM query of a school session gets the school criterion.
 
-The scoped lookups of ``app.security.scope`` decide what a user may reach. This layer adds
-``school_id = <current school>`` to every ORM statement and relationship load of a school
-session as well, so a forgotten filter cannot leak rows, and so that loads by a parent id
-(``assignment.lesson_id IN (...)``) use the indexes that lead with ``school_id`` instead of
-scanning every school's rows. It does not cover Core or engine-level queries.
+The scoped lookups of ``app.security.scope`` decide what a user may reach. This layer also
+adds ``school_id = <current school>`` to every ORM statement and relationship load of a
+school session, so a forgotten filter cannot leak rows. It also lets loads by a parent id
+(``assignment.lesson_id IN (...)``) use the indexes that lead with ``school_id``, where they
+would otherwise scan every school's rows. Core and engine-level queries are not covered.
 """
 
 from flask import g, has_request_context

@@ -9,8 +9,8 @@ from app.security.scope import current_membership
 def login_failed(response) -> bool:
     """Tell whether a response of the login form reports a failed sign-in.
 
-    FAB answers a wrong password with a redirect back to the login page, and an
-    incomplete form with the form again; a successful sign-in redirects elsewhere.
+    FAB redirects a wrong password back to the login page and renders an incomplete form
+    again. A successful sign-in redirects elsewhere.
     """
     if response.status_code == 200:
         return True
