@@ -29,7 +29,7 @@ from app.security.scope import ScopedSQLAInterface, current_scope
 
 log = logging.getLogger(__name__)
 
-#: The largest page a list may show, whatever the request asks for.
+#: The maximum page size of any list, whatever page size the request gives.
 MAX_PAGE_SIZE = 200
 
 
@@ -207,20 +207,27 @@ def choice_formatters(model, columns) -> dict:
     return formatters
 
 
+#: Columns a school comes from: set from the session on create, never from input.
+SCHOOL_COLUMNS = ("school", "school_id")
+
+
+def drop_school_columns(view) -> None:
+    """Remove the school columns from a view's add and edit columns, if it lists them."""
+    for attr in ("add_columns", "edit_columns"):
+        columns = getattr(view, attr, None)
+        if columns:
+            setattr(view, attr, [c for c in columns if c not in SCHOOL_COLUMNS])
+
+
 class SchoolModelView(ModelView):
     """A generated CRUD screen over school data, scoped to the session's school."""
 
     method_permission_name = METHOD_PERMISSIONS
     page_size = 50
-    #: Columns the school comes from; never editable.
-    _hidden_columns = ("school", "school_id")
 
     def __init__(self, *args, **kwargs):
         model = self.datamodel.obj
-        for attr in ("add_columns", "edit_columns"):
-            columns = getattr(self, attr, None)
-            if columns:
-                setattr(self, attr, [c for c in columns if c not in self._hidden_columns])
+        drop_school_columns(self)
         self.add_form_extra_fields = {
             **choice_and_flag_fields(model, self.add_columns, self.label_columns),
             **(self.add_form_extra_fields or {}),
@@ -310,10 +317,7 @@ class SchoolModelApi(ModelRestApi):
     allow_browser_login = True
 
     def __init__(self, *args, **kwargs):
-        for attr in ("add_columns", "edit_columns"):
-            columns = getattr(self, attr, None)
-            if columns:
-                setattr(self, attr, [c for c in columns if c not in ("school", "school_id")])
+        drop_school_columns(self)
         super().__init__(*args, **kwargs)
 
     def _init_model_schemas(self):
