@@ -112,5 +112,5 @@ LANGUAGES = {
 
 # --- Demo -------------------------------------------------------------------
 
-#: Where the demo writes its logins and passwords.
+#: File the demo writes its logins and passwords to.
 DEMO_LOGINS_FILE = str(INSTANCE_DIR / "demo-logins.csv")

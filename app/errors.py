@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 
 class DomainError(Exception):
-    """A rule of the school's domain was broken; the message tells the user what to fix."""
+    """A broken rule of the school's domain, with a message that says what to fix."""
 
     def __init__(self, message, **params):
         super().__init__(str(message))
@@ -17,7 +17,7 @@ class DomainError(Exception):
 
 
 class OutOfScope(DomainError):
-    """An id names an object outside the user's organisation; answered as not found."""
+    """An id of an object outside the user's organisation, reported as not found (404)."""
 
     def __init__(self, model_name: str = ""):
         super().__init__(_l("Not found."))

@@ -1,4 +1,4 @@
-"""What is taught: subjects, classes, groups, curriculum hours, courses and rooms."""
+"""The curriculum side of a school: subjects, classes, groups, hours, courses and rooms."""
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -97,9 +97,9 @@ class SchoolClass(SchoolOwned, db.Model):
         return self.name
 
 
-# NOTE: the association tables (this one, course_teacher, vacation_class) carry no school_id
-# yet, unlike every other school-owned table; their rows are reached only through a scoped
-# parent. Distributing the schema by school will need the column here too.
+# NOTE: the association tables (this one, course_teacher, vacation_class) have no school_id
+# yet, unlike every other school-owned table. Their rows are reached only through a scoped
+# parent, but distributing the schema by school will need the column here too.
 study_group_student = Table(
     "study_group_student",
     db.Model.metadata,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
 
-#: What a current mark can be: a number on the school's scale, a pass/fail mark or a duty
+#: Kinds of current mark: a number on the school's scale, a pass/fail mark or a duty
 #: mark («точка»: owed work without a value).
 MARK_KINDS = {
     "number": _l("Mark"),
@@ -38,7 +38,7 @@ FINAL_MARK_KINDS = {
     "final": _l("Final mark"),
 }
 
-#: What a teacher records in the lesson; the reason comes later.
+#: Kinds of attendance code: marks set in the lesson, and reasons set afterwards.
 ATTENDANCE_KINDS = {
     "absent": _l("Absent"),
     "late": _l("Late"),

@@ -2,7 +2,8 @@
 
 The scoped lookups of ``app.security.scope`` decide what a user may reach. This layer also
 adds ``school_id = <current school>`` to every ORM statement and relationship load of a
-school session, so a forgotten filter cannot leak rows. It also lets loads by a parent id
+school session: during a request, a query that forgot its filter still returns only the
+session's school. It also lets loads by a parent id
 (``assignment.lesson_id IN (...)``) use the indexes that lead with ``school_id``, where they
 would otherwise scan every school's rows. Core and engine-level queries are not covered.
 """

@@ -21,7 +21,7 @@ MEMBERSHIP_HEADER = "X-Membership"
 
 @dataclass(frozen=True)
 class Scope:
-    """What the current session may see: one organisation and the roles held there."""
+    """The current session's view of the data: one organisation and its roles there."""
 
     user_id: int | None
     membership_id: int | None
@@ -41,7 +41,7 @@ class ServerMembership:
     """The server level of a login, held through FAB's own user roles.
 
     Server-wide roles (the server administrator) stay in FAB's user-role table, so FAB's
-    own commands such as ``flask fab create-admin`` give a working login; school and
+    own commands such as ``flask fab create-admin`` give a working login. School and
     authority roles live in :class:`Membership` rows, where a school cannot reach them.
     """
 
@@ -64,7 +64,7 @@ class ServerMembership:
 
 
 def active_memberships(user) -> list:
-    """The memberships a login may work in, ordered for the chooser."""
+    """Return the memberships a login may work in, ordered for the chooser."""
     if user is None or not getattr(user, "is_active", False):
         return []
     memberships = list(
@@ -80,7 +80,7 @@ def active_memberships(user) -> list:
 
 
 def _requested_membership_id(memberships: list[Membership]) -> int | None:
-    """The membership this request asks for: session choice, header, or the only one."""
+    """Return the requested membership id: session choice, header, or the only one."""
     from flask import request
 
     chosen = session.get(MEMBERSHIP_SESSION_KEY)
@@ -102,7 +102,7 @@ def _request_user():
 
 
 def current_membership(user=None) -> Membership | None:
-    """The membership the current request works in, or None when none is chosen."""
+    """Return the membership of the current request, or None when none is chosen."""
     if not has_request_context():
         return None
     user = user or _request_user()
@@ -134,7 +134,7 @@ def scope_of(membership: Membership | None, user_id: int | None) -> Scope:
 
 
 def current_scope() -> Scope | None:
-    """The scope of the current request; None outside requests (commands, jobs)."""
+    """Return the scope of the current request, or None outside requests (commands, jobs)."""
     if not has_request_context():
         return None
     user = _request_user()
@@ -157,7 +157,7 @@ def forget_cached_scope() -> None:
 
 
 def scope_condition(model, scope: Scope | None):
-    """The WHERE condition that keeps a query of ``model`` inside ``scope``.
+    """Build the WHERE condition that keeps a query of ``model`` inside ``scope``.
 
     Returns None when nothing needs filtering: trusted code outside a request, the
     server level, and models that are not organisation data.

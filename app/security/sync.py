@@ -30,7 +30,7 @@ def _menu_entries(appbuilder) -> dict[str, list[str]]:
 
 
 def role_matrix(code: str, appbuilder) -> set[tuple[str, str]]:
-    """The full baseline of a role: read and write plus the menu entries they imply."""
+    """Return a role's full baseline: read and write plus the menu entries they imply."""
     pairs = baseline_permissions(code)
     entries = _menu_entries(appbuilder)
     for permission, view in list(pairs):
@@ -52,7 +52,7 @@ def sync_roles(reset: bool = False) -> dict[str, int]:
         spec = ROLES[code]
         role = sm.find_role(spec.name) or sm.add_role(spec.name)
         if code == "server_admin":
-            # NOTE: the server administrator holds every permission; once views of the
+            # NOTE: the server administrator gets every permission. Once views of the
             # confidential circles (health records, psychologist notes) exist, they must
             # be left out here.
             added[code] = _grant_all(sm, role)
