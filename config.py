@@ -114,3 +114,37 @@ LANGUAGES = {
 
 #: File the demo writes its logins and passwords to.
 DEMO_LOGINS_FILE = str(INSTANCE_DIR / "demo-logins.csv")
+
+# --- Attachments ------------------------------------------------------------
+
+#: Where files attached to messages and announcements are kept, one folder per school.
+ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR", str(INSTANCE_DIR / "attachments"))
+#: The largest attachment accepted, in bytes.
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+#: File name extensions accepted as attachments: documents and images.
+ATTACHMENT_EXTENSIONS = frozenset(
+    os.environ.get(
+        "ATTACHMENT_EXTENSIONS",
+        "pdf,doc,docx,odt,rtf,txt,xls,xlsx,ods,ppt,pptx,odp,jpg,jpeg,png,gif,webp,heic",
+    ).split(",")
+)
+
+# --- E-mail -----------------------------------------------------------------
+
+#: The SMTP server of the deployment; without MAIL_SERVER the queue keeps e-mails unsent.
+MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+#: "starttls", "ssl" or "none".
+MAIL_SECURITY = os.environ.get("MAIL_SECURITY", "none")
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "noreply@school.invalid")
+#: Seconds the worker waits for the SMTP server before it counts an attempt as failed.
+MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT", 10))
+#: Attempts before a queued e-mail is marked failed; the wait doubles after each one.
+MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 6))
+MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", 60))
+#: Local hour after which the worker sends the day's digests.
+DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", 18))
+#: The address the application is reached at, for links in e-mails and calendar feeds.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")

@@ -8,13 +8,19 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from app.models import (
+    AbsenceNote,
     AcademicYear,
+    Announcement,
+    AnnouncementClass,
+    AnnouncementRead,
     Assignment,
     AssignmentType,
+    Attachment,
     Attendance,
     AttendanceCode,
     BellPeriod,
     BellSchedule,
+    CalendarFeed,
     Course,
     CurriculumHours,
     EducationAuthority,
@@ -25,6 +31,11 @@ from app.models import (
     Lesson,
     Mark,
     Membership,
+    Message,
+    MessageRecipient,
+    Notification,
+    NotificationSetting,
+    OutgoingMail,
     Room,
     School,
     SchoolClass,
@@ -401,9 +412,93 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         )
     )
 
+    _add_communication(add, sid, school_class, student, parent_user, users)
+
     world.users = users
     db.session.flush()
     return world
+
+
+def _add_communication(add, sid, school_class, student, parent_user, users) -> None:
+    """One row of each communication model, so that the tenancy sweep has ids to probe."""
+    teacher_id = _user_id_of(users["teacher"])
+    announcement = add(
+        Announcement(
+            school_id=sid,
+            title="Родительское собрание",
+            body="В четверг в 18:00.",
+            audience="classes",
+            display_from=WEEK_START,
+            display_to=WEEK_START + dt.timedelta(days=30),
+            author_id=teacher_id,
+        )
+    )
+    add(AnnouncementClass(school_id=sid, announcement_id=announcement.id, class_id=school_class.id))
+    add(AnnouncementRead(school_id=sid, announcement_id=announcement.id, user_id=parent_user.id))
+    message = add(
+        Message(
+            school_id=sid,
+            sender_id=parent_user.id,
+            subject="Вопрос о домашнем задании",
+            body="Здравствуйте! Уточните, пожалуйста, задание.",
+            sent_at=dt.datetime(2026, 10, 5, 15, 0),
+        )
+    )
+    add(MessageRecipient(school_id=sid, message_id=message.id, user_id=teacher_id))
+    add(
+        Attachment(
+            school_id=sid,
+            message_id=message.id,
+            filename="задание.pdf",
+            stored_name=f"probe{sid:08d}",
+            content_type="application/pdf",
+            size=4,
+            uploaded_by_id=parent_user.id,
+        )
+    )
+    add(
+        AbsenceNote(
+            school_id=sid,
+            student_id=student.id,
+            author_id=parent_user.id,
+            date_from=WEEK_START,
+            date_to=WEEK_START + dt.timedelta(days=1),
+            reason_text="Семейные обстоятельства",
+        )
+    )
+    add(
+        Notification(
+            school_id=sid,
+            user_id=parent_user.id,
+            kind="message",
+            text="Новое сообщение",
+        )
+    )
+    add(NotificationSetting(school_id=sid, user_id=parent_user.id, student_id=student.id))
+    add(
+        OutgoingMail(
+            school_id=sid,
+            recipient="parent@example.invalid",
+            subject="Пропуск урока",
+            body="Пропуск урока",
+            kind="absence",
+            status="sent",
+        )
+    )
+    add(
+        CalendarFeed(
+            school_id=sid,
+            user_id=parent_user.id,
+            student_id=student.id,
+            token_hash=f"{sid:064d}",
+        )
+    )
+
+
+def _user_id_of(username: str) -> int:
+    from flask_appbuilder.security.sqla.models import User
+
+    return db.session.query(User.id).filter_by(username=username).scalar()
 
 
 def build_world() -> World:

@@ -35,16 +35,16 @@ JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
 #: Role code → (features read only, features written). Writing a feature implies
 #: reading it. The server administrator holds every permission and is checked apart.
 BASELINE = {
-    "authority": ({"SchoolCards", "AuthorityReports"}, set()),
+    "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements"}),
     "school_admin": (
         {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
-        SCHOOL_SETTINGS | {"SchoolUsers"},
+        SCHOOL_SETTINGS | {"SchoolUsers", "Announcements", "Messages", "Notifications"},
     ),
     "principal": (
         SCHOOL_SETTINGS
         | JOURNAL_RECORDS
-        | {"Employees", "Students", "Guardians", "Diary", "SchoolReports"},
-        EDUCATION | {"Journal", "Timetable"},
+        | {"Employees", "Students", "Guardians", "Diary", "SchoolReports", "AbsenceNotes"},
+        EDUCATION | {"Journal", "Timetable", "Announcements", "Messages", "Notifications"},
     ),
     "teacher": (
         {
@@ -58,15 +58,24 @@ BASELINE = {
             "Timetable",
             "Diary",
         },
-        {"Journal"},
+        {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications"},
     ),
-    "secretary": ({"SchoolClasses", "Employees"}, {"Students", "Guardians"}),
-    "hr": (set(), {"Employees"}),
-    "medical": ({"Students", "SchoolClasses"}, set()),
-    "psychologist": ({"Students", "SchoolClasses", "Diary"}, set()),
-    "technical_staff": ({"Timetable", "Rooms"}, set()),
-    "student": ({"Diary", "Timetable"}, set()),
-    "parent": ({"Diary", "Timetable"}, set()),
+    "secretary": (
+        {"SchoolClasses", "Employees", "AbsenceNotes", "Announcements"},
+        {"Students", "Guardians", "Messages", "Notifications"},
+    ),
+    "hr": ({"Announcements"}, {"Employees", "Messages", "Notifications"}),
+    "medical": ({"Students", "SchoolClasses", "Announcements"}, {"Messages", "Notifications"}),
+    "psychologist": (
+        {"Students", "SchoolClasses", "Diary", "Announcements"},
+        {"Messages", "Notifications"},
+    ),
+    "technical_staff": ({"Timetable", "Rooms", "Announcements"}, {"Messages", "Notifications"}),
+    "student": ({"Diary", "Timetable", "Announcements"}, {"Messages", "Notifications"}),
+    "parent": (
+        {"Diary", "Timetable", "Announcements"},
+        {"Messages", "Notifications", "AbsenceNotes"},
+    ),
 }
 
 ROLE_CODES = {

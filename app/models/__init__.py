@@ -1,6 +1,20 @@
 """The data model; importing this package registers every table in one metadata."""
 
 from app.models.base import SchoolOwned, db, is_school_owned
+from app.models.communication import (
+    AbsenceNote,
+    Announcement,
+    AnnouncementClass,
+    AnnouncementRead,
+    Attachment,
+    AuthorityAnnouncement,
+    CalendarFeed,
+    Message,
+    MessageRecipient,
+    Notification,
+    NotificationSetting,
+    OutgoingMail,
+)
 from app.models.curriculum import (
     Course,
     CurriculumHours,
@@ -32,6 +46,18 @@ from app.models.schoolyear import (
 from app.models.timetable import Lesson, TimetableEntry
 
 __all__ = [
+    "AbsenceNote",
+    "Announcement",
+    "AnnouncementClass",
+    "AnnouncementRead",
+    "Attachment",
+    "AuthorityAnnouncement",
+    "CalendarFeed",
+    "Message",
+    "MessageRecipient",
+    "Notification",
+    "NotificationSetting",
+    "OutgoingMail",
     "AcademicYear",
     "Assignment",
     "AssignmentType",

@@ -65,6 +65,9 @@ class School(db.Model):
     max_mark = Column(Integer, nullable=False, default=5)
     #: When off, averages are plain means whatever the weights.
     weighting_enabled = Column(Boolean, nullable=False, default=True)
+    #: The most school days one parent's absence note may cover; longer absences need a
+    #: medical certificate or an order.
+    absence_note_max_days = Column(Integer, nullable=False, default=3, server_default="3")
 
     authority = relationship("EducationAuthority", back_populates="schools")
 

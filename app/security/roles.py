@@ -78,6 +78,11 @@ EDUCATION = {
 #: Journal records read through REST and lists, written through the journal page.
 JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
 
+#: Features every school role uses for itself: the inbox, its notices and e-mail choices,
+#: and reading announcements.
+COMMUNICATION_READ = {"Announcements"}
+COMMUNICATION_WRITE = {"Messages", "Notifications"}
+
 ROLES: dict[str, RoleSpec] = {
     spec.code: spec
     for spec in [
@@ -87,6 +92,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("Education authority"),
             "authority",
             read={"SchoolCards", "AuthorityReports"},
+            write={"AuthorityAnnouncements"},
         ),
         # The server administrator is FAB's admin role: it receives every permission
         # FAB creates, so its baseline is "everything" and is not listed here.
@@ -97,7 +103,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("School system administrator"),
             "school",
             read={"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
-            write=SCHOOL_SETTINGS | {"SchoolUsers"},
+            write=SCHOOL_SETTINGS | COMMUNICATION_WRITE | {"SchoolUsers", "Announcements"},
         ),
         _spec(
             "principal",
@@ -106,8 +112,8 @@ ROLES: dict[str, RoleSpec] = {
             "school",
             read=SCHOOL_SETTINGS
             | JOURNAL_RECORDS
-            | {"Employees", "Students", "Guardians", "Diary", "SchoolReports"},
-            write=EDUCATION | {"Journal", "Timetable"},
+            | {"Employees", "Students", "Guardians", "Diary", "SchoolReports", "AbsenceNotes"},
+            write=EDUCATION | COMMUNICATION_WRITE | {"Journal", "Timetable", "Announcements"},
         ),
         _spec(
             "teacher",
@@ -125,46 +131,64 @@ ROLES: dict[str, RoleSpec] = {
                 "Timetable",
                 "Diary",
             },
-            write={"Journal"},
+            write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes"},
         ),
         _spec(
             "secretary",
             "Секретарь",
             _l("Secretary"),
             "school",
-            read={"SchoolClasses", "Employees"},
-            write={"Students", "Guardians"},
+            read=COMMUNICATION_READ | {"SchoolClasses", "Employees", "AbsenceNotes"},
+            write=COMMUNICATION_WRITE | {"Students", "Guardians"},
         ),
         _spec(
             "hr",
             "Специалист по кадрам",
             _l("HR specialist"),
             "school",
-            write={"Employees"},
+            read=COMMUNICATION_READ,
+            write=COMMUNICATION_WRITE | {"Employees"},
         ),
         _spec(
             "medical",
             "Медицинский работник",
             _l("Medical worker"),
             "school",
-            read={"Students", "SchoolClasses"},
+            read=COMMUNICATION_READ | {"Students", "SchoolClasses"},
+            write=COMMUNICATION_WRITE,
         ),
         _spec(
             "psychologist",
             "Психолог / социальный педагог",
             _l("Psychologist or social pedagogue"),
             "school",
-            read={"Students", "SchoolClasses", "Diary"},
+            read=COMMUNICATION_READ | {"Students", "SchoolClasses", "Diary"},
+            write=COMMUNICATION_WRITE,
         ),
         _spec(
             "technical_staff",
             "Технический персонал",
             _l("Technical staff"),
             "school",
-            read={"Timetable", "Rooms"},
+            read=COMMUNICATION_READ | {"Timetable", "Rooms"},
+            write=COMMUNICATION_WRITE,
         ),
-        _spec("student", "Учащийся", _l("Student"), "school", read={"Diary", "Timetable"}),
-        _spec("parent", "Родитель", _l("Parent"), "school", read={"Diary", "Timetable"}),
+        _spec(
+            "student",
+            "Учащийся",
+            _l("Student"),
+            "school",
+            read=COMMUNICATION_READ | {"Diary", "Timetable"},
+            write=COMMUNICATION_WRITE,
+        ),
+        _spec(
+            "parent",
+            "Родитель",
+            _l("Parent"),
+            "school",
+            read=COMMUNICATION_READ | {"Diary", "Timetable"},
+            write=COMMUNICATION_WRITE | {"AbsenceNotes"},
+        ),
     ]
 }
 

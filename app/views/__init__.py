@@ -13,6 +13,10 @@ FEATURE_MODULES = [
     "timetable",
     "reports",
     "users",
+    "announcements",
+    "messages",
+    "absence_notes",
+    "notifications",
 ]
 
 

@@ -1,0 +1,5 @@
+"""Placeholder for the absence_notes pages; the feature's views are registered here."""
+
+
+def register(appbuilder) -> None:
+    """Register the feature's views (none yet)."""

@@ -1,0 +1,5 @@
+"""Placeholder for the notifications pages; the feature's views are registered here."""
+
+
+def register(appbuilder) -> None:
+    """Register the feature's views (none yet)."""
