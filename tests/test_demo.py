@@ -11,7 +11,9 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import check_password_hash
 
 from app.models import (
+    AbsenceNote,
     AcademicYear,
+    Announcement,
     Assignment,
     AssignmentType,
     AttendanceCode,
@@ -23,6 +25,7 @@ from app.models import (
     Lesson,
     Mark,
     Membership,
+    MessageRecipient,
     SchoolClass,
     Student,
     Subject,
@@ -566,3 +569,25 @@ def test_calendar_moves_vacations_keeping_weekdays():
         assert abs((new.start - old.start).days - 365) <= 3, new.name
     assert all(calendar.start <= day <= calendar.end for day, _ in calendar.holidays)
     assert calendar.end.month == 5
+
+
+def test_listed_parent_has_thread_and_note(december):
+    row = next(r for r in _csv_rows(december) if r["role"] == "parent")
+    parent = _user(row["login"])
+    incoming = db.session.scalars(
+        select(MessageRecipient).where(MessageRecipient.user_id == parent.id)
+    ).all()
+    assert len(incoming) >= 1
+    reply = incoming[0].message
+    assert reply.thread_id is not None
+    assert reply.sent_at is not None
+    notes = db.session.scalars(select(AbsenceNote).where(AbsenceNote.author_id == parent.id)).all()
+    assert [note.status for note in notes] == ["pending"]
+    assert notes[0].date_from > DECEMBER
+
+
+def test_announcements_cover_build_day(december):
+    announcements = db.session.scalars(select(Announcement)).all()
+    audiences = {a.audience for a in announcements}
+    assert audiences >= {"school", "roles", "classes"}
+    assert all(a.display_from <= DECEMBER <= a.display_to for a in announcements)

@@ -24,6 +24,7 @@ from werkzeug.security import generate_password_hash
 from app.demo import reference
 from app.demo.bulk import insert_rows, insert_rows_returning_ids
 from app.demo.calendar import DemoCalendar, build_calendar
+from app.demo.communication import fill_communication
 from app.demo.journal import fill_journal
 from app.demo.names import NameGenerator, PersonName, UsernameRegistry
 from app.demo.staffing import (
@@ -468,6 +469,7 @@ class _SchoolBuilder:
         generate_lessons(self.school_id, calendar.start, calendar.end, today=demo.today)
         demo._advance(_("%(school)s: marks and attendance", school=school.name))
         fill_journal(self)
+        fill_communication(self)
         self._list_school_logins()
         return school
 

@@ -49,9 +49,9 @@ NOTIFICATION_KINDS = {
 
 #: States of a queued e-mail.
 MAIL_STATUSES = {
-    "queued": _l("Queued"),
-    "sent": _l("Sent"),
-    "failed": _l("Failed"),
+    "queued": _l("Waiting to be sent"),
+    "sent": _l("E-mail sent"),
+    "failed": _l("Sending failed"),
 }
 
 
