@@ -35,6 +35,7 @@ from app.models import (
     db,
 )
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
+from app.services import absence_notes
 
 log = logging.getLogger(__name__)
 
@@ -650,7 +651,8 @@ def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) ->
         lesson.topic = topic or None
         changed += 1
     changed += _apply_marks(lesson, marks, form.comments, acting_user_id)
-    changed += _apply_attendance(lesson, attendance, acting_user_id)
+    newly_absent: list[Attendance] = []
+    changed += _apply_attendance(lesson, attendance, acting_user_id, newly_absent)
     if new_assignment is not None:
         assignment_type, weight, text, due_date = new_assignment
         db.session.add(
@@ -664,6 +666,10 @@ def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) ->
             )
         )
         changed += 1
+    # Parents' absence notes: an accepted note gives its reason to the absences at once,
+    # and parents hear of an absence in today's lesson, in this same transaction.
+    absence_notes.apply_accepted_notes(lesson, acting_user_id)
+    absence_notes.notify_same_day_absences(lesson, newly_absent)
     db.session.commit()
     log.info("User %s saved lesson %s: %s changes", acting_user_id, lesson.id, changed)
     return changed
@@ -700,11 +706,13 @@ def _apply_marks(lesson, parsed, comments, acting_user_id) -> int:
     return changed
 
 
-def _apply_attendance(lesson, parsed, acting_user_id) -> int:
+def _apply_attendance(lesson, parsed, acting_user_id, newly_absent=None) -> int:
+    """Write the attendance column; entries that became absent go into ``newly_absent``."""
     stored = lesson_attendance(lesson)
     changed = 0
     for student_id, code in parsed.items():
         entry = stored.get(student_id)
+        was_absent = entry is not None and entry.code.kind == "absent"
         if code is None:
             if entry is not None:
                 db.session.delete(entry)
@@ -721,4 +729,7 @@ def _apply_attendance(lesson, parsed, acting_user_id) -> int:
         entry.changed_by_id = acting_user_id
         entry.changed_at = func.now()
         changed += 1
+        # A late mark («ОП») changed to «Н» is a new absence too; «Н» saved again is not.
+        if newly_absent is not None and code.kind == "absent" and not was_absent:
+            newly_absent.append(entry)
     return changed
