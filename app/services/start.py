@@ -14,6 +14,23 @@ class StartLink:
     hint: object
 
 
+ANNOUNCEMENTS = StartLink(
+    "AnnouncementView.index",
+    _l("Announcements"),
+    _l("Announcements of the school and of the education authority."),
+)
+MESSAGES = StartLink(
+    "MessageView.inbox", _l("Messages"), _l("Your inbox: messages to and from the school.")
+)
+NOTICES = StartLink(
+    "NotificationView.index",
+    _l("Notices and e-mail"),
+    _l("Your notices, and which of them also come by e-mail."),
+)
+
+#: Links every school role gets after its own.
+COMMUNICATION = [ANNOUNCEMENTS, MESSAGES, NOTICES]
+
 #: Start links per role code; the page shows the union for a user holding several roles.
 START_LINKS: dict[str, list[StartLink]] = {
     "authority": [
@@ -28,6 +45,11 @@ START_LINKS: dict[str, list[StartLink]] = {
             "SchoolCardView.list",
             _l("School cards"),
             _l("Addresses, principals and shifts of your schools."),
+        ),
+        StartLink(
+            "AuthorityAnnouncementView.index",
+            _l("Announcements to schools"),
+            _l("Announcements shown in every school of your authority."),
         ),
     ],
     "server_admin": [
@@ -48,6 +70,7 @@ START_LINKS: dict[str, list[StartLink]] = {
             _l("Assignment types"),
             _l("Types of work and their weights."),
         ),
+        *COMMUNICATION,
     ],
     "principal": [
         StartLink(
@@ -59,6 +82,7 @@ START_LINKS: dict[str, list[StartLink]] = {
             "TimetableView.index", _l("Timetable"), _l("Weekly timetables of classes and teachers.")
         ),
         StartLink("CourseView.list", _l("Teaching load"), _l("Courses, classes and teachers.")),
+        *COMMUNICATION,
     ],
     "teacher": [
         StartLink(
@@ -72,6 +96,12 @@ START_LINKS: dict[str, list[StartLink]] = {
             _l("Timetables of your classes, your colleagues and the rooms."),
         ),
         StartLink("StudentView.list", _l("My students"), _l("Students of the classes you teach.")),
+        StartLink(
+            "AbsenceNoteView.index",
+            _l("Absence notes"),
+            _l("Parents' notes about absences of your students."),
+        ),
+        *COMMUNICATION,
     ],
     "secretary": [
         StartLink(
@@ -80,29 +110,41 @@ START_LINKS: dict[str, list[StartLink]] = {
         StartLink(
             "GuardianView.list", _l("Parents and guardians"), _l("Parents' contacts and access.")
         ),
+        *COMMUNICATION,
     ],
     "hr": [
         StartLink("EmployeeView.list", _l("Staff"), _l("Staff records and positions.")),
+        *COMMUNICATION,
     ],
     "medical": [
         StartLink("StudentView.list", _l("Students"), _l("Lists of students by class.")),
+        *COMMUNICATION,
     ],
     "psychologist": [
         StartLink("StudentView.list", _l("Students"), _l("Lists of students by class.")),
         StartLink("DiaryView.index", _l("Diaries"), _l("Marks and attendance of a student.")),
+        *COMMUNICATION,
     ],
     "technical_staff": [
         StartLink("TimetableView.index", _l("Timetable"), _l("Timetable of classes and rooms.")),
         StartLink("RoomView.list", _l("Rooms"), _l("Rooms of the school.")),
+        *COMMUNICATION,
     ],
     "student": [
         StartLink("DiaryView.index", _l("Diary"), _l("Lessons, homework and marks of the week.")),
         StartLink("TimetableView.index", _l("Timetable"), _l("Your lessons this week.")),
+        *COMMUNICATION,
     ],
     "parent": [
         StartLink(
             "DiaryView.index", _l("Diary"), _l("Marks, attendance and homework of your children.")
         ),
+        StartLink(
+            "AbsenceNoteView.index",
+            _l("Absence notes"),
+            _l("Tell the school that your child will be or was away."),
+        ),
+        *COMMUNICATION,
     ],
 }
 

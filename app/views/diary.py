@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.security.scope import current_scope
+from app.services.announcements import reader_announcements
 from app.services.diary import (
     diary_student_or_404,
     diary_week,
@@ -56,7 +57,17 @@ class DiaryView(BaseView):
             own=own,
             chooses_any=chooses_any,
             chooser=False,
+            announcement_rows=self._announcement_rows(scope, student, own),
         )
+
+    def _announcement_rows(self, scope, student, own):
+        """Return the announcements addressed to a student or parent reading their own
+        diary, or None for staff and for sessions that may not read announcements."""
+        if student.id not in {child.id for child in own}:
+            return None
+        if not self.appbuilder.sm.has_access("can_read", "Announcements"):
+            return None
+        return reader_announcements(scope, dt.date.today())
 
     def _render_chooser(self, scope):
         classes = visible_classes(scope)
