@@ -129,6 +129,9 @@ ATTACHMENT_EXTENSIONS = frozenset(
     ).split(",")
 )
 
+#: The largest request body, in bytes: ten attachments of the maximum size and the form.
+MAX_CONTENT_LENGTH = 10 * ATTACHMENT_MAX_BYTES + 1024 * 1024
+
 # --- E-mail -----------------------------------------------------------------
 
 #: The SMTP server of the deployment; without MAIL_SERVER the queue keeps e-mails unsent.
@@ -148,3 +151,8 @@ MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", 60))
 DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", 18))
 #: The address the application is reached at, for links in e-mails and calendar feeds.
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
+
+# --- Calendar feeds ---------------------------------------------------------
+
+#: The time zone of lesson times in calendar feeds (an IANA name such as Europe/Moscow).
+TIMEZONE = os.environ.get("TIMEZONE", "Europe/Moscow")

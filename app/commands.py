@@ -1,4 +1,4 @@
-"""Admin commands: ``flask --app run init-db``, ``sync-roles`` and ``demo``."""
+"""Admin commands: ``flask --app run init-db``, ``sync-roles``, ``demo`` and ``worker``."""
 
 import logging
 
@@ -80,3 +80,23 @@ def register_commands(app: Flask) -> None:
             progress=True,
         )
         click.echo(_("Demo logins and passwords: %(path)s", path=result.logins_file))
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Run one round and exit (for cron).")
+    @click.option(
+        "--interval",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(min=1),
+        help="Seconds between rounds.",
+    )
+    def worker_command(once, interval):
+        """Send queued e-mails and queue the daily digests, until Ctrl-C or SIGTERM."""
+        # NOTE: background report jobs are to be added to this worker as well.
+        from app.services.mail import Worker
+
+        if not logging.getLogger().handlers:
+            logging.basicConfig(
+                level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            )
+        Worker(interval).run(once=once)

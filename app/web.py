@@ -35,6 +35,8 @@ OPEN_ENDPOINTS = {
     "UtilView.back",
     "ResetMyPasswordView.this_form_get",
     "ResetMyPasswordView.this_form_post",
+    # The private calendar feed: calendar apps fetch it without a login or organisation.
+    "calendar_feed",
 }
 
 
@@ -45,6 +47,12 @@ ERROR_MESSAGES = {
         "system administrator."
     ),
     404: _l("The page or record was not found. Check the address or go to the start page."),
+    # NOTE: the browser gets this page instead of the form, so the typed text is lost;
+    # the per-file limit is checked in the form and keeps it.
+    413: _l(
+        "The files sent at once are too large in total. Go back and attach fewer or "
+        "smaller files."
+    ),
     429: _l("Too many failed sign-ins from your address. Wait a few minutes and try again."),
     500: _l(
         "The server failed to handle the request. The error was logged; try again, and tell "

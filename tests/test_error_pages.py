@@ -17,6 +17,18 @@ def test_forbidden_page_is_russian(app, world, login):
     assert "нет прав" in response.text
 
 
+def test_oversized_upload_page_is_russian(app, world, login):
+    client = login(world["A"].users["parent"])
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = client.post("/messages/compose", data={"body": "x" * 4096})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413
+    assert "слишком велики" in response.text
+
+
 def test_api_errors_stay_json(app, world, login):
     response = login(world["A"].users["teacher"]).get("/api/v1/no-such-api/")
     assert response.status_code == 404
