@@ -50,8 +50,7 @@ ERROR_MESSAGES = {
     # NOTE: the browser gets this page instead of the form, so the typed text is lost;
     # the per-file limit is checked in the form and keeps it.
     413: _l(
-        "The files sent at once are too large in total. Go back and attach fewer or "
-        "smaller files."
+        "The files sent at once are too large in total. Go back and attach fewer or smaller files."
     ),
     429: _l("Too many failed sign-ins from your address. Wait a few minutes and try again."),
     500: _l(

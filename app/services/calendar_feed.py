@@ -33,7 +33,7 @@ from app.models import (
 )
 from app.models.curriculum import Course
 from app.security.scope import Scope
-from app.services.diary import _bell_schedules, _bell_times, _student_courses
+from app.services.diary import bell_schedules, bell_times, student_courses
 from app.services.notifications import database_now, has_active_membership, own_children
 
 log = logging.getLogger(__name__)
@@ -215,9 +215,9 @@ def build_feed(feed: CalendarFeed, today: dt.date | None = None) -> bytes:
 
     with force_locale(config["BABEL_DEFAULT_LOCALE"]):
         calendar = _new_calendar(student, config["TIMEZONE"])
-        schedules = _bell_schedules(student)
+        schedules = bell_schedules(student)
         for lesson, subject in _lessons(student, first_day, last_day):
-            times = _bell_times(student, lesson, schedules)
+            times = bell_times(student, lesson, schedules)
             calendar.add_component(
                 _lesson_event(student, lesson, subject, times, zone, host, stamp)
             )
@@ -248,7 +248,7 @@ def _lessons(student: Student, first_day: dt.date, last_day: dt.date):
         .join(Subject, Subject.id == Course.subject_id)
         .where(
             Lesson.school_id == student.school_id,
-            Lesson.course_id.in_(_student_courses(student)),
+            Lesson.course_id.in_(student_courses(student)),
             Lesson.date >= first_day,
             Lesson.date <= last_day,
         )
@@ -268,7 +268,7 @@ def _homework(student: Student, first_day: dt.date, last_day: dt.date):
         .where(
             Assignment.school_id == student.school_id,
             AssignmentType.is_homework.is_(True),
-            Lesson.course_id.in_(_student_courses(student)),
+            Lesson.course_id.in_(student_courses(student)),
             Assignment.due_date >= first_day,
             Assignment.due_date <= last_day,
         )

@@ -149,9 +149,9 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     lessons = _week_lessons(student, monday, sunday)
     lesson_ids = [lesson.id for lesson in lessons] or [-1]
 
-    schedules = _bell_schedules(student)
+    schedules = bell_schedules(student)
     diary_lessons = {
-        lesson.id: _diary_lesson(lesson, _bell_times(student, lesson, schedules))
+        lesson.id: _diary_lesson(lesson, bell_times(student, lesson, schedules))
         for lesson in lessons
     }
     _add_marks(student, lesson_ids, diary_lessons)
@@ -183,7 +183,7 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     )
 
 
-def _student_courses(student: Student):
+def student_courses(student: Student):
     """Build a select() of the ids of the courses the student attends: class and groups."""
     groups = select(study_group_student.c.group_id).where(
         study_group_student.c.student_id == student.id
@@ -202,7 +202,7 @@ def _week_lessons(student: Student, monday: dt.date, sunday: dt.date) -> list[Le
         select(Lesson)
         .where(
             Lesson.school_id == student.school_id,
-            Lesson.course_id.in_(_student_courses(student)),
+            Lesson.course_id.in_(student_courses(student)),
             Lesson.date >= monday,
             Lesson.date <= sunday,
         )
@@ -211,12 +211,12 @@ def _week_lessons(student: Student, monday: dt.date, sunday: dt.date) -> list[Le
     return list(db.session.scalars(statement))
 
 
-def _bell_schedules(student: Student) -> list[BellSchedule]:
+def bell_schedules(student: Student) -> list[BellSchedule]:
     statement = select(BellSchedule).where(BellSchedule.school_id == student.school_id)
     return list(db.session.scalars(statement))
 
 
-def _bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | None]:
+def bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | None]:
     """Return the lesson's own times, else those of the class's bell schedule that day."""
     if lesson.starts_at is not None:
         return lesson.starts_at, lesson.ends_at
@@ -301,7 +301,7 @@ def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None
         .where(
             Assignment.school_id == student.school_id,
             AssignmentType.is_homework.is_(True),
-            Lesson.course_id.in_(_student_courses(student)),
+            Lesson.course_id.in_(student_courses(student)),
             or_(
                 Assignment.lesson_id.in_(week_ids or [-1]),
                 Assignment.due_date.between(monday, sunday),

@@ -31,7 +31,7 @@ from app.models import (
     db,
 )
 from app.services.announcements import announcements_visible_to
-from app.services.diary import _student_courses
+from app.services.diary import student_courses
 from app.services.notifications import (
     database_now,
     deliverable_address,
@@ -291,7 +291,7 @@ def _new_homework(student: Student, since: dt.datetime, now: dt.datetime) -> lis
         .where(
             Assignment.school_id == student.school_id,
             AssignmentType.is_homework.is_(True),
-            Lesson.course_id.in_(_student_courses(student)),
+            Lesson.course_id.in_(student_courses(student)),
             Lesson.date > since.date(),
             Lesson.date <= now.date(),
         )

@@ -48,7 +48,7 @@ from app.services.attachments import (
     store_upload,
     stored_path,
 )
-from app.services.diary import _student_courses, own_students, visible_students_query
+from app.services.diary import own_students, student_courses, visible_students_query
 from app.services.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ def _own_teacher_groups(scope: Scope, active) -> _RawGroup | None:
             .join(Employee, Employee.id == course_teacher.c.employee_id)
             .join(Subject, Subject.id == Course.subject_id)
             .where(
-                Course.id.in_(_student_courses(student)),
+                Course.id.in_(student_courses(student)),
                 Employee.is_active.is_(True),
                 Employee.user_id.in_(active),
             )
