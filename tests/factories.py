@@ -375,6 +375,7 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
             weight=Decimal("1"),
             text="№ 15, 16",
             due_date=WEEK_START + dt.timedelta(days=2),
+            created_at=dt.datetime.combine(WEEK_START, dt.time(12, 0)),
         )
     )
     add(

@@ -239,6 +239,7 @@ def test_digest_homework_of_the_day_listed(app, world):
                 type_id=homework_type.id,
                 weight=Decimal("1"),
                 text="Параграф 7, вопросы 1–3",
+                created_at=NOW + dt.timedelta(hours=12),
             )
         )
         db.session.commit()
@@ -249,6 +250,39 @@ def test_digest_homework_of_the_day_listed(app, world):
     assert "Параграф 7, вопросы 1–3" in body
     assert "06.10.2026" in body
     # The homework of the day before is not new in this period.
+    assert "№ 15, 16" not in body
+
+
+def test_digest_homework_entered_late_listed(app, world):
+    with app.app_context():
+        school = build_extra_school("DG8")
+        sid, anna_id = school.school_id, school.ids["Student"]
+        mother = _user("parent_DG8")
+        mother.email = "mother.dg8@example.org"
+        get_or_create_setting(sid, mother.id, anna_id).daily_digest = True
+        lesson = db.session.get(Lesson, school.ids["Lesson"])
+        homework_type = db.session.scalar(
+            select(AssignmentType).where(
+                AssignmentType.school_id == sid, AssignmentType.is_homework.is_(True)
+            )
+        )
+        # Entered two days after its lesson, after that day's digest had gone.
+        db.session.add(
+            Assignment(
+                school_id=sid,
+                lesson_id=lesson.id,
+                type_id=homework_type.id,
+                weight=Decimal("1"),
+                text="Выучить правило на с. 42",
+                created_at=NOW + dt.timedelta(days=2, hours=-2),
+            )
+        )
+        db.session.commit()
+
+        assert queue_digests(now=NOW + dt.timedelta(days=2), school_id=sid) == 1
+        body = _digests(sid)[-1].body
+
+    assert "Выучить правило на с. 42" in body
     assert "№ 15, 16" not in body
 
 

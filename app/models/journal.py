@@ -86,6 +86,8 @@ class Assignment(SchoolOwned, db.Model):
     weight = Column(Numeric(5, 2), nullable=False, default=1)
     text = Column(Text, nullable=False, default="")
     due_date = Column(Date)
+    #: When the assignment was entered; the e-mail digest mails homework by this time.
+    created_at = Column(DateTime, nullable=False, server_default=func.now())
 
     lesson = relationship("Lesson", back_populates="assignments")
     type = relationship("AssignmentType", lazy="joined")

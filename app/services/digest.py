@@ -276,12 +276,7 @@ def _mark_text(mark: Mark) -> str:
 
 
 def _new_homework(student: Student, since: dt.datetime, now: dt.datetime) -> list[DigestHomework]:
-    """List homework given in the student's lessons dated after ``since``'s day up to today.
-
-    NOTE: an assignment keeps no time it was entered, so homework counts by its lesson's
-    date. Homework entered after a digest for a lesson of that same day or earlier is
-    never mailed (the diary still shows it).
-    """
+    """List homework of the student's courses entered in the period, whatever its lesson's date."""
     statement = (
         select(Assignment, Lesson.date, Subject.name)
         .join(AssignmentType, AssignmentType.id == Assignment.type_id)
@@ -292,8 +287,8 @@ def _new_homework(student: Student, since: dt.datetime, now: dt.datetime) -> lis
             Assignment.school_id == student.school_id,
             AssignmentType.is_homework.is_(True),
             Lesson.course_id.in_(student_courses(student)),
-            Lesson.date > since.date(),
-            Lesson.date <= now.date(),
+            Assignment.created_at > since,
+            Assignment.created_at <= now,
         )
         .order_by(Lesson.date, Lesson.lesson_number, Assignment.id)
     )
