@@ -50,5 +50,6 @@ if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
     with app.app_context():
-        print(_("Serving on %(address)s", address=f"http://{host}:{port}/"))
+        address = f"http://{host}:{port}/"
+        print(_("Serving on %(address)s", address=address))
     app.run(host=host, port=port, debug=False)

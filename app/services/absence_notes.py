@@ -916,7 +916,7 @@ def _notify_decision(note: AbsenceNote) -> None:
         text = _(
             "Your absence note for %(student)s, %(start)s–%(end)s, is accepted: "
             "reason «%(reason)s».",
-            reason=f"{reason.code} — {reason.name}",
+            reason=str(reason),
             **values,
         )
     else:

@@ -329,12 +329,13 @@ def compose_digest(
             lines += _child_lines(child, public_url)
         if announcements:
             lines += _announcement_lines(announcements)
+        settings_url = f"{public_url}/notifications/settings"
         lines += [
             "—",
             _(
                 "You receive this e-mail because you turned on the daily digest. "
                 "Turn it off in the notice settings: %(url)s",
-                url=f"{public_url}/notifications/settings",
+                url=settings_url,
             ),
         ]
     return subject, "\n".join(lines) + "\n"
@@ -367,7 +368,8 @@ def _child_lines(child: ChildDigest, public_url: str) -> list[str]:
             else:
                 when = _("given %(given)s", given=_date(homework.given_on))
             lines.append(f"  {homework.subject} ({when}): {homework.text}")
-    lines.append(_("Diary: %(url)s", url=f"{public_url}/diary/?student={student.id}"))
+    diary_url = f"{public_url}/diary/?student={student.id}"
+    lines.append(_("Diary: %(url)s", url=diary_url))
     lines.append("")
     return lines
 
