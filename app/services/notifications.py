@@ -23,11 +23,9 @@ from app.models import (
     db,
 )
 from app.security.scope import Scope, scoped_get_or_404
+from app.services.users import PLACEHOLDER_DOMAIN, store_email
 
 log = logging.getLogger(__name__)
-
-#: Placeholder addresses of people without e-mail end in this reserved domain.
-PLACEHOLDER_DOMAIN = ".invalid"
 
 #: Notice kinds that may send an e-mail at once, and the setting that allows it.
 IMMEDIATE_EMAIL_SETTINGS = {
@@ -308,6 +306,20 @@ def save_settings(scope: Scope, form) -> None:
         setting.daily_digest = digest
         setting.absence_email = form.get(f"absence_email_{student.id}") == "1"
     log.info("Notification settings saved: school %s, user %s", scope.school_id, scope.user_id)
+
+
+def set_own_email(scope: Scope, email: str | None) -> bool:
+    """Check and store the session user's own e-mail address, and return whether it changed.
+
+    An empty value clears the address: a placeholder in the .invalid domain takes its
+    place, so no e-mail is sent any more. Raises DomainError for an invalid address or
+    one that another login uses. The caller commits, or rolls back on a DomainError.
+    """
+    user = db.session.get(User, scope.user_id)
+    changed = store_email(user, email, scope.school_id)
+    if changed:
+        log.info("User %s changed their own e-mail address", scope.user_id)
+    return changed
 
 
 def has_active_membership(user_id: int, school_id: int) -> bool:

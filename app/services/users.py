@@ -11,10 +11,12 @@ import secrets
 import string
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from flask import abort, current_app
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.errors import DomainError
@@ -32,7 +34,13 @@ PERSON_KINDS = {
 }
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: Placeholder addresses of people without e-mail end in this reserved domain (RFC 2606),
+#: which never delivers mail. FAB needs a unique, non-empty e-mail on every login.
+PLACEHOLDER_DOMAIN = ".invalid"
+
+#: Characters of a login name that a placeholder address keeps; others become dashes.
+_PLACEHOLDER_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 #: Letters and digits of generated passwords, without look-alikes (0/O, 1/l/I).
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
@@ -226,43 +234,114 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _email_taken(email: str) -> bool:
-    return bool(
-        db.session.scalar(
-            select(func.count(User.id)).where(func.lower(User.email) == email.lower())
+def is_placeholder(email: str | None) -> bool:
+    """Tell whether an address is a placeholder in the reserved .invalid domain."""
+    domain = (email or "").rpartition("@")[2].lower().rstrip(".")
+    return domain == PLACEHOLDER_DOMAIN[1:] or domain.endswith(PLACEHOLDER_DOMAIN)
+
+
+def _email_taken(addresses: list[str], except_user_id: int | None = None) -> bool:
+    """Tell whether another login has one of the addresses, ignoring case."""
+    statement = select(func.count(User.id)).where(
+        func.lower(User.email).in_([address.lower() for address in addresses])
+    )
+    if except_user_id is not None:
+        statement = statement.where(User.id != except_user_id)
+    return bool(db.session.scalar(statement))
+
+
+def placeholder_email(username: str, school_id: int, user_id: int | None = None) -> str:
+    """Make a unique placeholder address in the .invalid domain for a login without e-mail.
+
+    The address is ``<login>@school-<school id>.invalid``, with a counter after the login
+    name when that is taken. ``user_id`` names the login the address is for, so that its
+    own current placeholder counts as free.
+    """
+    name = _PLACEHOLDER_UNSAFE.sub("-", username.lower()).strip(".-") or f"user-{user_id}"
+    candidate, counter = f"{name}@school-{school_id}{PLACEHOLDER_DOMAIN}", 2
+    while _email_taken([candidate], user_id):
+        candidate = f"{name}-{counter}@school-{school_id}{PLACEHOLDER_DOMAIN}"
+        counter += 1
+    return candidate
+
+
+def check_email_address(email: str, user_id: int | None = None) -> str:
+    """Validate an e-mail address typed by a person and return the form to store.
+
+    The stored form has a lower-case domain in ASCII (an internationalised domain such as
+    почта.рф becomes its xn-- form), so SMTP servers without SMTPUTF8 support accept it.
+    The syntax is checked offline, without DNS. An address that a login other than
+    ``user_id`` uses, in any letter case, is rejected with a message that does not say
+    whose it is.
+    """
+    email = (email or "").strip()
+    if is_placeholder(email):
+        raise DomainError(
+            _(
+                "The e-mail address %(email)s is in the reserved .invalid domain, which "
+                "receives no mail. Enter a real address or leave the field empty.",
+                email=email,
+            )
         )
+    if not email.rpartition("@")[0].isascii():
+        raise DomainError(
+            _(
+                "The e-mail address %(email)s has non-Latin letters before the @ sign, which "
+                "mail servers often reject. Enter an address with Latin letters before the @.",
+                email=email,
+            )
+        )
+    try:
+        validated = validate_email(email, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        raise DomainError(
+            _(
+                "The e-mail address %(email)s is invalid. Enter it as name@example.ru "
+                "or leave it empty.",
+                email=email,
+            )
+        ) from None
+
+    # Older rows may contain a Unicode domain, so both spellings count as taken.
+    if _email_taken([validated.ascii_email, validated.normalized], user_id):
+        raise DomainError(_email_taken_message(email))
+    return validated.ascii_email
+
+
+def _email_taken_message(email: str) -> str:
+    return _(
+        "The e-mail address %(email)s already belongs to another login. "
+        "Enter another address or leave it empty.",
+        email=email,
     )
 
 
-def _check_email(email: str | None, username: str, school_id: int) -> str:
-    """Check a given e-mail address, or make a unique placeholder in the .invalid domain."""
-    email = (email or "").strip()
-    if email:
-        if not EMAIL_PATTERN.match(email):
-            raise DomainError(
-                _(
-                    "The e-mail address %(email)s is invalid. Enter it as name@example.ru "
-                    "or leave it empty.",
-                    email=email,
-                )
-            )
-        if _email_taken(email):
-            raise DomainError(
-                _(
-                    "The e-mail address %(email)s already belongs to another login. "
-                    "Enter another address or leave it empty.",
-                    email=email,
-                )
-            )
-        return email
+def resolve_email(email: str | None, username: str, school_id: int, user_id=None) -> str:
+    """Return the checked address to store, or a new placeholder when the field is empty."""
+    if (email or "").strip():
+        return check_email_address(email, user_id)
+    return placeholder_email(username, school_id, user_id)
 
-    # The reserved .invalid domain (RFC 2606) never delivers mail.
-    base = f"{username.lower()}@school-{school_id}.invalid"
-    candidate, counter = base, 2
-    while _email_taken(candidate):
-        candidate = f"{username.lower()}-{counter}@school-{school_id}.invalid"
-        counter += 1
-    return candidate
+
+def store_email(user: User, email: str | None, school_id: int) -> bool:
+    """Check an address, store it on a login and return whether the address changed.
+
+    An empty value puts back a placeholder in the .invalid domain. The change is flushed,
+    so an address that another transaction stored in the meantime fails here, as a
+    DomainError, on the database's unique constraint. The caller commits, or rolls back
+    on a DomainError.
+    """
+    new_email = resolve_email(email, user.username, school_id, user.id)
+    if new_email == user.email:
+        return False
+    user.email = new_email
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # NOTE: the constraint compares exact strings, so only the check above catches
+        # an address that differs from another login's in letter case alone.
+        raise DomainError(_email_taken_message(new_email)) from None
+    return True
 
 
 def _person(scope: Scope, person_key: str):
@@ -323,7 +402,7 @@ def create_login(
     roles = resolve_role_ids(role_ids)
     kind, person, default_role = _person(scope, person_key)
     username = _check_username(username)
-    email = _check_email(email, username, school_id)
+    email = resolve_email(email, username, school_id)
     if not roles and default_role:
         roles = [current_app.appbuilder.sm.find_role(ROLES[default_role].name)]
 
@@ -398,12 +477,7 @@ def reset_password(scope: Scope, membership_id) -> tuple[Membership, str]:
     """
     membership = get_membership(scope, membership_id)
     user = db.session.get(User, membership.user_id)
-    other_levels = db.session.scalar(
-        select(func.count(Membership.id)).where(
-            Membership.user_id == user.id, Membership.school_id.is_(None)
-        )
-    )
-    if user.roles or other_levels:
+    if _works_above_school(user):
         raise DomainError(
             _(
                 "The password of %(username)s cannot be reset here, because the login also "
@@ -416,3 +490,36 @@ def reset_password(scope: Scope, membership_id) -> tuple[Membership, str]:
     db.session.commit()
     log.info("User %s reset the password of login %s", scope.user_id, user.id)
     return membership, password
+
+
+def set_email(scope: Scope, membership_id, email: str | None) -> Membership:
+    """Change the e-mail address of a login of the school; an empty value clears it.
+
+    The same rules as for a password reset apply: logins that also work at the server
+    or authority level are rejected, because their account is not the school's to change.
+    On a DomainError nothing is committed, and the caller rolls back.
+    """
+    membership = get_membership(scope, membership_id)
+    user = db.session.get(User, membership.user_id)
+    if _works_above_school(user):
+        raise DomainError(
+            _(
+                "The e-mail address of %(username)s cannot be changed here, because the login "
+                "also works for the authority or the server. Ask the server administrator.",
+                username=user.username,
+            )
+        )
+    if store_email(user, email, scope.school_id):
+        db.session.commit()
+        log.info("User %s changed the e-mail address of login %s", scope.user_id, user.id)
+    return membership
+
+
+def _works_above_school(user: User) -> bool:
+    """Tell whether a login also has server roles or an authority membership."""
+    other_levels = db.session.scalar(
+        select(func.count(Membership.id)).where(
+            Membership.user_id == user.id, Membership.school_id.is_(None)
+        )
+    )
+    return bool(user.roles or other_levels)

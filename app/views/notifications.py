@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.errors import DomainError
 from app.models import db
 from app.models.communication import NOTIFICATION_KINDS
 from app.security.criteria import set_request_school
@@ -44,6 +45,7 @@ class NotificationView(BaseView):
         "mark_all_read": "write",
         "settings": "read",
         "save_settings": "write",
+        "save_email": "write",
         "new_feed": "write",
         "revoke_feed": "write",
     }
@@ -115,6 +117,28 @@ class NotificationView(BaseView):
         flash(_("The notice settings are saved."), "success")
         return redirect(url_for(".settings"))
 
+    @expose("/settings/email", methods=["POST"])
+    @has_access
+    def save_email(self):
+        scope = current_scope()
+        if scope.level != "school":
+            abort(404)
+        email = request.form.get("email", "")
+        try:
+            changed = notifications.set_own_email(scope, email)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return self._render_settings(scope, email_value=email)
+        if not changed:
+            flash(_("The e-mail address is unchanged."), "info")
+        elif email.strip():
+            flash(_("The e-mail address is saved."), "success")
+        else:
+            flash(_("The e-mail address is removed: no e-mail will be sent to you."), "success")
+        return redirect(url_for(".settings"))
+
     @expose("/calendar/<int:student_id>/new", methods=["POST"])
     @has_access
     def new_feed(self, student_id):
@@ -139,12 +163,17 @@ class NotificationView(BaseView):
         flash(_("The calendar link is revoked: calendar apps can no longer open it."), "success")
         return redirect(url_for(".settings"))
 
-    def _render_settings(self, scope, new_feed_url=None, new_feed_student=None):
+    def _render_settings(self, scope, new_feed_url=None, new_feed_student=None, email_value=None):
+        """Render the settings page; ``email_value`` refills the address field after an error."""
         in_school = scope.level == "school"
+        page = notifications.settings_page(scope) if in_school else None
+        if email_value is None and page is not None:
+            email_value = page.address or ""
         return self.render_template(
             "notifications_settings.html",
             in_school=in_school,
-            page=notifications.settings_page(scope) if in_school else None,
+            page=page,
+            email_value=email_value,
             feed_students=calendar_feed.feed_students(scope),
             feeds=calendar_feed.active_feeds(scope),
             new_feed_url=new_feed_url,

@@ -32,6 +32,7 @@ class SchoolUserView(BaseView):
         "edit": "write",
         "update_roles": "write",
         "update_active": "write",
+        "update_email": "write",
         "new_password": "write",
     }
 
@@ -90,14 +91,7 @@ class SchoolUserView(BaseView):
     def edit(self, membership_id):
         scope = current_scope()
         membership = users.get_membership(scope, membership_id)
-        return self.render_template(
-            "users_edit.html",
-            membership=membership,
-            roles=users.grantable_roles(),
-            role_label=users.role_label,
-            held_role_ids={role.id for role in membership.roles},
-            own=membership.user_id == scope.user_id,
-        )
+        return self._render_edit(scope, membership)
 
     @expose("/<int:membership_id>/roles", methods=["POST"])
     @has_access
@@ -109,6 +103,28 @@ class SchoolUserView(BaseView):
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "danger")
+        return redirect(url_for(".edit", membership_id=membership_id))
+
+    @expose("/<int:membership_id>/email", methods=["POST"])
+    @has_access
+    def update_email(self, membership_id):
+        scope = current_scope()
+        email = request.form.get("email", "")
+        try:
+            membership = users.get_membership(scope, membership_id)
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
+        try:
+            users.set_email(scope, membership.id, email)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return self._render_edit(scope, membership, email_value=email)
+        if email.strip():
+            flash(_("The e-mail address is saved."), "success")
+        else:
+            flash(_("The e-mail address is removed: no e-mail is sent to this login."), "success")
         return redirect(url_for(".edit", membership_id=membership_id))
 
     @expose("/<int:membership_id>/active", methods=["POST"])
@@ -143,6 +159,23 @@ class SchoolUserView(BaseView):
                 membership_id=membership.id,
                 created=False,
             )
+        )
+
+    def _render_edit(self, scope, membership, email_value=None):
+        """Render the edit page; ``email_value`` refills the address field after an error."""
+        email = membership.user.email
+        placeholder = users.is_placeholder(email)
+        if email_value is None:
+            email_value = "" if placeholder else email
+        return self.render_template(
+            "users_edit.html",
+            membership=membership,
+            roles=users.grantable_roles(),
+            role_label=users.role_label,
+            held_role_ids={role.id for role in membership.roles},
+            own=membership.user_id == scope.user_id,
+            email_value=email_value,
+            has_address=not placeholder,
         )
 
     def _render_new_form(self, form):
