@@ -107,6 +107,14 @@ def test_list_shows_own_school_only(world, login):
     assert "principal_C" not in page
 
 
+def test_server_admin_outside_school_is_sent_to_list(world, login, lookup):
+    membership = lookup.membership(world["A"].users["teacher"], world["A"].school_id)
+    client = login(world.users["server_admin"])
+    response = client.get(f"/school-users/{membership}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Сначала откройте школу" in response.get_data(as_text=True)
+
+
 def test_other_school_membership_is_404(world, login, lookup):
     other = lookup.membership(world["B"].users["teacher"], world["B"].school_id)
     teacher_role = lookup.role("teacher")

@@ -90,7 +90,11 @@ class SchoolUserView(BaseView):
     @has_access
     def edit(self, membership_id):
         scope = current_scope()
-        membership = users.get_membership(scope, membership_id)
+        try:
+            membership = users.get_membership(scope, membership_id)
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
         return self._render_edit(scope, membership)
 
     @expose("/<int:membership_id>/roles", methods=["POST"])
