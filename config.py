@@ -98,6 +98,10 @@ AUTH_RATE_LIMITED = False
 LOGIN_FAILURE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
 RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") == "1"
 RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+#: Number of reverse proxies in front of the app whose X-Forwarded-For is trusted for the
+#: client address (login limits, the journal audit log). 0 (the default) trusts none and
+#: uses the peer address: a client could otherwise write any address into the header.
+PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", 0))
 
 # --- Languages --------------------------------------------------------------
 
@@ -149,8 +153,10 @@ MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 6))
 MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", 60))
 #: Local hour after which the worker sends the day's digests.
 DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", 18))
-#: The address the application is reached at, for links in e-mails and calendar feeds.
-PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8080")
+#: The address users open the application at, for links in e-mails and calendar feeds.
+#: When empty, pages use the address of the request and the worker uses
+#: http://127.0.0.1:8080, so a production deployment sets it.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 
 # --- Calendar feeds ---------------------------------------------------------
 

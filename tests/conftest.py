@@ -41,6 +41,8 @@ def app(tmp_path_factory):
             "RATELIMIT_ENABLED": False,
             "AUTH_RATE_LIMITED": False,
             "DEMO_LOGINS_FILE": str(tmp_path_factory.mktemp("demo") / "demo-logins.csv"),
+            "PUBLIC_URL": "https://school.example.test",
+            "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
         }
     )
     with application.app_context():

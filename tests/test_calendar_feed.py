@@ -114,6 +114,17 @@ def by_summary(calendar: Calendar) -> dict:
     return {str(event["SUMMARY"]): event for event in events(calendar)}
 
 
+def test_link_without_public_url_uses_request_address(app, schools, login):
+    configured = app.config["PUBLIC_URL"]
+    app.config["PUBLIC_URL"] = ""
+    try:
+        url, token = create_link(login("student_CF1"), schools["CF1"].ids["Student"])
+    finally:
+        app.config["PUBLIC_URL"] = configured
+
+    assert url == f"http://localhost/calendar/{token}.ics"
+
+
 def test_student_feed_lists_lessons_and_homework(app, schools, login):
     school = schools["CF1"]
     client = login("student_CF1")

@@ -34,7 +34,12 @@ from app.models import (
 from app.models.curriculum import Course
 from app.security.scope import Scope
 from app.services.diary import bell_schedules, bell_times, student_courses
-from app.services.notifications import database_now, has_active_membership, own_children
+from app.services.notifications import (
+    database_now,
+    has_active_membership,
+    own_children,
+    public_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +57,8 @@ def hash_token(token: str) -> str:
 
 
 def feed_url(token: str) -> str:
-    """Return the public address of a feed, built on PUBLIC_URL."""
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/calendar/{token}.ics"
+    """Return the public address of a feed, built on :func:`public_url`."""
+    return f"{public_url()}/calendar/{token}.ics"
 
 
 # --- Links on the settings page --------------------------------------------------------
@@ -210,7 +215,7 @@ def build_feed(feed: CalendarFeed, today: dt.date | None = None) -> bytes:
     first_day = today - dt.timedelta(days=PAST_DAYS)
     last_day = today + dt.timedelta(days=FUTURE_DAYS)
     student = db.session.get(Student, feed.student_id)
-    host = urlsplit(config["PUBLIC_URL"]).hostname or "localhost"
+    host = urlsplit(public_url()).hostname or "localhost"
     stamp = dt.datetime.now(dt.UTC)
 
     with force_locale(config["BABEL_DEFAULT_LOCALE"]):

@@ -36,6 +36,7 @@ from app.services.notifications import (
     database_now,
     deliverable_address,
     has_active_membership,
+    public_url,
     queue_mail,
 )
 
@@ -319,17 +320,17 @@ def compose_digest(
     """Write the subject and plain-text body of a digest, in the default language."""
     config = current_app.config
     school = db.session.get(School, school_id)
-    public_url = config["PUBLIC_URL"].rstrip("/")
+    base_url = public_url()
     with force_locale(config["BABEL_DEFAULT_LOCALE"]):
         subject = _(
             "Diary digest for %(date)s: %(school)s", date=_date(now.date()), school=school.name
         )
         lines = [_("Hello!"), "", _("What is new in the school diary:"), ""]
         for child in children:
-            lines += _child_lines(child, public_url)
+            lines += _child_lines(child, base_url)
         if announcements:
             lines += _announcement_lines(announcements)
-        settings_url = f"{public_url}/notifications/settings"
+        settings_url = f"{base_url}/notifications/settings"
         lines += [
             "—",
             _(
@@ -341,7 +342,7 @@ def compose_digest(
     return subject, "\n".join(lines) + "\n"
 
 
-def _child_lines(child: ChildDigest, public_url: str) -> list[str]:
+def _child_lines(child: ChildDigest, base_url: str) -> list[str]:
     student = child.student
     heading = student.full_name
     if student.school_class is not None:
@@ -368,7 +369,7 @@ def _child_lines(child: ChildDigest, public_url: str) -> list[str]:
             else:
                 when = _("given %(given)s", given=_date(homework.given_on))
             lines.append(f"  {homework.subject} ({when}): {homework.text}")
-    diary_url = f"{public_url}/diary/?student={student.id}"
+    diary_url = f"{base_url}/diary/?student={student.id}"
     lines.append(_("Diary: %(url)s", url=diary_url))
     lines.append("")
     return lines

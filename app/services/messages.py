@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flask import abort, current_app, url_for
+from flask import abort, url_for
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -49,7 +49,7 @@ from app.services.attachments import (
     stored_path,
 )
 from app.services.diary import own_students, student_courses, visible_students_query
-from app.services.notifications import notify
+from app.services.notifications import notify, public_url
 
 log = logging.getLogger(__name__)
 
@@ -1187,7 +1187,7 @@ def _notify_recipients(scope: Scope, message: Message) -> None:
     school = db.session.get(School, scope.school_id)
     subject = message.subject or _("(no subject)")
     path = thread_path(message)
-    url = current_app.config["PUBLIC_URL"].rstrip("/") + path
+    url = public_url() + path
     text = _("New message from %(sender)s: «%(subject)s»", sender=sender, subject=subject)
     mail_subject = _("New message: %(subject)s", subject=subject)[:SUBJECT_MAX_LENGTH]
     mail_body = _(

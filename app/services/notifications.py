@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from flask import abort
+from flask import abort, current_app, has_request_context, request
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select, update
 
@@ -26,6 +26,26 @@ from app.security.scope import Scope, scoped_get_or_404
 from app.services.users import PLACEHOLDER_DOMAIN, store_email
 
 log = logging.getLogger(__name__)
+
+#: Where links point when neither PUBLIC_URL nor a request gives an address: the
+#: address `make run` serves by default.
+FALLBACK_PUBLIC_URL = "http://127.0.0.1:8080"
+
+
+def public_url() -> str:
+    """Return the address links in e-mails and feeds start with, without a final slash.
+
+    PUBLIC_URL wins. Without it a page uses the address its request came to, so a demo on
+    another port hands out working links; the worker, which has no request, falls back
+    to the default address of `make run`.
+    """
+    configured = current_app.config.get("PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return FALLBACK_PUBLIC_URL
+
 
 #: Notice kinds that may send an e-mail at once, and the setting that allows it.
 IMMEDIATE_EMAIL_SETTINGS = {
