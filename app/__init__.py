@@ -6,6 +6,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.models import db
 
@@ -35,6 +36,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_object("config")
     if config_overrides:
         app.config.update(config_overrides)
+
+    if app.config.get("PROXY_FIX_X_FOR", 0) > 0:
+        # Behind a reverse proxy, request.remote_addr becomes the client's address taken
+        # from that many trusted entries of X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))

@@ -1,5 +1,6 @@
 """The data model; importing this package registers every table in one metadata."""
 
+from app.models.audit import JournalAudit
 from app.models.base import SchoolOwned, db, is_school_owned
 from app.models.communication import (
     AbsenceNote,
@@ -72,6 +73,7 @@ __all__ = [
     "FinalMark",
     "Guardian",
     "Holiday",
+    "JournalAudit",
     "Lesson",
     "Mark",
     "Membership",

@@ -68,6 +68,9 @@ class School(db.Model):
     #: The most school days one parent's absence note may cover; longer absences need a
     #: medical certificate or an order.
     absence_note_max_days = Column(Integer, nullable=False, default=3, server_default="3")
+    #: Marks and attendance of a lesson lock this many days after the lesson date; only
+    #: the principal corrects them then. Empty or 0: no such lock.
+    mark_lock_days = Column(Integer)
 
     authority = relationship("EducationAuthority", back_populates="schools")
 

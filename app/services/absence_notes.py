@@ -43,6 +43,7 @@ from app.models import (
 from app.models.communication import ABSENCE_NOTE_STATUSES
 from app.models.schoolyear import vacation_class
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
+from app.services import journal_audit
 from app.services.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -792,6 +793,7 @@ def _apply_note(note: AbsenceNote, acting_user_id: int | None) -> ApplyResult:
         elif locks.covers(row.date, row.grade):
             result.locked += 1
         else:
+            journal_audit.record_reason(entry, note.reason_id, acting_user_id)
             entry.reason_id = note.reason_id
             entry.changed_by_id = acting_user_id
             entry.changed_at = func.now()
@@ -849,6 +851,7 @@ def apply_accepted_notes(lesson: Lesson, acting_user_id: int | None = None) -> i
         if entry.student_id not in reason_by_student:
             continue
         note_id, reason_id = reason_by_student[entry.student_id]
+        journal_audit.record_reason(entry, reason_id, acting_user_id)
         entry.reason_id = reason_id
         entry.changed_by_id = acting_user_id
         entry.changed_at = func.now()

@@ -19,6 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app.models import (
+    AcademicYear,
     Assignment,
     AssignmentType,
     Attendance,
@@ -36,6 +37,7 @@ from app.models import (
 )
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import absence_notes
+from app.services.journal_audit import attendance_text, last_change, mark_text, record_change
 
 log = logging.getLogger(__name__)
 
@@ -459,6 +461,11 @@ class LessonForm:
     comments: dict[tuple[int, int], str] = field(default_factory=dict)
     #: student id → attendance code id as text, "" for present
     attendance: dict[int, str] = field(default_factory=dict)
+    #: What the page showed when it was loaded, per cell, to detect a concurrent edit:
+    #: (assignment id, student id) → (mark as shown, comment); student id → code id.
+    #: A cell missing here is saved without the check (a form without the hidden fields).
+    seen_marks: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
+    seen_attendance: dict[int, str] = field(default_factory=dict)
 
 
 def lesson_form_from_lesson(lesson: Lesson, students: list[Student]) -> LessonForm:
@@ -473,7 +480,28 @@ def lesson_form_from_lesson(lesson: Lesson, students: list[Student]) -> LessonFo
     for student in students:
         entry = stored.get(student.id)
         form.attendance[student.id] = str(entry.code_id) if entry else ""
+    mark_as_seen(form, lesson, students)
     return form
+
+
+def mark_as_seen(form: LessonForm, lesson: Lesson, students: list[Student]) -> None:
+    """Record the stored values as the ones the user sees, for the hidden fields."""
+    stored_marks = {
+        (mark.assignment_id, mark.student_id): mark
+        for assignment in lesson.assignments
+        for mark in assignment.marks
+    }
+    stored_attendance = lesson_attendance(lesson)
+    for assignment in lesson.assignments:
+        for student in students:
+            mark = stored_marks.get((assignment.id, student.id))
+            form.seen_marks[(assignment.id, student.id)] = (
+                mark_input_value(mark),
+                (mark.comment or "") if mark else "",
+            )
+    for student in students:
+        entry = stored_attendance.get(student.id)
+        form.seen_attendance[student.id] = str(entry.code_id) if entry else ""
 
 
 def lesson_attendance_codes(school_id: int) -> list[AttendanceCode]:
@@ -618,15 +646,155 @@ def _parse_attendance(students, form, codes, errors) -> dict[int, AttendanceCode
     return parsed
 
 
-def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) -> int:
-    """Save the lesson form in one transaction and return the number of changed records.
+class JournalLockedError(JournalInputError):
+    """The lesson is locked for this session: nothing was saved."""
+
+
+@dataclass
+class SaveResult:
+    """What a save did: the number of changed records and the cells it did not write."""
+
+    changed: int = 0
+    #: One message per cell another user changed since the page was loaded.
+    conflicts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MarkChange:
+    """One mark cell whose stored value differs from the typed one."""
+
+    assignment: Assignment
+    student: Student
+    stored: Mark | None
+    value: MarkValue | None
+    comment: str | None
+
+
+@dataclass
+class AttendanceChange:
+    student: Student
+    stored: Attendance | None
+    code: AttendanceCode | None
+
+
+# --- Locks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LessonLock:
+    """Why a lesson's journal entries are locked: a closed year or term, or the N-day lock."""
+
+    kind: str  # "year", "term" or "days"
+    message: str
+    term: Term | None = None
+
+    @property
+    def closes_lesson(self) -> bool:
+        """A closed period locks the whole lesson; the N-day lock only marks and attendance."""
+        return self.kind in ("year", "term")
+
+
+def lesson_term(lesson: Lesson) -> Term | None:
+    """The term of the lesson's class (by its grade range) that contains the lesson date."""
+    course = lesson.course
+    grade = course.school_class.grade
+    return db.session.scalar(
+        select(Term)
+        .where(
+            Term.school_id == lesson.school_id,
+            Term.year_id == course.year_id,
+            Term.grade_from <= grade,
+            Term.grade_to >= grade,
+            Term.start_date <= lesson.date,
+            Term.end_date >= lesson.date,
+        )
+        .order_by(Term.start_date)
+        .limit(1)
+    )
+
+
+def lesson_lock(lesson: Lesson, today: dt.date | None = None) -> LessonLock | None:
+    """Tell whether and why the lesson's entries are locked; None when they are open."""
+    year = db.session.get(AcademicYear, lesson.course.year_id)
+    if year is not None and year.is_closed:
+        return LessonLock(
+            "year",
+            _(
+                "The school year %(year)s is closed: its lessons are read-only. Only the "
+                "principal may correct an entry, and every correction is recorded.",
+                year=year.name,
+            ),
+        )
+    term = lesson_term(lesson)
+    if term is not None and term.is_closed:
+        return LessonLock(
+            "term",
+            _(
+                "The term «%(term)s» is closed: its lessons are read-only. Ask the principal "
+                "to reopen the term or to correct the entry; every correction is recorded.",
+                term=term.name,
+            ),
+            term,
+        )
+    days = lesson.school.mark_lock_days
+    today = today or dt.date.today()
+    if days and days > 0 and today > lesson.date + dt.timedelta(days=days):
+        return LessonLock(
+            "days",
+            _(
+                "Marks and attendance of this lesson are locked: the school locks them "
+                "%(days)s days after the lesson date (%(date)s). Only the principal may "
+                "correct them, and every correction is recorded.",
+                days=days,
+                date=lesson.date.strftime("%d.%m.%Y"),
+            ),
+            term,
+        )
+    return None
+
+
+def may_correct_locked(access: JournalAccess) -> bool:
+    """Only the principal (and the server administrator) corrects locked entries."""
+    return access.corrects_everything
+
+
+def _lock_lesson_row(lesson: Lesson) -> None:
+    """Serialise saves of one lesson and reread what another save may have committed.
+
+    On PostgreSQL the row lock makes a second save of the same lesson wait until the first
+    commits, so its check of the seen values reads the committed marks. SQLite ignores
+    FOR UPDATE and serialises writers by itself.
+    """
+    db.session.execute(
+        select(Lesson.id)
+        .where(Lesson.school_id == lesson.school_id, Lesson.id == lesson.id)
+        .with_for_update()
+    )
+    db.session.expire_all()
+
+
+# --- Saving ---------------------------------------------------------------------
+
+
+def save_lesson(
+    lesson: Lesson, form: LessonForm, acting_user_id: int | None, may_correct: bool = False
+) -> SaveResult:
+    """Save the lesson form in one transaction.
 
     Every value is checked first; when any is invalid, ``JournalInputError`` lists them
-    all and nothing is written. Marks and attendance record who changed them.
+    all and nothing is written. A lesson in a closed term or year is refused
+    (``JournalLockedError``) unless ``may_correct``; under the N-day lock only changes of
+    marks and attendance are refused. A cell another user changed since the page was
+    loaded is left as it is and reported in ``SaveResult.conflicts``. Every change of a
+    mark or attendance entry gets its audit row in the same transaction.
     """
+    _lock_lesson_row(lesson)
+    lock = lesson_lock(lesson)
+    if lock is not None and lock.closes_lesson and not may_correct:
+        raise JournalLockedError([lock.message])
+
     students = lesson.course.students()
     errors: list[str] = []
-
     topic = form.topic.strip()
     if len(topic) > MAX_TOPIC_LENGTH:
         errors.append(
@@ -644,15 +812,25 @@ def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) ->
     if errors:
         raise JournalInputError(errors)
 
-    # TODO: record every change in the journal audit log (who, when, from which address,
-    # old and new value) and refuse changes in closed terms once term locks exist.
-    changed = 0
+    result = SaveResult()
+    mark_changes = _mark_changes(lesson, students, marks, form)
+    attendance_changes = _attendance_changes(lesson, students, attendance)
+    mark_changes = [c for c in mark_changes if not _mark_conflict(lesson, c, form, result)]
+    attendance_changes = [
+        c for c in attendance_changes if not _attendance_conflict(lesson, c, form, result)
+    ]
+    if lock is not None and not may_correct and (mark_changes or attendance_changes):
+        raise JournalLockedError([lock.message])
+
+    correction = lock is not None
     if (lesson.topic or "") != topic:
         lesson.topic = topic or None
-        changed += 1
-    changed += _apply_marks(lesson, marks, form.comments, acting_user_id)
+        result.changed += 1
+    result.changed += _apply_marks(lesson, mark_changes, acting_user_id, correction)
     newly_absent: list[Attendance] = []
-    changed += _apply_attendance(lesson, attendance, acting_user_id, newly_absent)
+    result.changed += _apply_attendance(
+        lesson, attendance_changes, acting_user_id, correction, newly_absent
+    )
     if new_assignment is not None:
         assignment_type, weight, text, due_date = new_assignment
         db.session.add(
@@ -665,71 +843,271 @@ def save_lesson(lesson: Lesson, form: LessonForm, acting_user_id: int | None) ->
                 due_date=due_date,
             )
         )
-        changed += 1
+        result.changed += 1
     # Parents' absence notes: an accepted note gives its reason to the absences at once,
     # and parents hear of an absence in today's lesson, in this same transaction.
     absence_notes.apply_accepted_notes(lesson, acting_user_id)
     absence_notes.notify_same_day_absences(lesson, newly_absent)
     db.session.commit()
-    log.info("User %s saved lesson %s: %s changes", acting_user_id, lesson.id, changed)
-    return changed
+    log.info(
+        "User %s saved lesson %s: %s changes, %s conflicts%s",
+        acting_user_id,
+        lesson.id,
+        result.changed,
+        len(result.conflicts),
+        " (correction of a locked lesson)" if correction else "",
+    )
+    return result
 
 
-def _apply_marks(lesson, parsed, comments, acting_user_id) -> int:
-    stored = {
+def _stored_marks(lesson: Lesson) -> dict[tuple[int, int], Mark]:
+    return {
         (mark.assignment_id, mark.student_id): mark
         for assignment in lesson.assignments
         for mark in assignment.marks
     }
-    changed = 0
+
+
+def _mark_changes(lesson, students, parsed, form) -> list[MarkChange]:
+    """The mark cells whose typed value or comment differs from the stored one."""
+    stored = _stored_marks(lesson)
+    by_id = {student.id: student for student in students}
+    assignments = {assignment.id: assignment for assignment in lesson.assignments}
+    changes = []
     for (assignment_id, student_id), value in parsed.items():
         mark = stored.get((assignment_id, student_id))
-        comment = comments.get((assignment_id, student_id), "").strip() or None
+        comment = form.comments.get((assignment_id, student_id), "").strip() or None
         if value is None:
-            if mark is not None:
-                db.session.delete(mark)
-                changed += 1
+            if mark is None:
+                continue
+            comment = None
+        elif mark is not None and (mark.kind, mark.value, mark.comment) == (
+            value.kind,
+            value.value,
+            comment,
+        ):
+            continue
+        changes.append(
+            MarkChange(assignments[assignment_id], by_id[student_id], mark, value, comment)
+        )
+    return changes
+
+
+def _attendance_changes(lesson, students, parsed) -> list[AttendanceChange]:
+    stored = lesson_attendance(lesson)
+    by_id = {student.id: student for student in students}
+    changes = []
+    for student_id, code in parsed.items():
+        entry = stored.get(student_id)
+        if code is None and entry is None:
+            continue
+        if code is not None and entry is not None and entry.code_id == code.id:
+            continue
+        changes.append(AttendanceChange(by_id[student_id], entry, code))
+    return changes
+
+
+def _changer_name(lesson: Lesson, entity: str, student_id: int, assignment_id=None) -> str:
+    """Name of whoever last changed a cell, from the audit log (the row may be deleted)."""
+    audit = last_change(lesson.school_id, entity, lesson.id, student_id, assignment_id)
+    user = audit.user if audit is not None else None
+    if user is None:
+        return _("another user")
+    return " ".join(part for part in (user.first_name, user.last_name) if part) or user.username
+
+
+def _mark_conflict(lesson, change: MarkChange, form: LessonForm, result: SaveResult) -> bool:
+    """Tell whether another user changed the cell since the page was loaded; report it."""
+    key = (change.assignment.id, change.student.id)
+    seen = form.seen_marks.get(key)
+    if seen is None:
+        return False
+    mark = change.stored
+    current = (mark_input_value(mark), (mark.comment or "") if mark else "")
+    if current == (seen[0].strip(), seen[1].strip()):
+        return False
+    result.conflicts.append(
+        _(
+            "The mark of %(student)s for «%(assignment)s» was already changed by %(user)s: "
+            "it is now «%(value)s». Check it and save again.",
+            student=change.student.short_name,
+            assignment=change.assignment.type.name,
+            user=_changer_name(lesson, "mark", change.student.id, change.assignment.id),
+            value=mark.display() if mark is not None else _("no mark"),
+        )
+    )
+    return True
+
+
+def _attendance_conflict(lesson, change: AttendanceChange, form, result) -> bool:
+    seen = form.seen_attendance.get(change.student.id)
+    if seen is None:
+        return False
+    entry = change.stored
+    if (str(entry.code_id) if entry else "") == seen:
+        return False
+    result.conflicts.append(
+        _(
+            "The attendance of %(student)s was already changed by %(user)s: it is now "
+            "«%(value)s». Check it and save again.",
+            student=change.student.short_name,
+            user=_changer_name(lesson, "attendance", change.student.id),
+            value=entry.display() if entry is not None else _("present"),
+        )
+    )
+    return True
+
+
+def _apply_marks(lesson, changes: list[MarkChange], acting_user_id, correction) -> int:
+    """Write the mark changes, each with its audit row."""
+    created = []
+    for change in changes:
+        mark, value = change.stored, change.value
+        audit = dict(
+            school_id=lesson.school_id,
+            user_id=acting_user_id,
+            lesson=lesson,
+            student_id=change.student.id,
+            assignment_id=change.assignment.id,
+            correction=correction,
+        )
+        if value is None:
+            record_change(
+                "mark",
+                "delete",
+                record_id=mark.id,
+                old=mark_text(mark.kind, mark.value),
+                old_comment=mark.comment,
+                **audit,
+            )
+            db.session.delete(mark)
             continue
         if mark is None:
             mark = Mark(
-                school_id=lesson.school_id, assignment_id=assignment_id, student_id=student_id
+                school_id=lesson.school_id,
+                assignment_id=change.assignment.id,
+                student_id=change.student.id,
             )
             db.session.add(mark)
-        elif (mark.kind, mark.value, mark.comment) == (value.kind, value.value, comment):
-            continue
+            row = record_change(
+                "mark",
+                "create",
+                new=mark_text(value.kind, value.value),
+                new_comment=change.comment,
+                **audit,
+            )
+            created.append((row, mark))
+        else:
+            record_change(
+                "mark",
+                "change",
+                record_id=mark.id,
+                old=mark_text(mark.kind, mark.value),
+                new=mark_text(value.kind, value.value),
+                old_comment=mark.comment,
+                new_comment=change.comment,
+                **audit,
+            )
         mark.kind = value.kind
         mark.value = value.value
-        mark.comment = comment
+        mark.comment = change.comment
         mark.changed_by_id = acting_user_id
         mark.changed_at = func.now()
-        changed += 1
-    return changed
+    _link_created(created)
+    return len(changes)
 
 
-def _apply_attendance(lesson, parsed, acting_user_id, newly_absent=None) -> int:
-    """Write the attendance column; entries that became absent go into ``newly_absent``."""
-    stored = lesson_attendance(lesson)
-    changed = 0
-    for student_id, code in parsed.items():
-        entry = stored.get(student_id)
+def _link_created(created: list) -> None:
+    """Give the audit rows of new records the ids the flush assigned to them."""
+    if not created:
+        return
+    db.session.flush()
+    for row, record in created:
+        row.record_id = record.id
+
+
+def _apply_attendance(
+    lesson, changes: list[AttendanceChange], acting_user_id, correction, newly_absent=None
+) -> int:
+    """Write the attendance changes with their audit rows; new absences go into ``newly_absent``."""
+    created = []
+    for change in changes:
+        entry, code = change.stored, change.code
+        audit = dict(
+            school_id=lesson.school_id,
+            user_id=acting_user_id,
+            lesson=lesson,
+            student_id=change.student.id,
+            correction=correction,
+        )
         was_absent = entry is not None and entry.code.kind == "absent"
         if code is None:
-            if entry is not None:
-                db.session.delete(entry)
-                changed += 1
+            record_change(
+                "attendance",
+                "delete",
+                record_id=entry.id,
+                old=attendance_text(entry.code, entry.reason),
+                **audit,
+            )
+            db.session.delete(entry)
             continue
         if entry is None:
             entry = Attendance(
-                school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id
+                school_id=lesson.school_id, lesson_id=lesson.id, student_id=change.student.id
             )
             db.session.add(entry)
-        elif entry.code_id == code.id:
-            continue
+            row = record_change("attendance", "create", new=attendance_text(code), **audit)
+            created.append((row, entry))
+        else:
+            record_change(
+                "attendance",
+                "change",
+                record_id=entry.id,
+                old=attendance_text(entry.code, entry.reason),
+                new=attendance_text(code, entry.reason),
+                **audit,
+            )
         entry.code_id = code.id
         entry.changed_by_id = acting_user_id
         entry.changed_at = func.now()
-        changed += 1
         # A late mark («ОП») changed to «Н» is a new absence too; «Н» saved again is not.
         if newly_absent is not None and code.kind == "absent" and not was_absent:
             newly_absent.append(entry)
-    return changed
+    _link_created(created)
+    return len(changes)
+
+
+# --- Closing and reopening terms ------------------------------------------------
+
+
+def may_close_periods(scope: Scope) -> bool:
+    """Closing and reopening terms is the principal's (and the server administrator's)."""
+    return scope.level == "server" or scope.has_role("principal")
+
+
+def school_terms(scope: Scope) -> list[Term]:
+    """Terms of the school's years, newest year first, in date and grade order."""
+    statement = (
+        apply_scope(select(Term), Term, scope)
+        .join(AcademicYear, AcademicYear.id == Term.year_id)
+        .order_by(AcademicYear.start_date.desc(), Term.grade_from, Term.start_date)
+    )
+    return list(db.session.scalars(statement))
+
+
+def set_term_closed(term: Term, closed: bool, acting_user_id: int | None) -> bool:
+    """Close or reopen a term, recorded in the audit log; False when nothing changed."""
+    if term.is_closed == closed:
+        return False
+    term.is_closed = closed
+    record_change(
+        "term",
+        "close" if closed else "reopen",
+        school_id=term.school_id,
+        user_id=acting_user_id,
+        record_id=term.id,
+        term_id=term.id,
+    )
+    db.session.commit()
+    log.info("User %s %s term %s", acting_user_id, "closed" if closed else "reopened", term.id)
+    return True

@@ -2,14 +2,20 @@
 
 import datetime as dt
 
+import pandas as pd
 from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
-from app.security.scope import current_scope
+from app.models import Course, SchoolClass, Subject, Term, db
+from app.reports.xlsx import frame_to_xlsx, xlsx_response
+from app.security.scope import apply_scope, current_scope, scoped_get_or_404
+from app.services import journal_audit
 from app.services.journal import (
     JournalInputError,
+    JournalLockedError,
     LessonForm,
     NewAssignment,
     course_grid,
@@ -22,11 +28,16 @@ from app.services.journal import (
     lesson_attendance,
     lesson_attendance_codes,
     lesson_form_from_lesson,
+    lesson_lock,
     mark_title,
+    may_close_periods,
+    may_correct_locked,
     may_write_course,
     may_write_lesson,
     save_lesson,
     school_assignment_types,
+    school_terms,
+    set_term_closed,
     visible_courses,
 )
 
@@ -55,7 +66,11 @@ class JournalView(BaseView):
     def courses(self):
         access = self._access()
         return self.render_template(
-            "journal_courses.html", groups=visible_courses(access), access=access
+            "journal_courses.html",
+            groups=visible_courses(access),
+            access=access,
+            may_close_periods=may_close_periods(access.scope),
+            may_read_audit=self.appbuilder.sm.has_access("can_read", "SchoolReports"),
         )
 
     @expose("/course/<int:course_id>")
@@ -99,13 +114,28 @@ class JournalView(BaseView):
         students = lesson.course.students()
         form = _lesson_form_from_request(lesson, students)
         try:
-            changed = save_lesson(lesson, form, g.user.id)
+            result = save_lesson(lesson, form, g.user.id, may_correct_locked(access))
+        except JournalLockedError as error:
+            db.session.rollback()
+            return self._render_lesson(access, lesson, students, form, error.messages), 403
         except JournalInputError as error:
+            db.session.rollback()
             return self._render_lesson(access, lesson, students, form, error.messages), 400
-        flash(_("The lesson is saved: %(count)s changes.", count=changed), "success")
+        flash(_("The lesson is saved: %(count)s changes.", count=result.changed), "success")
+        if result.conflicts:
+            # The other cells are saved; the page shows the current values of the cells
+            # another user changed, so the user can check them and save again.
+            fresh = lesson_form_from_lesson(lesson, students)
+            page = self._render_lesson(
+                access, lesson, students, fresh, errors=[], conflicts=result.conflicts
+            )
+            return page, 409
         return redirect(url_for("JournalView.lesson", lesson_id=lesson.id))
 
-    def _render_lesson(self, access, lesson, students, form, errors):
+    def _render_lesson(self, access, lesson, students, form, errors, conflicts=()):
+        lock = lesson_lock(lesson)
+        may_correct = may_correct_locked(access)
+        may_write = may_write_lesson(access, lesson)
         return self.render_template(
             "journal_lesson.html",
             lesson=lesson,
@@ -113,7 +143,11 @@ class JournalView(BaseView):
             students=students,
             form=form,
             errors=errors,
-            may_write=may_write_lesson(access, lesson),
+            conflicts=conflicts,
+            lock=lock,
+            correcting=lock is not None and may_write and may_correct,
+            may_write=may_write and (lock is None or not lock.closes_lesson or may_correct),
+            marks_open=may_write and (lock is None or may_correct),
             assignment_types=school_assignment_types(lesson.school_id),
             attendance_codes=lesson_attendance_codes(lesson.school_id),
             stored_attendance=lesson_attendance(lesson),
@@ -140,7 +174,166 @@ def _lesson_form_from_request(lesson, students) -> LessonForm:
             form.comments[key] = data.get(f"comment-{assignment.id}-{student.id}", "")
     for student in students:
         form.attendance[student.id] = data.get(f"attendance-{student.id}", "")
+    _read_seen_values(form, lesson, students)
     return form
+
+
+def _read_seen_values(form: LessonForm, lesson, students) -> None:
+    """Read the hidden fields with the values the page showed; absent ones are not checked."""
+    data = request.form
+    for assignment in lesson.assignments:
+        for student in students:
+            suffix = f"{assignment.id}-{student.id}"
+            seen = data.get(f"seen-mark-{suffix}")
+            if seen is not None:
+                form.seen_marks[(assignment.id, student.id)] = (
+                    seen,
+                    data.get(f"seen-comment-{suffix}", ""),
+                )
+    for student in students:
+        seen = data.get(f"seen-attendance-{student.id}")
+        if seen is not None:
+            form.seen_attendance[student.id] = seen
+
+
+class JournalPeriodsView(BaseView):
+    """The principal closes and reopens terms; a closed term's lessons are read-only."""
+
+    route_base = "/journal/periods"
+    default_view = "periods"
+    class_permission_name = PERMISSION
+    method_permission_name = {"periods": "read", "period_toggle": "write"}
+
+    @expose("/")
+    @has_access
+    def periods(self):
+        scope = current_scope()
+        if not may_close_periods(scope):
+            abort(403)
+        return self.render_template("journal_periods.html", terms=school_terms(scope))
+
+    @expose("/term/<int:term_id>", methods=["POST"])
+    @has_access
+    def period_toggle(self, term_id):
+        scope = current_scope()
+        # The id is looked up first: another school's term is "not found" for every role
+        # holding the journal permission, as a missing one is.
+        term = scoped_get_or_404(Term, term_id, scope)
+        if not may_close_periods(scope):
+            abort(403)
+        closed = request.form.get("action") == "close"
+        if set_term_closed(term, closed, g.user.id):
+            message = _("The term «%(term)s» is closed.", term=term.name)
+            if not closed:
+                message = _("The term «%(term)s» is reopened.", term=term.name)
+            flash(message, "success")
+        return redirect(url_for("JournalPeriodsView.periods"))
+
+
+class JournalAuditView(BaseView):
+    """«Отчёт о доступе к журналу»: every change in the journal, with filters and XLSX."""
+
+    route_base = "/journal/audit"
+    default_view = "report"
+    class_permission_name = "SchoolReports"
+    method_permission_name = {"report": "read", "report_xlsx": "read"}
+
+    @expose("/")
+    @has_access
+    def report(self):
+        scope = current_scope()
+        filters, errors = journal_audit.parse_filters(scope, request.args)
+        for message in errors:
+            flash(message, "danger")
+        page_number = request.args.get("page", "1")
+        page_number = int(page_number) if page_number.isdigit() else 1
+        page = journal_audit.audit_page(scope, filters, page_number)
+        args = {key: value for key, value in request.args.items() if key != "page"}
+        return self.render_template(
+            "journal_audit.html",
+            page=page,
+            filters=filters,
+            args=args,
+            **_filter_choices(scope),
+        )
+
+    @expose("/report.xlsx")
+    @has_access
+    def report_xlsx(self):
+        scope = current_scope()
+        filters, _errors = journal_audit.parse_filters(scope, request.args)
+        rows = journal_audit.audit_export_rows(scope, filters)
+        columns = _audit_columns()
+        frame = pd.DataFrame(
+            [[getattr(row, name) for name in columns] for row in rows],
+            columns=list(columns.values()),
+        )
+        frame[columns["is_correction"]] = frame[columns["is_correction"]].map(
+            lambda flag: _("yes") if flag else ""
+        )
+        title = _("Journal access report")
+        content = frame_to_xlsx(
+            [(title, frame, {columns["changed_at"]: "dd.mm.yyyy hh:mm"})],
+            title,
+            _describe_filters(scope, filters),
+        )
+        return xlsx_response(content, title)
+
+
+def _audit_columns() -> dict[str, str]:
+    """Report line attributes and their column headers, in order."""
+    return {
+        "changed_at": _("When"),
+        "user": _("Who"),
+        "address": _("Address"),
+        "school_class": _("Class"),
+        "subject": _("Subject"),
+        "lesson": _("Lesson"),
+        "student": _("Student"),
+        "entity": _("Record"),
+        "action": _("Change"),
+        "old_value": _("Old value"),
+        "new_value": _("New value"),
+        "comment": _("Comment"),
+        "is_correction": _("Correction of a locked entry"),
+    }
+
+
+def _filter_choices(scope) -> dict:
+    """Classes, courses and users the report may be filtered by, scoped to the school."""
+    classes = db.session.scalars(
+        apply_scope(select(SchoolClass), SchoolClass, scope).order_by(
+            SchoolClass.grade, SchoolClass.name
+        )
+    )
+    courses = db.session.scalars(
+        apply_scope(select(Course), Course, scope)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .join(Subject, Subject.id == Course.subject_id)
+        .order_by(SchoolClass.grade, SchoolClass.name, Subject.name)
+    )
+    return {
+        "classes": list(classes),
+        "courses": list(courses),
+        "users": journal_audit.audit_users(scope),
+    }
+
+
+def _describe_filters(scope, filters) -> str:
+    """The filters of an export in words, for the line above the header."""
+    parts = []
+    if filters.class_id is not None:
+        parts.append(_("class %(name)s", name=db.session.get(SchoolClass, filters.class_id).name))
+    if filters.course_id is not None:
+        parts.append(_("course %(name)s", name=str(db.session.get(Course, filters.course_id))))
+    if filters.date_from is not None:
+        parts.append(_("from %(date)s", date=filters.date_from.strftime("%d.%m.%Y")))
+    if filters.date_to is not None:
+        parts.append(_("to %(date)s", date=filters.date_to.strftime("%d.%m.%Y")))
+    if filters.user_id is not None:
+        user = next(u for u in journal_audit.audit_users(scope) if u.id == filters.user_id)
+        parts.append(_("user %(name)s", name=f"{user.last_name} {user.first_name}"))
+    return _("Filters: %(filters)s.", filters=", ".join(parts) if parts else _("none"))
 
 
 def register(appbuilder) -> None:
@@ -151,3 +344,13 @@ def register(appbuilder) -> None:
         category="Journal and diary",
         category_label=_l("Journal"),
     )
+    appbuilder.add_view(
+        JournalAuditView,
+        "Journal access report",
+        label=_l("Journal access report"),
+        category="Journal and diary",
+        category_label=_l("Journal"),
+    )
+    # Teachers hold the journal permission too, so the page is linked from the course
+    # list for the principal only, not from the menu.
+    appbuilder.add_view_no_menu(JournalPeriodsView)

@@ -1,0 +1,73 @@
+"""The journal's audit log: every change of a mark, an attendance entry or a final mark."""
+
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, false, func
+from sqlalchemy.orm import relationship
+
+from app.models.base import SchoolOwned, db
+
+#: What an audit row is about.
+AUDIT_ENTITIES = {
+    "mark": _l("Mark"),
+    "attendance": _l("Attendance"),
+    "final_mark": _l("Final mark"),
+    "term": _l("Term"),
+    "year": _l("School year"),
+}
+
+#: What happened to it.
+AUDIT_ACTIONS = {
+    "create": _l("entered"),
+    "change": _l("changed"),
+    "delete": _l("deleted"),
+    "reason": _l("reason set"),
+    "close": _l("closed"),
+    "reopen": _l("reopened"),
+}
+
+
+class JournalAudit(SchoolOwned, db.Model):
+    """One change in the journal: who, when, from which address, the old and the new value.
+
+    The ids of the lesson, course, class, student, assignment and term are kept as plain
+    numbers, not foreign keys: the record of a change must outlive a deleted lesson or
+    assignment. Values are stored as the journal shows them («5», «зач», «Н (Б)»).
+    """
+
+    __tablename__ = "journal_audit"
+    __table_args__ = (
+        Index("ix_journal_audit_school_time", "school_id", "changed_at"),
+        Index("ix_journal_audit_school_course", "school_id", "course_id"),
+        Index("ix_journal_audit_school_class", "school_id", "class_id"),
+        Index("ix_journal_audit_school_lesson", "school_id", "lesson_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    changed_at = Column(DateTime, nullable=False, server_default=func.now())
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    #: The client address: the peer, or the X-Forwarded-For entry when a proxy is trusted.
+    address = Column(String(45))
+    entity = Column(String(20), nullable=False, info={"choices": AUDIT_ENTITIES})
+    action = Column(String(20), nullable=False, info={"choices": AUDIT_ACTIONS})
+    #: A principal's change of an entry locked by a closed period or the N-day lock.
+    is_correction = Column(Boolean, nullable=False, default=False, server_default=false())
+
+    #: The id of the changed row (mark, attendance, final mark, term or year).
+    record_id = Column(Integer)
+    lesson_id = Column(Integer)
+    course_id = Column(Integer)
+    class_id = Column(Integer)
+    student_id = Column(Integer)
+    assignment_id = Column(Integer)
+    term_id = Column(Integer)
+
+    old_value = Column(String(30))
+    new_value = Column(String(30))
+    old_comment = Column(String(500))
+    new_comment = Column(String(500))
+
+    user = relationship(User, foreign_keys=[user_id])
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.action} {self.record_id}"
