@@ -439,6 +439,53 @@ def test_diary_shows_announcements_to_parent(community, audiences, login):
     assert audiences["class_6b"] not in items
 
 
+def test_diary_keeps_announcements_of_viewed_child(app, login):
+    with app.app_context():
+        built = build_extra_school("AN9")
+        sid = built.school_id
+        year_id = db.session.scalar(select(AcademicYear.id).where(AcademicYear.school_id == sid))
+        class_5a = db.session.scalar(
+            select(SchoolClass.id).where(SchoolClass.school_id == sid, SchoolClass.name == "5А")
+        )
+        class_6b = SchoolClass(school_id=sid, year_id=year_id, grade=6, letter="Б", name="6Б")
+        db.session.add(class_6b)
+        db.session.flush()
+        parent_id = _user_id(built.users["parent"])
+        older = Student(
+            school_id=sid, class_id=class_6b.id, last_name="Ученикова", first_name="Ольга", sex="f"
+        )
+        db.session.add(older)
+        db.session.flush()
+        db.session.add(
+            Guardian(
+                school_id=sid,
+                student_id=older.id,
+                user_id=parent_id,
+                last_name="Ученикова",
+                first_name="Анна",
+            )
+        )
+        principal = _user_id(built.users["principal"])
+        for_5a = _announcement(sid, "Для 5А", principal, audience="classes", class_ids=(class_5a,))
+        for_6b = _announcement(
+            sid, "Для 6Б", principal, audience="classes", class_ids=(class_6b.id,)
+        )
+        for_school = _announcement(sid, "Для всей школы", principal)
+        younger_id, older_id = built.ids["Student"], older.id
+        db.session.commit()
+
+    client = login(built.users["parent"])
+    younger_page = client.get(f"/diary/?student={younger_id}").get_data(as_text=True)
+    older_page = client.get(f"/diary/?student={older_id}").get_data(as_text=True)
+    start_page = client.get("/").get_data(as_text=True)
+
+    younger_items = {int(value) for value in ITEM_ID.findall(younger_page)}
+    older_items = {int(value) for value in ITEM_ID.findall(older_page)}
+    assert younger_items == {for_5a, for_school}
+    assert older_items == {for_6b, for_school}
+    assert {for_5a, for_6b, for_school} <= {int(v) for v in ITEM_ID.findall(start_page)}
+
+
 def test_diary_of_staff_has_no_block(app, community, login):
     with app.app_context():
         student_id = db.session.scalar(

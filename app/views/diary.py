@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.security.scope import current_scope
-from app.services.announcements import reader_announcements
+from app.services.announcements import diary_announcements
 from app.services.diary import (
     diary_student_or_404,
     diary_week,
@@ -67,7 +67,7 @@ class DiaryView(BaseView):
             return None
         if not self.appbuilder.sm.has_access("can_read", "Announcements"):
             return None
-        return reader_announcements(scope, dt.date.today())
+        return diary_announcements(scope, student, dt.date.today())
 
     def _render_chooser(self, scope):
         classes = visible_classes(scope)

@@ -46,6 +46,7 @@ from app.services.announcements.listing import (
     PAGE_SIZE,
     PERIODS,
     announcement_rows,
+    diary_announcements,
     list_page,
     reader_announcements,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "parse_form",
     "publish_authority_announcement",
     "read_statistics",
+    "diary_announcements",
     "reader_announcements",
     "reader_scope",
     "record_read",

@@ -81,6 +81,22 @@ def reader_announcements(scope: Scope, today: dt.date, limit: int | None = None)
     return rows[:limit] if limit is not None else rows
 
 
+def diary_announcements(scope: Scope, student, today: dt.date) -> list:
+    """Return the reader's current announcements that concern one child's diary.
+
+    A parent of children in several classes reads announcements of all those classes on
+    the start page; a child's diary keeps only those of that child's class and those
+    addressed to the whole school or to roles.
+    """
+    rows = reader_announcements(scope, today)
+    return [
+        row
+        for row in rows
+        if row.announcement.audience != "classes"
+        or any(link.class_id == student.class_id for link in row.announcement.classes)
+    ]
+
+
 def announcement_rows(scope: Scope, announcements: list[Announcement]) -> list[AnnouncementRow]:
     read_ids = _read_ids(scope, announcements)
     sources = source_names(announcements)
