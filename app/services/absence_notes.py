@@ -44,6 +44,7 @@ from app.models.communication import ABSENCE_NOTE_STATUSES
 from app.models.schoolyear import vacation_class
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import journal_audit
+from app.services.dates import parse_user_date
 from app.services.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,6 @@ MAX_COMMENT_LENGTH = 500
 NOTES_PAGE_SIZE = 50
 
 SATURDAY = 5
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
 
 
 class NoteInputError(Exception):
@@ -456,21 +456,11 @@ class NoteForm:
     reason_text: str = ""
 
 
-def parse_day(text: str) -> dt.date | None:
-    """Read a date typed as YYYY-MM-DD (the date picker) or DD.MM.YYYY, else return None."""
-    for date_format in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text.strip(), date_format).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _parse_day_field(text: str, missing: str, invalid: str, errors: list[str]) -> dt.date | None:
     if not text.strip():
         errors.append(missing)
         return None
-    day = parse_day(text)
+    day = parse_user_date(text)
     if day is None:
         errors.append(invalid)
     return day

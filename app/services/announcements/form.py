@@ -13,13 +13,11 @@ from app.services.announcements.access import AnnouncementAccess
 from app.services.announcements.listing import role_label
 from app.services.announcements.reading import teacher_class_ids
 from app.services.attachments import AttachmentError, check_upload
+from app.services.dates import parse_user_date
 
 TITLE_MAX_LENGTH = 255
 #: Days a new announcement is shown unless the writer sets another end date.
 DEFAULT_DISPLAY_DAYS = 7
-
-#: Dates are typed the Russian way (05.10.2026) or sent by <input type="date"> in ISO.
-DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 
 
 class AnnouncementInputError(Exception):
@@ -85,7 +83,7 @@ class AnnouncementForm:
     def date_value(self, name: str) -> str:
         """Return a typed date as <input type="date"> shows it: ISO when it can be read."""
         text = getattr(self, name)
-        parsed = _read_date(text)
+        parsed = parse_user_date(text)
         return parsed.isoformat() if parsed is not None else text
 
 
@@ -150,16 +148,6 @@ def _addressable_classes(access: AnnouncementAccess):
     return statement
 
 
-def _read_date(text: str) -> dt.date | None:
-    text = (text or "").strip()
-    for date_format in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, date_format).date()
-        except ValueError:
-            continue
-    return None
-
-
 def _parse_date(text: str, field_label: str, errors: list[str]) -> dt.date | None:
     text = (text or "").strip()
     example = dt.date.today().strftime("%d.%m.%Y")
@@ -172,7 +160,7 @@ def _parse_date(text: str, field_label: str, errors: list[str]) -> dt.date | Non
             )
         )
         return None
-    parsed = _read_date(text)
+    parsed = parse_user_date(text)
     if parsed is None:
         errors.append(
             _(
