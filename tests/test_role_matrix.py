@@ -38,12 +38,21 @@ BASELINE = {
     "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements"}),
     "school_admin": (
         {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
-        SCHOOL_SETTINGS | {"SchoolUsers", "Announcements", "Messages", "Notifications"},
+        SCHOOL_SETTINGS
+        | {"SchoolUsers", "SchoolSettings", "Announcements", "Messages", "Notifications"},
     ),
     "principal": (
         SCHOOL_SETTINGS
         | JOURNAL_RECORDS
-        | {"Employees", "Students", "Guardians", "Diary", "SchoolReports", "AbsenceNotes"},
+        | {
+            "Employees",
+            "Students",
+            "Guardians",
+            "Diary",
+            "SchoolReports",
+            "AbsenceNotes",
+            "SchoolSettings",
+        },
         EDUCATION | {"Journal", "Timetable", "Announcements", "Messages", "Notifications"},
     ),
     "teacher": (

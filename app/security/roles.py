@@ -103,7 +103,9 @@ ROLES: dict[str, RoleSpec] = {
             _l("School system administrator"),
             "school",
             read={"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
-            write=SCHOOL_SETTINGS | COMMUNICATION_WRITE | {"SchoolUsers", "Announcements"},
+            write=SCHOOL_SETTINGS
+            | COMMUNICATION_WRITE
+            | {"SchoolUsers", "SchoolSettings", "Announcements"},
         ),
         _spec(
             "principal",
@@ -112,7 +114,15 @@ ROLES: dict[str, RoleSpec] = {
             "school",
             read=SCHOOL_SETTINGS
             | JOURNAL_RECORDS
-            | {"Employees", "Students", "Guardians", "Diary", "SchoolReports", "AbsenceNotes"},
+            | {
+                "Employees",
+                "Students",
+                "Guardians",
+                "Diary",
+                "SchoolReports",
+                "AbsenceNotes",
+                "SchoolSettings",
+            },
             write=EDUCATION | COMMUNICATION_WRITE | {"Journal", "Timetable", "Announcements"},
         ),
         _spec(
