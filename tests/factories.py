@@ -8,6 +8,7 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from app.models import (
+    AbsenceDocument,
     AbsenceNote,
     AcademicYear,
     Announcement,
@@ -465,6 +466,21 @@ def _add_communication(add, sid, school_class, student, parent_user, users) -> N
             date_from=WEEK_START,
             date_to=WEEK_START + dt.timedelta(days=1),
             reason_text="Семейные обстоятельства",
+        )
+    )
+    add(
+        AbsenceDocument(
+            school_id=sid,
+            student_id=student.id,
+            kind="certificate",
+            number="17",
+            issued_on=WEEK_START + dt.timedelta(days=2),
+            date_from=WEEK_START,
+            date_to=WEEK_START + dt.timedelta(days=1),
+            scan_filename="справка.pdf",
+            scan_stored_name=f"docprobe{sid:08d}",
+            scan_content_type="application/pdf",
+            scan_size=4,
         )
     )
     add(

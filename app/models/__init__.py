@@ -1,5 +1,6 @@
 """The data model; importing this package registers every table in one metadata."""
 
+from app.models.attendance_docs import AbsenceDocument
 from app.models.audit import JournalAudit
 from app.models.base import SchoolOwned, db, is_school_owned
 from app.models.communication import (
@@ -47,6 +48,7 @@ from app.models.schoolyear import (
 from app.models.timetable import Lesson, TimetableEntry
 
 __all__ = [
+    "AbsenceDocument",
     "AbsenceNote",
     "Announcement",
     "AnnouncementClass",
