@@ -223,6 +223,11 @@ def test_parent_submits_note(app, school, login):
     shown = client.get(f"/absence-notes/{note_id}")
     assert shown.status_code == 200
     assert 'data-testid="withdraw-form"' in shown.text
+
+    # Opening the note answers the class teacher's notice about it.
+    assert notices(app, school.users["teacher"], "absence_note")[0].read_at is None
+    assert login(school.users["teacher"]).get(f"/absence-notes/{note_id}").status_code == 200
+    assert notices(app, school.users["teacher"], "absence_note")[0].read_at is not None
     assert 'data-testid="accept-form"' not in shown.text
 
 

@@ -915,6 +915,29 @@ def test_send_notifies_and_mails_opted_in(app, family, login, caplog):
     assert mail.kind == "message"
 
 
+def test_opening_thread_reads_its_notice(app, family, login):
+    built, ids = family
+    parent = login(built.users["parent"])
+    response = send(parent, [ids["teacher"]], subject="Справка", body="Справку принесём завтра.")
+    assert response.status_code == 302
+    message_id = last_message(app, built.school_id, ids["parent"])["id"]
+
+    def unread_notice_links():
+        with app.app_context():
+            return db.session.scalars(
+                select(Notification.link).where(
+                    Notification.school_id == built.school_id,
+                    Notification.user_id == ids["teacher"],
+                    Notification.read_at.is_(None),
+                )
+            ).all()
+
+    assert f"/messages/{message_id}" in unread_notice_links()
+    teacher = login(built.users["teacher"])
+    assert teacher.get(f"/messages/{message_id}").status_code == 200
+    assert f"/messages/{message_id}" not in unread_notice_links()
+
+
 def test_draft_sends_no_notice(app, family, login):
     built, ids = family
     with app.app_context():

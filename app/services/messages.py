@@ -49,7 +49,7 @@ from app.services.attachments import (
     stored_path,
 )
 from app.services.diary import own_students, student_courses, visible_students_query
-from app.services.notifications import notify, public_url
+from app.services.notifications import mark_read_for_links, notify, public_url
 
 log = logging.getLogger(__name__)
 
@@ -894,6 +894,8 @@ def open_thread(scope: Scope, message_id) -> Thread:
         .order_by(Message.id)
     ).all()
     _mark_read(school_id, user_id, [row for row in rows.values() if row.read_at is None])
+    mark_read_for_links(school_id, user_id, [thread_path(m) for m in messages])
+    db.session.commit()
     root = next((m for m in messages if m.id == root_id), messages[0])
     return Thread(subject=root.subject, entries=entries, focus_id=message.id, drafts=drafts)
 

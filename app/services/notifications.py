@@ -206,6 +206,28 @@ def mark_read(scope: Scope, notification_id) -> Notification:
     return notice
 
 
+def mark_read_for_links(school_id: int, user_id: int, links) -> int:
+    """Mark the user's unread notices that point at any of these pages read.
+
+    Opening the page a notice is about answers it, so its badge count should drop without
+    a second visit to the notices page. The caller commits.
+    """
+    links = [link for link in links if link]
+    if not links:
+        return 0
+    statement = (
+        update(Notification)
+        .where(
+            Notification.school_id == school_id,
+            Notification.user_id == user_id,
+            Notification.read_at.is_(None),
+            Notification.link.in_(links),
+        )
+        .values(read_at=database_now())
+    )
+    return db.session.execute(statement).rowcount
+
+
 def mark_all_read(scope: Scope) -> int:
     """Mark every unread notice of the user in the school read; return how many changed."""
     if scope.level != "school" or scope.user_id is None:

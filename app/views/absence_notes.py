@@ -32,6 +32,7 @@ from app.services.absence_notes import (
     visible_notes,
     withdraw_note,
 )
+from app.services.notifications import mark_read_for_links
 
 PERMISSION = "AbsenceNotes"
 
@@ -109,6 +110,9 @@ class AbsenceNoteView(BaseView):
     def show(self, note_id):
         access = self._access()
         note = get_note_or_404(access, note_id)
+        # Notices of this note (a new note, a decision) are answered by opening it.
+        mark_read_for_links(note.school_id, access.scope.user_id, [request.path])
+        db.session.commit()
         return self._render_note(access, note, errors=[], decision={})
 
     @expose("/<int:note_id>/accept", methods=["POST"])
