@@ -40,6 +40,10 @@ OPEN_ENDPOINTS = {
 }
 
 
+#: Endpoints answered without touching the session.
+SESSIONLESS_ENDPOINTS = {"calendar_feed", "static", "health"}
+
+
 #: Message of each error page: what happened and what to do next.
 ERROR_MESSAGES = {
     403: _l(
@@ -121,6 +125,9 @@ def default_locale():
 
     FAB reads the locale from the session and its menu assumes English when none is set.
     """
+    # Calendar apps fetch the feed without a session; setting one would send them a cookie.
+    if request.endpoint in SESSIONLESS_ENDPOINTS:
+        return
     if "locale" not in session:
         session["locale"] = current_app.config["BABEL_DEFAULT_LOCALE"]
 

@@ -91,10 +91,14 @@ def schools(app, world):
 def create_link(client, student_id: int) -> tuple[str, str]:
     """Create a link on the settings page; return (its URL, its token)."""
     response = client.post(f"/notifications/calendar/{student_id}/new")
+    assert response.status_code == 302
+    response = client.get(response.location)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     match = FEED_URL.search(response.get_data(as_text=True))
     assert match, "the new link is not shown"
+    # A reload shows the page without the token and makes no new link.
+    assert FEED_URL.search(client.get(response.request.path).get_data(as_text=True)) is None
     return match.group(1), match.group(2)
 
 
@@ -135,6 +139,7 @@ def test_student_feed_lists_lessons_and_homework(app, schools, login):
     assert url.startswith(app.config["PUBLIC_URL"].rstrip("/") + "/calendar/")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert "Set-Cookie" not in response.headers
     calendar = parse(response)
     found = by_summary(calendar)
     physics = found["CF1 Физика"]

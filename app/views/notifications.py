@@ -10,6 +10,7 @@ from flask import (
     make_response,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_appbuilder import BaseView, expose, has_access
@@ -27,6 +28,9 @@ from app.services import calendar_feed, notifications
 log = logging.getLogger(__name__)
 
 PERMISSION = "Notifications"
+
+#: Session key carrying a new calendar token from its form to the page that shows it.
+NEW_FEED_SESSION_KEY = "new_calendar_feed"
 
 #: The endpoint of the public feed, open without login and without a chosen organisation.
 FEED_ENDPOINT = "calendar_feed"
@@ -104,7 +108,20 @@ class NotificationView(BaseView):
     @expose("/settings", methods=["GET"])
     @has_access
     def settings(self):
-        return self._render_settings(current_scope())
+        scope = current_scope()
+        new_feed = session.pop(NEW_FEED_SESSION_KEY, None)
+        if not new_feed:
+            return self._render_settings(scope)
+        # The token is shown on this one page and never again, so the page is kept out of
+        # every cache; a reload shows the page without it instead of making a new link.
+        page = self._render_settings(
+            scope,
+            new_feed_url=calendar_feed.feed_url(new_feed["token"]),
+            new_feed_student=new_feed["student"],
+        )
+        response = make_response(page)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @expose("/settings", methods=["POST"])
     @has_access
@@ -145,14 +162,10 @@ class NotificationView(BaseView):
         scope = current_scope()
         token = calendar_feed.create_feed(scope, student_id)
         db.session.commit()
-        # The token is shown on this one response and never again, so it is rendered
-        # here instead of after a redirect, and kept out of every cache.
-        page = self._render_settings(
-            scope, new_feed_url=calendar_feed.feed_url(token), new_feed_student=int(student_id)
-        )
-        response = make_response(page)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        # Post, redirect, get: the token rides in the signed session cookie of its own
+        # user to the next page, which shows it once and drops it.
+        session[NEW_FEED_SESSION_KEY] = {"token": token, "student": int(student_id)}
+        return redirect(url_for(".settings"))
 
     @expose("/calendar/<int:feed_id>/revoke", methods=["POST"])
     @has_access
