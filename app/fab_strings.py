@@ -41,4 +41,15 @@ FAB_STRINGS = [
     _l("Not a valid choice"),
     # Misspelt in FAB's catalog («аторизации»).
     _l("Invalid login. Please try again."),
+    # Misspelt in FAB's catalog («Отобажения», «ользователя», «опредляющая»).
+    _l("Views/Menus"),
+    _l("The user's email, this will also be used for OID auth"),
+    _l("The user role on the application, this will associate with a list of permissions"),
+    # Missing, and FAB's hints for the name fields read as "show the name".
+    _l(
+        "The user group on the application, this will associate with a list of roles "
+        "associated with the group"
+    ),
+    _l("Write the user first name or names"),
+    _l("Write the user last name"),
 ]

@@ -9,6 +9,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_from_directory,
     session,
     url_for,
 )
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 #: Endpoints a logged-in user may reach before choosing an organisation.
 OPEN_ENDPOINTS = {
     "static",
+    "favicon",
     "appbuilder.static",
     "health",
     "OrganisationView.choose",
@@ -41,7 +43,7 @@ OPEN_ENDPOINTS = {
 
 
 #: Endpoints answered without touching the session.
-SESSIONLESS_ENDPOINTS = {"calendar_feed", "static", "health"}
+SESSIONLESS_ENDPOINTS = {"calendar_feed", "static", "health", "favicon"}
 
 
 #: Message of each error page: what happened and what to do next.
@@ -66,6 +68,7 @@ ERROR_MESSAGES = {
 
 def register_web(app: Flask) -> None:
     app.add_url_rule("/health", "health", health)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     for status in ERROR_MESSAGES:
         app.register_error_handler(status, render_error)
     app.before_request(default_locale)
@@ -73,6 +76,13 @@ def register_web(app: Flask) -> None:
     app.before_request(filter_queries_to_school)
     app.teardown_request(stop_filtering_queries)
     app.context_processor(inject_scope)
+
+
+def favicon():
+    """Serve the tab icon that browsers ask for at the site root."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 def health():

@@ -7,6 +7,13 @@ def test_health_reports_database_ok(app):
     assert response.json == {"status": "ok", "database": "ok"}
 
 
+def test_favicon_served_without_login(app):
+    response = app.test_client().get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/vnd.microsoft.icon"
+    assert response.data[:4] == b"\x00\x00\x01\x00"
+
+
 def test_anonymous_start_page_redirects_to_login(app):
     response = app.test_client().get("/")
     assert response.status_code == 302
