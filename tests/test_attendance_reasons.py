@@ -372,9 +372,7 @@ def test_day_list_contents(app, school, week, login):
     history = add_lesson(app, school, MONDAY, 1, course_id=course_id)
     add_attendance(app, school, history, student_id, reason="УП")
 
-    teacher_page = login(school.users["teacher"]).get(
-        f"/attendance-reasons/day?date={MONDAY.isoformat()}"
-    )
+    teacher_page = login(school.users["teacher"]).get(f"/absentees/?date={MONDAY.isoformat()}")
     assert teacher_page.status_code == 200
     # «ОП» is lateness, not an absence: lesson 4 of "Student" is left out.
     assert day_entries(teacher_page.get_data(as_text=True)) == {
@@ -383,7 +381,7 @@ def test_day_list_contents(app, school, week, login):
     }
 
     principal_page = login(school.users["principal"]).get(
-        f"/attendance-reasons/day?date={MONDAY.strftime('%d.%m.%Y')}"
+        f"/absentees/?date={MONDAY.strftime('%d.%m.%Y')}"
     )
     assert day_entries(principal_page.get_data(as_text=True)) == {
         school.ids["Student"]: [(3, "")],
@@ -393,23 +391,30 @@ def test_day_list_contents(app, school, week, login):
 
     # After the reason is set, the day list shows it.
     post_reason(login(school.users["teacher"]), app, school)
-    page = login(school.users["teacher"]).get(f"/attendance-reasons/day?date={MONDAY}")
+    page = login(school.users["teacher"]).get(f"/absentees/?date={MONDAY}")
     assert day_entries(page.get_data(as_text=True))[school.ids["Student"]] == [(3, "Б")]
 
-    empty = login(school.users["teacher"]).get(f"/attendance-reasons/day?date={WEDNESDAY}")
+    empty = login(school.users["teacher"]).get(f"/absentees/?date={WEDNESDAY}")
     entries = day_entries(empty.get_data(as_text=True))
     assert entries == {school.ids["Student"]: [(3, "")]}
 
 
 def test_day_list_bad_date_and_roles(app, school, login):
     teacher = login(school.users["teacher"])
-    response = teacher.get("/attendance-reasons/day?date=2026-13-40")
+    response = teacher.get("/absentees/?date=2026-13-40")
     assert response.status_code == 200
     assert 'data-testid="day-errors"' in response.get_data(as_text=True)
-    # NOTE: the secretary and the medical worker hold no "Journal" permission.
-    for role in ("parent", "secretary", "medical"):
-        client = login(school.users[role])
-        assert client.get("/attendance-reasons/day").status_code == 403
+    assert login(school.users["parent"]).get("/absentees/").status_code == 403
+    assert login(school.users["parent"]).get("/attendance-reasons/").status_code == 403
+
+
+def test_day_list_open_to_nurse_and_secretary(app, school, week, login):
+    for role in ("medical", "secretary"):
+        page = login(school.users[role]).get(f"/absentees/?date={MONDAY.isoformat()}")
+        assert page.status_code == 200, role
+        assert school.ids["Student"] in day_entries(page.get_data(as_text=True)), role
+        # The list is all they get: setting reasons stays with the class teacher.
+        assert login(school.users[role]).get("/attendance-reasons/").status_code == 403
 
 
 # --- Scans --------------------------------------------------------------------------

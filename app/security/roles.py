@@ -122,6 +122,7 @@ ROLES: dict[str, RoleSpec] = {
                 "SchoolReports",
                 "AbsenceNotes",
                 "SchoolSettings",
+                "AbsenteeList",
             },
             write=EDUCATION | COMMUNICATION_WRITE | {"Journal", "Timetable", "Announcements"},
         ),
@@ -140,6 +141,7 @@ ROLES: dict[str, RoleSpec] = {
                 "AttendanceCodes",
                 "Timetable",
                 "Diary",
+                "AbsenteeList",
             },
             write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes"},
         ),
@@ -148,7 +150,8 @@ ROLES: dict[str, RoleSpec] = {
             "Секретарь",
             _l("Secretary"),
             "school",
-            read=COMMUNICATION_READ | {"SchoolClasses", "Employees", "AbsenceNotes"},
+            read=COMMUNICATION_READ
+            | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList"},
             write=COMMUNICATION_WRITE | {"Students", "Guardians"},
         ),
         _spec(
@@ -164,7 +167,7 @@ ROLES: dict[str, RoleSpec] = {
             "Медицинский работник",
             _l("Medical worker"),
             "school",
-            read=COMMUNICATION_READ | {"Students", "SchoolClasses"},
+            read=COMMUNICATION_READ | {"Students", "SchoolClasses", "AbsenteeList"},
             write=COMMUNICATION_WRITE,
         ),
         _spec(

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 #: Roles that set reasons in every class of their school and correct closed periods.
 WHOLE_SCHOOL_ROLES = ("principal",)
+#: Roles that read the day's absentees of every class: the principal, and the medical
+#: worker and the secretary, who act on the list by the second lesson.
+ABSENTEE_LIST_ROLES = ("principal", "medical", "secretary")
 
 #: The maximum range of dates one form may cover: one school year.
 MAX_RANGE_DAYS = 366
@@ -84,10 +87,14 @@ class ReasonAccess:
         return self.whole_school
 
 
-def reason_access(scope: Scope) -> ReasonAccess:
-    """Work out which classes a session may handle from its scope."""
+def reason_access(scope: Scope, whole_school_roles=WHOLE_SCHOOL_ROLES) -> ReasonAccess:
+    """Work out which classes a session may handle from its scope.
+
+    Holders of ``whole_school_roles`` handle every class; anybody else the classes they
+    lead as class teacher.
+    """
     whole_school = scope.level == "server" or (
-        scope.level == "school" and scope.has_role(*WHOLE_SCHOOL_ROLES)
+        scope.level == "school" and scope.has_role(*whole_school_roles)
     )
     led = frozenset()
     if scope.level == "school" and scope.user_id is not None:

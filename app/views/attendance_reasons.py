@@ -13,6 +13,7 @@ from app.security.scope import current_scope
 from app.services.absence_notes import default_reason, reason_codes
 from app.services.attachments import format_size
 from app.services.attendance_reasons import (
+    ABSENTEE_LIST_ROLES,
     MAX_NUMBER_LENGTH,
     ReasonForm,
     ReasonInputError,
@@ -43,7 +44,6 @@ class AttendanceReasonView(BaseView):
     method_permission_name = {
         "index": "read",
         "save": "write",
-        "day": "read",
         "scan": "read",
     }
 
@@ -88,26 +88,6 @@ class AttendanceReasonView(BaseView):
             return self._render(classes, school_class, form, error.messages), 400
         flash(_summary(result), "success")
         return redirect(url_for("AttendanceReasonView.index", **{"class": student.class_id}))
-
-    @expose("/day", methods=["GET"])
-    @has_access
-    def day(self):
-        access = reason_access(current_scope())
-        text = request.args.get("date", "").strip()
-        day = parse_user_date(text) if text else dt.date.today()
-        errors = []
-        if day is None:
-            errors.append(
-                _('The date "%(value)s" is not a date: enter it as DD.MM.YYYY.', value=text)
-            )
-            day = dt.date.today()
-        return self.render_template(
-            "attendance_day.html",
-            day=day,
-            classes=day_absentees(access, day),
-            has_classes=bool(visible_classes(access)),
-            errors=errors,
-        )
 
     @expose("/document/<int:document_id>/scan", methods=["GET"])
     @has_access
@@ -167,6 +147,35 @@ def _summary(result) -> str:
     return " ".join(parts)
 
 
+class AbsenteeListView(BaseView):
+    """The day's absentees by class, for the class teacher, principal, nurse and secretary."""
+
+    route_base = "/absentees"
+    default_view = "day"
+    class_permission_name = "AbsenteeList"
+    method_permission_name = {"day": "read"}
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def day(self):
+        access = reason_access(current_scope(), ABSENTEE_LIST_ROLES)
+        text = request.args.get("date", "").strip()
+        day = parse_user_date(text) if text else dt.date.today()
+        errors = []
+        if day is None:
+            errors.append(
+                _('The date "%(value)s" is not a date: enter it as DD.MM.YYYY.', value=text)
+            )
+            day = dt.date.today()
+        return self.render_template(
+            "attendance_day.html",
+            day=day,
+            classes=day_absentees(access, day),
+            has_classes=bool(visible_classes(access)),
+            errors=errors,
+        )
+
+
 def register(appbuilder) -> None:
     # The menu names differ from the permission name "Journal" (see absence_notes.py).
     appbuilder.add_view(
@@ -176,5 +185,10 @@ def register(appbuilder) -> None:
         category="Journal and diary",
         category_label=_l("Journal"),
     )
-    # NOTE: the day list is linked from the reasons page: a menu link without a view
-    # gets no menu_access from the role sync (app/security/sync.py).
+    appbuilder.add_view(
+        AbsenteeListView,
+        "Absentees of the day",
+        label=_l("Absentees of the day"),
+        category="Journal and diary",
+        category_label=_l("Journal"),
+    )
