@@ -9,10 +9,13 @@ from app.views.records import register_record_views
 FEATURE_MODULES = [
     "organisation",
     "journal",
+    "journal_fill",
+    "attendance_reasons",
     "diary",
     "timetable",
     "reports",
     "users",
+    "school_settings",
     "announcements",
     "messages",
     "absence_notes",
