@@ -347,6 +347,12 @@ class GridCell:
     marks: list[Mark] = field(default_factory=list)
     attendance: Attendance | None = None
 
+    def mark_for(self, assignment_id: int) -> Mark | None:
+        return next((m for m in self.marks if m.assignment_id == assignment_id), None)
+
+    def other_marks(self, assignment_id: int) -> list[Mark]:
+        return [m for m in self.marks if m.assignment_id != assignment_id]
+
 
 @dataclass
 class GridRow:
@@ -372,15 +378,40 @@ class CourseGrid:
     gives_marks: bool
 
 
-def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
-    """Assemble the grid of a course for one term (all its lessons when there is no term)."""
-    lessons_query = select(Lesson).where(
+def _term_lessons_query(course: Course, term: Term | None):
+    """Build a select() of the course's lessons in the term (all of them without a term)."""
+    statement = select(Lesson).where(
         Lesson.school_id == course.school_id, Lesson.course_id == course.id
     )
     if term is not None:
-        lessons_query = lessons_query.where(
-            Lesson.date >= term.start_date, Lesson.date <= term.end_date
+        statement = statement.where(Lesson.date >= term.start_date, Lesson.date <= term.end_date)
+    return statement
+
+
+def student_average(course: Course, marks: Iterable) -> Decimal | None:
+    """Compute the average of a student's marks in a course, weighted as the school decided."""
+    return weighted_average(marks, course.school.weighting_enabled)
+
+
+def student_term_average_text(course: Course, term: Term | None, student_id: int) -> str:
+    """Compute the average text that the course grid shows in the student's row for the term."""
+    lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
+    marks = db.session.scalars(
+        select(Mark)
+        .join(Mark.assignment)
+        .options(contains_eager(Mark.assignment))
+        .where(
+            Mark.school_id == course.school_id,
+            Mark.student_id == student_id,
+            Assignment.lesson_id.in_(lesson_ids),
         )
+    )
+    return format_average(student_average(course, marks))
+
+
+def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
+    """Assemble the grid of a course for one term (all its lessons when there is no term)."""
+    lessons_query = _term_lessons_query(course, term)
     lessons = list(db.session.scalars(lessons_query.order_by(Lesson.date, Lesson.lesson_number)))
     lesson_ids = [lesson.id for lesson in lessons] or [-1]
 
@@ -416,7 +447,6 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             )
         }
 
-    weighting = course.school.weighting_enabled
     rows = []
     for student in course.students():
         student_cells = cells.get(student.id, {})
@@ -425,7 +455,7 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             GridRow(
                 student=student,
                 cells=student_cells,
-                average=weighted_average(student_marks, weighting),
+                average=student_average(course, student_marks),
                 term_mark=term_marks.get(student.id),
             )
         )
@@ -579,6 +609,39 @@ def _parse_new_assignment(new: NewAssignment, school_id: int, errors: list[str])
     return assignment_type, weight, new.text.strip(), due_date
 
 
+def _parse_mark_cell(
+    course: Course, max_mark: int, assignment: Assignment, student: Student, text: str | None
+) -> MarkValue | None:
+    """Parse one mark cell of the journal; None means the cell is empty.
+
+    Raises ``ValueError`` with the user's message, which names the student, the
+    assignment, the value and what the course accepts.
+    """
+    text = text or ""
+    try:
+        value = parse_mark_value(text, course, max_mark)
+    except ValueError as error:
+        raise ValueError(
+            _(
+                "%(student)s, %(assignment)s: %(error)s",
+                student=student.short_name,
+                assignment=assignment.type.name,
+                error=str(error),
+            )
+        ) from None
+    if value is not None and not course.gives_marks:
+        raise ValueError(
+            _(
+                'Mark "%(value)s" is refused: the course %(course)s gives no '
+                "marks (grade 1, extra-curricular or without marks). "
+                "Leave the mark cells empty.",
+                value=text.strip(),
+                course=str(course),
+            )
+        )
+    return value
+
+
 def _parse_marks(lesson, students, form, errors) -> dict[tuple[int, int], MarkValue | None]:
     course = lesson.course
     max_mark = lesson.school.max_mark
@@ -586,29 +649,10 @@ def _parse_marks(lesson, students, form, errors) -> dict[tuple[int, int], MarkVa
     for assignment in lesson.assignments:
         for student in students:
             key = (assignment.id, student.id)
-            text = form.marks.get(key, "")
             try:
-                value = parse_mark_value(text, course, max_mark)
+                value = _parse_mark_cell(course, max_mark, assignment, student, form.marks.get(key))
             except ValueError as error:
-                errors.append(
-                    _(
-                        "%(student)s, %(assignment)s: %(error)s",
-                        student=student.short_name,
-                        assignment=assignment.type.name,
-                        error=str(error),
-                    )
-                )
-                continue
-            if value is not None and not course.gives_marks:
-                errors.append(
-                    _(
-                        'Mark "%(value)s" is refused: the course %(course)s gives no '
-                        "marks (grade 1, extra-curricular or without marks). "
-                        "Leave the mark cells empty.",
-                        value=text.strip(),
-                        course=str(course),
-                    )
-                )
+                errors.append(str(error))
                 continue
             comment = form.comments.get(key, "").strip()
             if len(comment) > MAX_COMMENT_LENGTH:
@@ -713,8 +757,14 @@ def lesson_term(lesson: Lesson) -> Term | None:
     )
 
 
-def lesson_lock(lesson: Lesson, today: dt.date | None = None) -> LessonLock | None:
-    """Tell whether and why the lesson's entries are locked; None when they are open."""
+def lesson_lock(
+    lesson: Lesson, today: dt.date | None = None, terms: list[Term] | None = None
+) -> LessonLock | None:
+    """Tell whether and why the lesson's entries are locked; None when they are open.
+
+    ``terms`` are the course's terms in date order (``course_terms``), when the caller
+    has them: the course grid checks many lessons without a query for each.
+    """
     year = db.session.get(AcademicYear, lesson.course.year_id)
     if year is not None and year.is_closed:
         return LessonLock(
@@ -725,7 +775,10 @@ def lesson_lock(lesson: Lesson, today: dt.date | None = None) -> LessonLock | No
                 year=year.name,
             ),
         )
-    term = lesson_term(lesson)
+    if terms is None:
+        term = lesson_term(lesson)
+    else:
+        term = next((t for t in terms if t.start_date <= lesson.date <= t.end_date), None)
     if term is not None and term.is_closed:
         return LessonLock(
             "term",
@@ -773,6 +826,24 @@ def _lock_lesson_row(lesson: Lesson) -> None:
     db.session.expire_all()
 
 
+def _open_for_save(lesson: Lesson, may_correct: bool) -> LessonLock | None:
+    """Lock the lesson row and refuse a closed period to those who may not correct it.
+
+    Returns the lesson's lock, if any: under the N-day lock the caller refuses only
+    changes of marks and attendance (``_refuse_locked_changes``).
+    """
+    _lock_lesson_row(lesson)
+    lock = lesson_lock(lesson)
+    if lock is not None and lock.closes_lesson and not may_correct:
+        raise JournalLockedError([lock.message])
+    return lock
+
+
+def _refuse_locked_changes(lock: LessonLock | None, may_correct: bool, changes: bool) -> None:
+    if lock is not None and not may_correct and changes:
+        raise JournalLockedError([lock.message])
+
+
 # --- Saving ---------------------------------------------------------------------
 
 
@@ -788,11 +859,7 @@ def save_lesson(
     loaded is left as it is and reported in ``SaveResult.conflicts``. Every change of a
     mark or attendance entry gets its audit row in the same transaction.
     """
-    _lock_lesson_row(lesson)
-    lock = lesson_lock(lesson)
-    if lock is not None and lock.closes_lesson and not may_correct:
-        raise JournalLockedError([lock.message])
-
+    lock = _open_for_save(lesson, may_correct)
     students = lesson.course.students()
     errors: list[str] = []
     topic = form.topic.strip()
@@ -819,8 +886,7 @@ def save_lesson(
     attendance_changes = [
         c for c in attendance_changes if not _attendance_conflict(lesson, c, form, result)
     ]
-    if lock is not None and not may_correct and (mark_changes or attendance_changes):
-        raise JournalLockedError([lock.message])
+    _refuse_locked_changes(lock, may_correct, bool(mark_changes or attendance_changes))
 
     correction = lock is not None
     if (lesson.topic or "") != topic:
@@ -860,6 +926,143 @@ def save_lesson(
     return result
 
 
+# --- Saving one cell of the course grid --------------------------------------------
+
+
+@dataclass
+class CellResult:
+    """A saved grid cell: the mark as its input and the grid show it, and the row's average."""
+
+    value: str
+    display: str
+    #: The stored mark's kind (number, pass, fail, duty), None for an empty cell.
+    kind: str | None
+    average_text: str
+    changed: bool
+    correction: bool
+
+
+class JournalConflictError(Exception):
+    """Another user changed the cell since the page showed it; nothing was saved."""
+
+    def __init__(self, message: str, mark: Mark | None, changed_by: str):
+        super().__init__(message)
+        self.message = message
+        self.value = mark_input_value(mark)
+        self.display = mark.display() if mark is not None else ""
+        self.kind = mark.kind if mark is not None else None
+        self.changed_by = changed_by
+
+
+def cell_student_or_404(lesson: Lesson, student_id) -> Student:
+    """A student of the lesson's course; any other id is "not found"."""
+    student = next((s for s in lesson.course.students() if str(s.id) == str(student_id)), None)
+    if student is None:
+        abort(404)
+    return student
+
+
+def cell_assignment(lesson: Lesson, assignment_id) -> Assignment | None:
+    """The assignment a grid cell addresses: the given one of the lesson, else its first.
+
+    The lesson page keeps a mark per assignment and has no default one; the grid shows one
+    input per lesson, for the lesson's first assignment (the lowest id, as the lesson page
+    lists them). Returns None when the lesson has no assignment; an id of another lesson
+    is "not found".
+    """
+    if assignment_id in (None, ""):
+        return lesson.assignments[0] if lesson.assignments else None
+    assignment = next((a for a in lesson.assignments if str(a.id) == str(assignment_id)), None)
+    if assignment is None:
+        abort(404)
+    return assignment
+
+
+def cell_term_or_404(course: Course, term_id) -> Term | None:
+    """The term whose average the grid shows; None (every lesson) when none is given."""
+    if term_id in (None, ""):
+        return None
+    term = next((t for t in course_terms(course) if str(t.id) == str(term_id)), None)
+    if term is None:
+        abort(404)
+    return term
+
+
+def grid_locks(lessons: list[Lesson], terms: list[Term]) -> dict[int, LessonLock]:
+    """The locks of the grid's lessons, by lesson id; open lessons are left out."""
+    locks = {}
+    for lesson in lessons:
+        lock = lesson_lock(lesson, terms=terms)
+        if lock is not None:
+            locks[lesson.id] = lock
+    return locks
+
+
+def save_cell(
+    lesson: Lesson,
+    assignment: Assignment,
+    student: Student,
+    text: str,
+    seen: str | None,
+    acting_user_id: int | None,
+    may_correct: bool = False,
+    term: Term | None = None,
+) -> CellResult:
+    """Save one mark cell of the course grid in its own transaction.
+
+    The rules are the lesson form's: the same parser and messages
+    (``JournalInputError``), the same locks (``JournalLockedError``), the audit row, and
+    the check of ``seen``, the value the grid showed: when another user changed the mark
+    since, nothing is written and ``JournalConflictError`` tells the current value. A
+    comment of the mark stays as it is. ``term`` chooses the average returned, as the
+    grid shows it.
+    """
+    lock = _open_for_save(lesson, may_correct)
+    try:
+        value = _parse_mark_cell(lesson.course, lesson.school.max_mark, assignment, student, text)
+    except ValueError as error:
+        raise JournalInputError([str(error)]) from None
+
+    stored = _stored_mark(lesson, assignment, student)
+    comment = stored.comment if stored is not None else None
+    change = _mark_change(assignment, student, stored, value, comment)
+    if change is not None:
+        if seen is not None and mark_input_value(stored) != seen.strip():
+            changer = _mark_changer(lesson, change)
+            raise JournalConflictError(
+                _mark_conflict_message(lesson, change, changer), stored, changer
+            )
+        _refuse_locked_changes(lock, may_correct, True)
+        _apply_marks(lesson, [change], acting_user_id, lock is not None)
+        db.session.commit()
+        log.info(
+            "User %s saved the mark of student %s for assignment %s%s",
+            acting_user_id,
+            student.id,
+            assignment.id,
+            " (correction of a locked lesson)" if lock is not None else "",
+        )
+        stored = _stored_mark(lesson, assignment, student)
+    return CellResult(
+        value=mark_input_value(stored),
+        display=stored.display() if stored is not None else "",
+        kind=stored.kind if stored is not None else None,
+        average_text=student_term_average_text(lesson.course, term, student.id),
+        changed=change is not None,
+        correction=change is not None and lock is not None,
+    )
+
+
+def _stored_mark(lesson: Lesson, assignment: Assignment, student: Student) -> Mark | None:
+    return db.session.scalar(
+        select(Mark).where(
+            Mark.school_id == lesson.school_id,
+            Mark.assignment_id == assignment.id,
+            Mark.student_id == student.id,
+        )
+    )
+
+
 def _stored_marks(lesson: Lesson) -> dict[tuple[int, int], Mark]:
     return {
         (mark.assignment_id, mark.student_id): mark
@@ -875,22 +1078,32 @@ def _mark_changes(lesson, students, parsed, form) -> list[MarkChange]:
     assignments = {assignment.id: assignment for assignment in lesson.assignments}
     changes = []
     for (assignment_id, student_id), value in parsed.items():
-        mark = stored.get((assignment_id, student_id))
         comment = form.comments.get((assignment_id, student_id), "").strip() or None
-        if value is None:
-            if mark is None:
-                continue
-            comment = None
-        elif mark is not None and (mark.kind, mark.value, mark.comment) == (
-            value.kind,
-            value.value,
+        change = _mark_change(
+            assignments[assignment_id],
+            by_id[student_id],
+            stored.get((assignment_id, student_id)),
+            value,
             comment,
-        ):
-            continue
-        changes.append(
-            MarkChange(assignments[assignment_id], by_id[student_id], mark, value, comment)
         )
+        if change is not None:
+            changes.append(change)
     return changes
+
+
+def _mark_change(assignment, student, mark: Mark | None, value, comment) -> MarkChange | None:
+    """The change of one mark cell, or None when the typed value and comment are stored."""
+    if value is None:
+        if mark is None:
+            return None
+        comment = None
+    elif mark is not None and (mark.kind, mark.value, mark.comment) == (
+        value.kind,
+        value.value,
+        comment,
+    ):
+        return None
+    return MarkChange(assignment, student, mark, value, comment)
 
 
 def _attendance_changes(lesson, students, parsed) -> list[AttendanceChange]:
@@ -926,17 +1139,24 @@ def _mark_conflict(lesson, change: MarkChange, form: LessonForm, result: SaveRes
     current = (mark_input_value(mark), (mark.comment or "") if mark else "")
     if current == (seen[0].strip(), seen[1].strip()):
         return False
-    result.conflicts.append(
-        _(
-            "The mark of %(student)s for «%(assignment)s» was already changed by %(user)s: "
-            "it is now «%(value)s». Check it and save again.",
-            student=change.student.short_name,
-            assignment=change.assignment.type.name,
-            user=_changer_name(lesson, "mark", change.student.id, change.assignment.id),
-            value=mark.display() if mark is not None else _("no mark"),
-        )
-    )
+    result.conflicts.append(_mark_conflict_message(lesson, change, _mark_changer(lesson, change)))
     return True
+
+
+def _mark_changer(lesson, change: MarkChange) -> str:
+    return _changer_name(lesson, "mark", change.student.id, change.assignment.id)
+
+
+def _mark_conflict_message(lesson, change: MarkChange, changer: str) -> str:
+    mark = change.stored
+    return _(
+        "The mark of %(student)s for «%(assignment)s» was already changed by %(user)s: "
+        "it is now «%(value)s». Check it and save again.",
+        student=change.student.short_name,
+        assignment=change.assignment.type.name,
+        user=changer,
+        value=mark.display() if mark is not None else _("no mark"),
+    )
 
 
 def _attendance_conflict(lesson, change: AttendanceChange, form, result) -> bool:

@@ -1,9 +1,10 @@
 """The teacher's class journal: the course list, the course grid and the lesson form."""
 
 import datetime as dt
+import logging
 
 import pandas as pd
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,34 +15,44 @@ from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import journal_audit
 from app.services.journal import (
+    JournalConflictError,
     JournalInputError,
     JournalLockedError,
     LessonForm,
     NewAssignment,
+    cell_assignment,
+    cell_student_or_404,
+    cell_term_or_404,
     course_grid,
     course_terms,
     default_term,
     format_weight,
     get_course_or_404,
     get_lesson_or_404,
+    grid_locks,
     journal_access,
     lesson_attendance,
     lesson_attendance_codes,
     lesson_form_from_lesson,
     lesson_lock,
+    mark_input_value,
     mark_title,
     may_close_periods,
     may_correct_locked,
     may_write_course,
     may_write_lesson,
+    save_cell,
     save_lesson,
     school_assignment_types,
     school_terms,
     set_term_closed,
+    student_term_average_text,
     visible_courses,
 )
 
 PERMISSION = "Journal"
+
+log = logging.getLogger(__name__)
 
 
 class JournalView(BaseView):
@@ -55,6 +66,7 @@ class JournalView(BaseView):
         "course": "read",
         "lesson": "read",
         "lesson_save": "write",
+        "cell_save": "write",
     }
 
     def _access(self):
@@ -86,12 +98,20 @@ class JournalView(BaseView):
             if term is None:
                 abort(404)
         grid = course_grid(course, term, terms)
+        may_write = may_write_course(access, course)
+        # Locked lessons are read-only in the grid, except for those who correct them.
+        may_correct = may_correct_locked(access)
+        locks = grid_locks(grid.lessons, terms) if may_write else {}
         return self.render_template(
             "journal_course.html",
             grid=grid,
-            may_write=may_write_course(access, course),
+            may_write=may_write,
+            editable=may_write and grid.gives_marks,
+            locks=locks,
+            may_correct=may_correct,
             access=access,
             mark_title=mark_title,
+            mark_input_value=mark_input_value,
             format_weight=format_weight,
         )
 
@@ -131,6 +151,81 @@ class JournalView(BaseView):
             )
             return page, 409
         return redirect(url_for("JournalView.lesson", lesson_id=lesson.id))
+
+    @expose("/lesson/<int:lesson_id>/cell", methods=["POST"])
+    @has_access
+    def cell_save(self, lesson_id):
+        """Save one mark cell of the course grid and respond with JSON.
+
+        The body is a JSON object: ``student``, ``assignment`` (the lesson's first one when
+        left out), ``value`` as typed, ``seen`` (the value the grid showed; left out, the
+        concurrent-edit check is skipped, as on the lesson form) and ``term`` (whose average
+        the response gives; every lesson of the course when left out).
+        """
+        access = self._access()
+        lesson = get_lesson_or_404(access, lesson_id)
+        data = request.get_json(silent=True)
+        data = data if isinstance(data, dict) else {}
+        student = cell_student_or_404(lesson, data.get("student"))
+        assignment = cell_assignment(lesson, data.get("assignment"))
+        term = cell_term_or_404(lesson.course, data.get("term"))
+        if not may_write_lesson(access, lesson):
+            return jsonify(message=_("You may read this lesson but not change it.")), 403
+        if assignment is None:
+            message = _("The lesson has no assignment to mark: add one on the lesson page.")
+            return jsonify(message=message), 400
+
+        value, seen = data.get("value"), data.get("seen")
+        if not isinstance(value, str) or not isinstance(seen, str | None):
+            return jsonify(message=_("The cell was not saved: the request is incomplete.")), 400
+        try:
+            result = save_cell(
+                lesson,
+                assignment,
+                student,
+                value,
+                seen,
+                g.user.id,
+                may_correct_locked(access),
+                term,
+            )
+        except JournalLockedError as error:
+            db.session.rollback()
+            log.info(
+                "User %s: lesson %s is locked, cell of student %s not saved",
+                g.user.id,
+                lesson.id,
+                student.id,
+            )
+            return jsonify(message=" ".join(error.messages)), 403
+        except JournalInputError as error:
+            db.session.rollback()
+            return jsonify(message=" ".join(error.messages)), 400
+        except JournalConflictError as error:
+            db.session.rollback()
+            log.info(
+                "User %s: mark of student %s for assignment %s was changed by another user",
+                g.user.id,
+                student.id,
+                assignment.id,
+            )
+            answer = jsonify(
+                message=error.message,
+                value=error.value,
+                display=error.display,
+                kind=error.kind,
+                changed_by=error.changed_by,
+                average=student_term_average_text(lesson.course, term, student.id),
+            )
+            return answer, 409
+        return jsonify(
+            value=result.value,
+            display=result.display,
+            kind=result.kind,
+            average=result.average_text,
+            changed=result.changed,
+            correction=result.correction,
+        )
 
     def _render_lesson(self, access, lesson, students, form, errors, conflicts=()):
         lock = lesson_lock(lesson)
