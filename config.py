@@ -121,7 +121,7 @@ DEMO_LOGINS_FILE = str(INSTANCE_DIR / "demo-logins.csv")
 
 # --- Attachments ------------------------------------------------------------
 
-#: Where files attached to messages and announcements are kept, one folder per school.
+#: The folder of files attached to messages and announcements, one subfolder per school.
 ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR", str(INSTANCE_DIR / "attachments"))
 #: The largest attachment accepted, in bytes.
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))

@@ -42,7 +42,7 @@ OPEN_ENDPOINTS = {
 }
 
 
-#: Endpoints answered without touching the session.
+#: Endpoints served without touching the session.
 SESSIONLESS_ENDPOINTS = {"calendar_feed", "static", "health", "favicon"}
 
 
@@ -53,8 +53,8 @@ ERROR_MESSAGES = {
         "system administrator."
     ),
     404: _l("The page or record was not found. Check the address or go to the start page."),
-    # NOTE: the browser gets this page instead of the form, so the typed text is lost;
-    # the per-file limit is checked in the form and keeps it.
+    # NOTE: the browser gets this page instead of the form, so the typed text is lost.
+    # The per-file limit is checked in the form, which keeps the text.
     413: _l(
         "The files sent at once are too large in total. Go back and attach fewer or smaller files."
     ),

@@ -1,8 +1,8 @@
 """Communication: announcements, messages, absence notes, notifications and the mail queue.
 
-Every table here is school-owned. An announcement of the education authority is copied
-into each of its schools when it is published, so a school reads only its own rows and an
-authority row never needs a second tenancy rule.
+Every table here is school-owned except the authority's own announcements. Such an
+announcement is copied into each school of the authority when it is published, so a
+school reads only its own rows and needs no second tenancy rule.
 """
 
 from flask_appbuilder.security.sqla.models import User
@@ -25,7 +25,7 @@ from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
 
-#: Who an announcement is addressed to.
+#: Audiences an announcement may address.
 AUDIENCE_KINDS = {
     "school": _l("Whole school"),
     "roles": _l("Chosen roles"),
