@@ -403,6 +403,7 @@ def test_day_list_bad_date_and_roles(app, school, login):
     teacher = login(school.users["teacher"])
     response = teacher.get("/absentees/?date=2026-13-40")
     assert response.status_code == 200
+    assert 'data-testid="reasons-link"' in response.get_data(as_text=True)
     assert 'data-testid="day-errors"' in response.get_data(as_text=True)
     assert login(school.users["parent"]).get("/absentees/").status_code == 403
     assert login(school.users["parent"]).get("/attendance-reasons/").status_code == 403
@@ -413,6 +414,7 @@ def test_day_list_open_to_nurse_and_secretary(app, school, week, login):
         page = login(school.users[role]).get(f"/absentees/?date={MONDAY.isoformat()}")
         assert page.status_code == 200, role
         assert school.ids["Student"] in day_entries(page.get_data(as_text=True)), role
+        assert 'data-testid="reasons-link"' not in page.get_data(as_text=True), role
         # The list is all they get: setting reasons stays with the class teacher.
         assert login(school.users[role]).get("/attendance-reasons/").status_code == 403
 

@@ -74,6 +74,30 @@ def own_school(app, world):
         return school
 
 
+def test_main_save_keeps_typed_address(app, own_school, login):
+    username = own_school.users["student"]
+    client = login(username)
+
+    response = client.post(
+        "/notifications/settings",
+        data={"email": "student.ea1@example.org", "message_email": "1"},
+    )
+    assert response.status_code == 302
+    assert _stored_email(app, username) == "student.ea1@example.org"
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'checked data-testid="message-email"' in page
+
+    # An invalid address is reported with the typed value; the ticks are still saved.
+    response = client.post(
+        "/notifications/settings", data={"email": "not an address", "message_email": ""}
+    )
+    assert response.status_code == 200
+    assert _field_value(response.get_data(as_text=True)) == "not an address"
+    assert _stored_email(app, username) == "student.ea1@example.org"
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'checked data-testid="message-email"' not in page
+
+
 def test_own_address_set_change_clear(app, own_school, login):
     username = own_school.users["parent"]
     client = login(username)

@@ -132,6 +132,9 @@ class NotificationView(BaseView):
         notifications.save_settings(scope, request.form)
         db.session.commit()
         flash(_("The notice settings are saved."), "success")
+        # The address sits in the same form, so one Save button keeps all that was typed.
+        if "email" in request.form:
+            return self._save_email(scope, request.form["email"], quiet_if_unchanged=True)
         return redirect(url_for(".settings"))
 
     @expose("/settings/email", methods=["POST"])
@@ -140,7 +143,9 @@ class NotificationView(BaseView):
         scope = current_scope()
         if scope.level != "school":
             abort(404)
-        email = request.form.get("email", "")
+        return self._save_email(scope, request.form.get("email", ""))
+
+    def _save_email(self, scope, email: str, quiet_if_unchanged: bool = False):
         try:
             changed = notifications.set_own_email(scope, email)
             db.session.commit()
@@ -149,7 +154,8 @@ class NotificationView(BaseView):
             flash(str(error), "danger")
             return self._render_settings(scope, email_value=email)
         if not changed:
-            flash(_("The e-mail address is unchanged."), "info")
+            if not quiet_if_unchanged:
+                flash(_("The e-mail address is unchanged."), "info")
         elif email.strip():
             flash(_("The e-mail address is saved."), "success")
         else:
