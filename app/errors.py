@@ -16,6 +16,17 @@ class DomainError(Exception):
         return text % self.params if self.params else text
 
 
+class FormErrors(Exception):
+    """Every invalid value of one submitted form, so that nothing was saved.
+
+    Each message names the value and the fix; pages list them all at once.
+    """
+
+    def __init__(self, messages: list[str]):
+        super().__init__("; ".join(str(message) for message in messages))
+        self.messages = messages
+
+
 class OutOfScope(DomainError):
     """An id of an object outside the user's organisation, reported as not found (404)."""
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from app.errors import DomainError
+from app.errors import DomainError, FormErrors
 from app.models import (
     AbsenceNote,
     AcademicYear,
@@ -44,7 +44,7 @@ from app.models.communication import ABSENCE_NOTE_STATUSES
 from app.models.schoolyear import vacation_class
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import journal_audit
-from app.services.dates import parse_user_date
+from app.services.dates import format_date, parse_date_field
 from app.services.notifications import notify
 
 log = logging.getLogger(__name__)
@@ -66,16 +66,8 @@ NOTES_PAGE_SIZE = 50
 SATURDAY = 5
 
 
-class NoteInputError(Exception):
+class NoteInputError(FormErrors):
     """One or more values of a note or decision form are invalid, so nothing was saved."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
-
-
-def format_day(day: dt.date) -> str:
-    return day.strftime("%d.%m.%Y")
 
 
 def status_label(status: str) -> str:
@@ -456,18 +448,8 @@ class NoteForm:
     reason_text: str = ""
 
 
-def _parse_day_field(text: str, missing: str, invalid: str, errors: list[str]) -> dt.date | None:
-    if not text.strip():
-        errors.append(missing)
-        return None
-    day = parse_user_date(text)
-    if day is None:
-        errors.append(invalid)
-    return day
-
-
 def _parse_dates(form: NoteForm, errors: list[str]) -> tuple[dt.date | None, dt.date | None]:
-    start = _parse_day_field(
+    start = parse_date_field(
         form.date_from,
         _("Enter the first day of the absence."),
         _(
@@ -476,7 +458,7 @@ def _parse_dates(form: NoteForm, errors: list[str]) -> tuple[dt.date | None, dt.
         ),
         errors,
     )
-    end = _parse_day_field(
+    end = parse_date_field(
         form.date_to,
         _("Enter the last day of the absence."),
         _(
@@ -510,8 +492,8 @@ def _check_span(student: Student, start: dt.date, end: dt.date, errors: list[str
             _(
                 "The dates %(start)s–%(end)s contain no school day (weekends, holidays or "
                 "vacation): check the dates of the absence.",
-                start=format_day(start),
-                end=format_day(end),
+                start=format_date(start),
+                end=format_date(end),
             )
         )
     elif len(days) > school.absence_note_max_days:
@@ -520,8 +502,8 @@ def _check_span(student: Student, start: dt.date, end: dt.date, errors: list[str
                 "The dates %(start)s–%(end)s cover %(count)s school days, but a parent's note "
                 "may cover at most %(max)s. Shorten the dates; a longer absence needs a "
                 "medical certificate or an order of the school.",
-                start=format_day(start),
-                end=format_day(end),
+                start=format_date(start),
+                end=format_date(end),
                 count=len(days),
                 max=school.absence_note_max_days,
             )
@@ -547,8 +529,8 @@ def _check_overlap(student: Student, start: dt.date, end: dt.date, errors: list[
                 "The dates overlap another note for this child, %(start)s–%(end)s "
                 "(%(status)s). Choose other dates, or withdraw that note first if it is "
                 "still awaiting a decision.",
-                start=format_day(other.date_from),
-                end=format_day(other.date_to),
+                start=format_date(other.date_from),
+                end=format_date(other.date_to),
                 status=status_label(other.status),
             )
         )
@@ -598,8 +580,8 @@ def submit_note(access: NoteAccess, form: NoteForm) -> AbsenceNote:
                 _(
                     "The last day %(end)s is before the first day %(start)s: enter the "
                     "dates in order.",
-                    start=format_day(start),
-                    end=format_day(end),
+                    start=format_date(start),
+                    end=format_date(end),
                 )
             )
         elif student is not None:
@@ -879,8 +861,8 @@ def _notify_class_teacher(note: AbsenceNote, student: Student) -> None:
     text = _(
         "New absence note for %(student)s, %(start)s–%(end)s: it awaits your decision.",
         student=_student_label(student),
-        start=format_day(note.date_from),
-        end=format_day(note.date_to),
+        start=format_date(note.date_from),
+        end=format_date(note.date_to),
     )
     link = _link("AbsenceNoteView.show", note_id=note.id)
     notify(note.school_id, teacher.user_id, "absence_note", text, link, student_id=student.id)
@@ -901,8 +883,8 @@ def _notify_decision(note: AbsenceNote) -> None:
         return
     values = {
         "student": note.student.full_name,
-        "start": format_day(note.date_from),
-        "end": format_day(note.date_to),
+        "start": format_date(note.date_from),
+        "end": format_date(note.date_to),
     }
     if note.status == "accepted":
         reason = db.session.get(AttendanceCode, note.reason_id)
@@ -968,7 +950,7 @@ def _notify_parent_of_absence(lesson: Lesson, student: Student, user_id: int) ->
         "student": student.full_name,
         "number": lesson.lesson_number,
         "subject": lesson.course.subject.name,
-        "date": format_day(lesson.date),
+        "date": format_date(lesson.date),
     }
     text = _(
         "%(student)s is marked absent in lesson %(number)s (%(subject)s) on %(date)s.",

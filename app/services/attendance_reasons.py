@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
+from app.errors import FormErrors
 from app.models import (
     AbsenceDocument,
     Attendance,
@@ -42,7 +43,7 @@ from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import journal_audit
 from app.services.absence_notes import locked_periods, reason_codes
 from app.services.attachments import AttachmentError, check_upload
-from app.services.dates import parse_user_date
+from app.services.dates import format_date, parse_date_field
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,8 @@ MAX_RANGE_DAYS = 366
 MAX_NUMBER_LENGTH = 50
 
 
-class ReasonInputError(Exception):
+class ReasonInputError(FormErrors):
     """One or more values of the form are invalid, so nothing was saved."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
-
-
-def format_day(day: dt.date) -> str:
-    return day.strftime("%d.%m.%Y")
 
 
 # --- Who sets reasons in which class ------------------------------------------------
@@ -291,13 +284,13 @@ class ReasonResult:
 
 
 def _parse_range(form: ReasonForm, errors: list[str]) -> tuple[dt.date | None, dt.date | None]:
-    start = _parse_field(
+    start = parse_date_field(
         form.date_from,
         _("Enter the first day of the absence."),
         _('The first day "%(value)s" is not a date: enter it as DD.MM.YYYY.', value=form.date_from),
         errors,
     )
-    end = _parse_field(
+    end = parse_date_field(
         form.date_to,
         _("Enter the last day of the absence."),
         _('The last day "%(value)s" is not a date: enter it as DD.MM.YYYY.', value=form.date_to),
@@ -307,8 +300,8 @@ def _parse_range(form: ReasonForm, errors: list[str]) -> tuple[dt.date | None, d
         errors.append(
             _(
                 "The last day %(end)s is before the first day %(start)s: enter the dates in order.",
-                start=format_day(start),
-                end=format_day(end),
+                start=format_date(start),
+                end=format_date(end),
             )
         )
         return None, None
@@ -316,22 +309,12 @@ def _parse_range(form: ReasonForm, errors: list[str]) -> tuple[dt.date | None, d
         errors.append(
             _(
                 "The dates %(start)s–%(end)s span more than a school year: narrow them.",
-                start=format_day(start),
-                end=format_day(end),
+                start=format_date(start),
+                end=format_date(end),
             )
         )
         return None, None
     return start, end
-
-
-def _parse_field(text: str, missing: str, invalid: str, errors: list[str]) -> dt.date | None:
-    if not text.strip():
-        errors.append(missing)
-        return None
-    day = parse_user_date(text)
-    if day is None:
-        errors.append(invalid)
-    return day
 
 
 def _chosen_reason(school_id: int, reason_id: str, errors: list[str]) -> AttendanceCode | None:
@@ -366,8 +349,8 @@ def _existing_document(
             _(
                 "The document covers %(doc_start)s–%(doc_end)s: enter dates within them "
                 "or record a new document.",
-                doc_start=format_day(document.date_from),
-                doc_end=format_day(document.date_to),
+                doc_start=format_date(document.date_from),
+                doc_end=format_date(document.date_to),
             )
         )
     return document
@@ -388,7 +371,7 @@ def _new_document(
                 max=MAX_NUMBER_LENGTH,
             )
         )
-    issued_on = _parse_field(
+    issued_on = parse_date_field(
         form.issued_on,
         _("Enter the date of the document."),
         _(
@@ -497,7 +480,7 @@ def _check_locks(access: ReasonAccess, school_id, start, end, lines: list[Absenc
         if line.locked:
             locked_days.add(line.date)
     if locked_days and not access.corrects_locked:
-        days = ", ".join(format_day(day) for day in sorted(locked_days))
+        days = ", ".join(format_date(day) for day in sorted(locked_days))
         raise ReasonInputError(
             [
                 _(

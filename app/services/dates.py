@@ -15,3 +15,19 @@ def parse_user_date(text: str | None) -> dt.date | None:
         except ValueError:
             continue
     return None
+
+
+def parse_date_field(text: str, missing, invalid, errors: list) -> dt.date | None:
+    """Read a required date field, adding ``missing`` or ``invalid`` to ``errors`` on failure."""
+    if not text.strip():
+        errors.append(missing)
+        return None
+    day = parse_user_date(text)
+    if day is None:
+        errors.append(invalid)
+    return day
+
+
+def format_date(day: dt.date) -> str:
+    """Write a date the Russian way: 05.10.2026."""
+    return day.strftime("%d.%m.%Y")

@@ -31,6 +31,7 @@ from app.models import (
     db,
 )
 from app.services.announcements import announcements_visible_to
+from app.services.dates import format_date
 from app.services.diary import student_courses
 from app.services.notifications import (
     database_now,
@@ -310,10 +311,6 @@ def announcements_for(school_id: int, user_id: int, since: dt.datetime, now: dt.
 # --- The text of the e-mail ---------------------------------------------------------------
 
 
-def _date(value: dt.date) -> str:
-    return value.strftime("%d.%m.%Y")
-
-
 def compose_digest(
     school_id: int, children: list[ChildDigest], announcements: list, now: dt.datetime
 ) -> tuple[str, str]:
@@ -323,7 +320,9 @@ def compose_digest(
     base_url = public_url()
     with force_locale(config["BABEL_DEFAULT_LOCALE"]):
         subject = _(
-            "Diary digest for %(date)s: %(school)s", date=_date(now.date()), school=school.name
+            "Diary digest for %(date)s: %(school)s",
+            date=format_date(now.date()),
+            school=school.name,
         )
         lines = [_("Hello!"), "", _("What is new in the school diary:"), ""]
         for child in children:
@@ -353,7 +352,9 @@ def _child_lines(child: ChildDigest, base_url: str) -> list[str]:
     if child.marks:
         lines.append(_("New and changed marks:"))
         for mark in child.marks:
-            line = f"  {_date(mark.date)}, {mark.subject}, {mark.assignment_type}: {mark.text}"
+            line = (
+                f"  {format_date(mark.date)}, {mark.subject}, {mark.assignment_type}: {mark.text}"
+            )
             if mark.comment:
                 line += f" ({mark.comment})"
             lines.append(line)
@@ -363,11 +364,11 @@ def _child_lines(child: ChildDigest, base_url: str) -> list[str]:
             if homework.due_date is not None:
                 when = _(
                     "given %(given)s, due %(due)s",
-                    given=_date(homework.given_on),
-                    due=_date(homework.due_date),
+                    given=format_date(homework.given_on),
+                    due=format_date(homework.due_date),
                 )
             else:
-                when = _("given %(given)s", given=_date(homework.given_on))
+                when = _("given %(given)s", given=format_date(homework.given_on))
             lines.append(f"  {homework.subject} ({when}): {homework.text}")
     diary_url = f"{base_url}/diary/?student={student.id}"
     lines.append(_("Diary: %(url)s", url=diary_url))

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
+from app.errors import FormErrors
 from app.models import (
     AcademicYear,
     Assignment,
@@ -103,12 +104,8 @@ def format_average(average: Decimal | None) -> str:
 # --- Mark values ----------------------------------------------------------------
 
 
-class JournalInputError(Exception):
+class JournalInputError(FormErrors):
     """One or more values of a journal form are invalid; nothing was saved."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
 
 
 @dataclass(frozen=True)

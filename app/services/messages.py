@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from app.errors import DomainError
+from app.errors import DomainError, FormErrors
 from app.models import (
     Attachment,
     Course,
@@ -89,12 +89,8 @@ GUARDIAN_WORDS = {
 REPLY_PREFIX = "Re: "
 
 
-class MessageInputError(Exception):
+class MessageInputError(FormErrors):
     """One or more values of the message form are invalid; nothing was saved or sent."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
 
 
 def _require_school(scope: Scope | None) -> int:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app.errors import DomainError
+from app.errors import DomainError, FormErrors
 from app.models import AcademicYear, FinalMark, Mark, School, SchoolClass, db
 from app.security.scope import Scope, apply_scope
 
@@ -40,12 +40,8 @@ MARK_LOCK_DAYS = NumberRule(_l("Days until marks and attendance lock"), 1, 365, 
 QUOTED_CLASSES = 5
 
 
-class SettingsInputError(Exception):
+class SettingsInputError(FormErrors):
     """One or more typed values are invalid, so nothing was saved."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
 
 
 @dataclass

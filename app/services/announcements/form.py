@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
+from app.errors import FormErrors
 from app.models import AcademicYear, Announcement, SchoolClass, db
 from app.models.communication import AUDIENCE_KINDS
 from app.security.roles import school_role_codes
@@ -20,12 +21,8 @@ TITLE_MAX_LENGTH = 255
 DEFAULT_DISPLAY_DAYS = 7
 
 
-class AnnouncementInputError(Exception):
+class AnnouncementInputError(FormErrors):
     """Form input that cannot be saved; each message names the value and the fix."""
-
-    def __init__(self, messages: list[str]):
-        super().__init__("; ".join(messages))
-        self.messages = messages
 
 
 @dataclass
