@@ -7,7 +7,7 @@ from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
 
-#: What an audit row is about.
+#: Kinds of journal record an audit row describes.
 AUDIT_ENTITIES = {
     "mark": _l("Mark"),
     "attendance": _l("Attendance"),

@@ -35,7 +35,7 @@ from app.security.scope import Scope, apply_scope, scoped_get_or_404
 
 #: Rows on one page of the report.
 PAGE_SIZE = 50
-#: The most rows one XLSX export holds; the filters narrow a larger log.
+#: The maximum number of rows in one XLSX export. Filters narrow a larger log.
 EXPORT_LIMIT = 50_000
 
 MARK_TEXT = {"pass": "зач", "fail": "незач", "duty": "•"}

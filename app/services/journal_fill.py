@@ -222,8 +222,8 @@ def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool =
     # TODO: the journal stores absences and lateness only (an empty cell means present),
     # so a lesson where attendance was taken and everybody came looks the same as one where
     # it was never taken. An "attendance taken" flag on Lesson would tell them apart.
-    # Nested rather than one join: with a join SQLite scanned every mark of the school
-    # for each lesson; nested, each step is one lookup in the assignment and mark indexes.
+    # Nested rather than one join, because with a join SQLite scanned every mark of the
+    # school for each lesson. Nested, each step is one lookup in an index.
     assignment_has_mark = exists().where(
         Mark.school_id == Assignment.school_id, Mark.assignment_id == Assignment.id
     )

@@ -27,8 +27,8 @@ from app.services.users import PLACEHOLDER_DOMAIN, store_email
 
 log = logging.getLogger(__name__)
 
-#: Where links point when neither PUBLIC_URL nor a request gives an address: the
-#: address `make run` serves by default.
+#: The link base used when neither PUBLIC_URL nor a request gives an address. It is
+#: the address `make run` serves by default.
 FALLBACK_PUBLIC_URL = "http://127.0.0.1:8080"
 
 
