@@ -32,11 +32,14 @@ from app.models.journal import (
     AssignmentType,
     Attendance,
     AttendanceCode,
+    CertificateMark,
     FinalMark,
     Mark,
 )
 from app.models.org import EducationAuthority, Membership, School, membership_role
 from app.models.people import Employee, Guardian, Student
+from app.models.plan import PlanItem
+from app.models.regulation import Regulation
 from app.models.schoolyear import (
     AcademicYear,
     BellPeriod,
@@ -68,6 +71,7 @@ __all__ = [
     "AttendanceCode",
     "BellPeriod",
     "BellSchedule",
+    "CertificateMark",
     "Course",
     "CurriculumHours",
     "EducationAuthority",
@@ -78,6 +82,8 @@ __all__ = [
     "JournalAudit",
     "Lesson",
     "Mark",
+    "PlanItem",
+    "Regulation",
     "Membership",
     "Room",
     "School",

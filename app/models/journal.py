@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -204,7 +205,20 @@ class FinalMark(SchoolOwned, db.Model):
             "school_id", "student_id", "course_id", "kind", "term_id", name="uq_final_mark"
         ),
         CheckConstraint("kind IN ('term','year','exam','final')", name="ck_final_mark_kind"),
+        CheckConstraint("(kind = 'term') = (term_id IS NOT NULL)", name="ck_final_mark_term_kind"),
         Index("ix_final_mark_school_course", "school_id", "course_id"),
+        # NULL term ids never collide in a unique constraint, so year, exam and final marks
+        # need their own unique index.
+        Index(
+            "uq_final_mark_no_term",
+            "school_id",
+            "student_id",
+            "course_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("term_id IS NULL"),
+            sqlite_where=text("term_id IS NULL"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)
@@ -227,6 +241,38 @@ class FinalMark(SchoolOwned, db.Model):
     @property
     def numeric_value(self) -> int | None:
         return int(self.value) if self.value.isdigit() else None
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CertificateMark(SchoolOwned, db.Model):
+    """A mark of the school-leaving certificate (аттестат) for a whole subject.
+
+    Parts of a subject (алгебра, геометрия) give one mark for the whole (математика), so
+    the mark belongs to the subject and the year, not to a course.
+    """
+
+    __tablename__ = "certificate_mark"
+    __table_args__ = (
+        UniqueConstraint(
+            "school_id", "student_id", "year_id", "subject_id", name="uq_certificate_mark"
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
+    year_id = Column(Integer, ForeignKey("academic_year.id", ondelete="CASCADE"), nullable=False)
+    subject_id = Column(Integer, ForeignKey("subject.id", ondelete="RESTRICT"), nullable=False)
+    value = Column(String(10), nullable=False)
+    #: The mark computed by the federal order, kept to show an override.
+    suggested = Column(String(10))
+    changed_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    changed_at = Column(DateTime, nullable=False, server_default=func.now())
+
+    student = relationship("Student")
+    subject = relationship("Subject")
+    year = relationship("AcademicYear")
 
     def __str__(self) -> str:
         return self.value

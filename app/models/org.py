@@ -71,6 +71,10 @@ class School(db.Model):
     #: Marks and attendance of a lesson lock this many days after the lesson date; only
     #: the principal corrects them then. Empty or 0: no such lock.
     mark_lock_days = Column(Integer)
+    #: When on, a class teacher may enter marks in every subject of the own class.
+    class_teacher_enters_all = Column(
+        Boolean, nullable=False, default=False, server_default="false"
+    )
 
     authority = relationship("EducationAuthority", back_populates="schools")
 
