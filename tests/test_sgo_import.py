@@ -29,6 +29,7 @@ from app.models import (
     BellSchedule,
     Course,
     EducationAuthority,
+    JournalAudit,
     Lesson,
     Mark,
     School,
@@ -427,6 +428,18 @@ def test_import_rows_carry_school_id(imported, db_session):
 # -- import behaviour on other inputs -----------------------------------------------------
 
 
+def test_imported_marks_are_audited(imported, db_session):
+    rows = db_session.scalars(
+        select(JournalAudit).where(JournalAudit.school_id == imported.school_id)
+    ).all()
+    expected = sorted(str(mark["mark"]) for _, _, mark in file_marks(imported.payload))
+
+    assert sorted(row.new_value for row in rows) == expected
+    assert {(row.entity, row.action, row.old_value) for row in rows} == {("mark", "create", None)}
+    assert all(row.assignment_id and row.lesson_id for row in rows)
+    assert {row.student_id for row in rows} == {imported.student_id}
+
+
 def test_reimport_changes_nothing(app):
     payload = load_diary()
     with app.app_context():
@@ -442,6 +455,7 @@ def test_reimport_changes_nothing(app):
         assert count_rows(Lesson, school.school_id) == len(file_lessons(payload))
         assert count_rows(Assignment, school.school_id) == len(file_assignments(payload))
         assert count_rows(Mark, school.school_id) == len(file_marks(payload))
+        assert count_rows(JournalAudit, school.school_id) == len(file_marks(payload))
 
 
 def test_failed_lesson_rolls_back_week(app):

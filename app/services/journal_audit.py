@@ -4,9 +4,8 @@ Every path that writes a journal record calls :func:`record_change` in the same
 transaction as the change, so the change and its audit row are committed or rolled back
 together. The «Отчёт о доступе к журналу» reads these rows back.
 
-NOTE: the generic REST APIs of marks, attendance and final marks (app/views/records.py,
-writable by the server administrator only) and the «Сетевой Город» import write without
-audit rows, and no page writes final marks yet.
+The generic REST APIs of marks, attendance and final marks audit through
+app/services/record_audit.py, and the «Сетевой Город» import audits the marks it writes.
 """
 
 import datetime as dt

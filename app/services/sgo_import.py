@@ -37,6 +37,7 @@ from app.models import (
     db,
 )
 from app.security.scope import apply_scope
+from app.services.journal_audit import mark_text, record_change
 
 logger = logging.getLogger(__name__)
 
@@ -566,11 +567,13 @@ class _WeekImporter:
                 Mark.student_id == self.student_id,
             )
         ).first()
+        old_text = mark_text(mark.kind, mark.value) if mark is not None else None
         if mark is None:
             mark = Mark(school_id=self.school_id, assignment=assignment, student_id=self.student_id)
             db.session.add(mark)
         mark.kind = kind
         mark.value = value
+        self._audit_mark(lesson, assignment, old_text, mark_text(kind, value))
         comment = data.get("comment")
         if comment:
             mark.comment = str(comment)[: Mark.comment.type.length]
@@ -587,6 +590,25 @@ class _WeekImporter:
                     score=score,
                 )
             )
+
+    def _audit_mark(self, lesson, assignment, old_text, new_text) -> None:
+        # An imported mark is a change of the journal like any other; the import runs
+        # without a signed-in user, so the audit row names none.
+        if old_text == new_text:
+            return
+        if assignment.id is None or lesson.id is None:
+            db.session.flush()
+        record_change(
+            "mark",
+            "create" if old_text is None else "change",
+            school_id=self.school_id,
+            user_id=None,
+            lesson=lesson,
+            student_id=self.student_id,
+            assignment_id=assignment.id,
+            old=old_text,
+            new=new_text,
+        )
 
     def _skip(self, reason: str) -> None:
         date, number, subject_name = self._current

@@ -36,6 +36,7 @@ from app.models import (
 from app.models.base import db
 from app.security.roles import ALL_STUDENTS_ROLES
 from app.security.scope import current_scope
+from app.services.record_audit import audit_record_write
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
 from app.views.labels import LABELS
 
@@ -371,7 +372,28 @@ class GuardianView(_Labelled, SchoolModelView):
 # --- REST APIs --------------------------------------------------------------------------
 
 
-def _api(model, permission, resource, columns):
+def _acting_user_id() -> int | None:
+    scope = current_scope()
+    return scope.user_id if scope is not None else None
+
+
+class AuditedRecordApi(SchoolModelApi):
+    """A REST API over marks, attendance or final marks: each write leaves an audit row."""
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        audit_record_write(item, "create", _acting_user_id())
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        audit_record_write(item, "change", _acting_user_id())
+
+    def pre_delete(self, item):
+        super().pre_delete(item)
+        audit_record_write(item, "delete", _acting_user_id())
+
+
+def _api(model, permission, resource, columns, base=SchoolModelApi):
     """Build a scoped REST API class for one model under one permission name."""
     attrs = {
         "datamodel": _interface(model),
@@ -383,7 +405,7 @@ def _api(model, permission, resource, columns):
         "edit_columns": columns,
         "label_columns": LABELS,
     }
-    return type(f"{model.__name__}Api", (SchoolModelApi,), attrs)
+    return type(f"{model.__name__}Api", (base,), attrs)
 
 
 REST_APIS = [
@@ -461,15 +483,26 @@ REST_APIS = [
         "assignment",
         ["lesson_id", "type_id", "weight", "text", "due_date"],
     ),
-    _api(Mark, "Marks", "mark", ["assignment_id", "student_id", "kind", "value", "comment"]),
     _api(
-        Attendance, "Attendances", "attendance", ["lesson_id", "student_id", "code_id", "reason_id"]
+        Mark,
+        "Marks",
+        "mark",
+        ["assignment_id", "student_id", "kind", "value", "comment"],
+        base=AuditedRecordApi,
+    ),
+    _api(
+        Attendance,
+        "Attendances",
+        "attendance",
+        ["lesson_id", "student_id", "code_id", "reason_id"],
+        base=AuditedRecordApi,
     ),
     _api(
         FinalMark,
         "FinalMarks",
         "final_mark",
         ["student_id", "course_id", "kind", "term_id", "value"],
+        base=AuditedRecordApi,
     ),
 ]
 
