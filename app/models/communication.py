@@ -241,15 +241,19 @@ class MessageRecipient(SchoolOwned, db.Model):
 
 
 class Attachment(SchoolOwned, db.Model):
-    """A file attached to a message or an announcement, stored under the school's folder.
+    """A file attached to a message, an announcement or an assignment, stored under the
+    school's folder.
 
-    Files are served only through the scoped routes of their message or announcement.
+    Files are served only through the scoped routes of their owner.
     """
 
     __tablename__ = "attachment"
     __table_args__ = (
         CheckConstraint(
-            "(message_id IS NULL) <> (announcement_id IS NULL)", name="ck_attachment_owner"
+            "(CASE WHEN message_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN announcement_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN assignment_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="ck_attachment_owner",
         ),
         UniqueConstraint("school_id", "stored_name", name="uq_attachment_stored_name"),
     )
@@ -257,6 +261,8 @@ class Attachment(SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     message_id = Column(Integer, ForeignKey("message.id", ondelete="CASCADE"), index=True)
     announcement_id = Column(Integer, ForeignKey("announcement.id", ondelete="CASCADE"), index=True)
+    #: Files of homework and other assignments: a worksheet, a scan of the task.
+    assignment_id = Column(Integer, ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
     #: The name the uploader gave the file, shown and sent back on download.
     filename = Column(String(255), nullable=False)
     #: A random name on disk, so that no uploaded name reaches the file system.

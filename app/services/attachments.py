@@ -107,6 +107,7 @@ def store_upload(
     *,
     message_id: int | None = None,
     announcement_id: int | None = None,
+    assignment_id: int | None = None,
 ) -> Attachment:
     """Check an upload, write it into the school's folder and add its row to the session.
 
@@ -119,6 +120,7 @@ def store_upload(
         school_id=school_id,
         message_id=message_id,
         announcement_id=announcement_id,
+        assignment_id=assignment_id,
         filename=filename[:255],
         stored_name=secrets.token_hex(16),
         content_type=_content_type(filename),
