@@ -41,8 +41,10 @@ SETTING_NAMES = [
     "weighting_enabled",
     "absence_note_max_days",
     "mark_lock_days",
+    "class_teacher_enters_all",
 ]
-#: The factory's school as built: one shift, five-day week, marks 1–5, weighted averages.
+#: The factory's school as built: one shift, five-day week, marks 1–5, weighted averages,
+#: class teachers entering marks only in the courses they teach.
 FACTORY_SETTINGS = {
     "shifts": 1,
     "six_day_week": False,
@@ -50,6 +52,7 @@ FACTORY_SETTINGS = {
     "weighting_enabled": True,
     "absence_note_max_days": 3,
     "mark_lock_days": None,
+    "class_teacher_enters_all": False,
 }
 NEXT_MONDAY = WEEK_START + dt.timedelta(days=7)
 
@@ -83,6 +86,7 @@ def form_data(**overrides) -> dict:
         "weighting_enabled": True,
         "absence_note_max_days": "3",
         "mark_lock_days": "",
+        "class_teacher_enters_all": False,
     }
     data.update(overrides)
     posted = {}
@@ -164,6 +168,7 @@ def test_admin_sees_current_values(app, school, login):
     assert input_value(page.text, "mark_lock_days") == ""
     assert not is_checked(page.text, "six_day_week")
     assert is_checked(page.text, "weighting_enabled")
+    assert not is_checked(page.text, "class_teacher_enters_all")
     assert 'data-testid="read-only"' not in page.text
     assert 'type="submit"' in page.text
 
@@ -179,6 +184,7 @@ def test_admin_saves_each_field(app, school, login):
         "weighting_enabled": False,
         "absence_note_max_days": "30",
         "mark_lock_days": "365",
+        "class_teacher_enters_all": True,
     }
     response = client.post(URL, data=form_data(**changed))
     assert response.status_code == 302
@@ -190,12 +196,14 @@ def test_admin_saves_each_field(app, school, login):
         "weighting_enabled": False,
         "absence_note_max_days": 30,
         "mark_lock_days": 365,
+        "class_teacher_enters_all": True,
     }
     page = client.get(URL)
     assert 'class="alert alert-success"' in page.text
     assert input_value(page.text, "mark_lock_days") == "365"
     assert is_checked(page.text, "six_day_week")
     assert not is_checked(page.text, "weighting_enabled")
+    assert is_checked(page.text, "class_teacher_enters_all")
 
     # The lower ends of every range, and an empty lock that turns the lock off.
     lowest = {
@@ -212,6 +220,7 @@ def test_admin_saves_each_field(app, school, login):
         "weighting_enabled": True,
         "absence_note_max_days": 1,
         "mark_lock_days": None,
+        "class_teacher_enters_all": False,
     }
 
 
@@ -258,6 +267,7 @@ def test_invalid_value_rejected(app, school, login, field, text, rule):
         "weighting_enabled": False,
         "absence_note_max_days": "4",
         "mark_lock_days": "10",
+        "class_teacher_enters_all": True,
     }
     response = client.post(URL, data=form_data(**{**valid_changes, field: text}))
 
@@ -388,6 +398,13 @@ def test_shifts_not_below_class_shift(app, school, login):
 
 
 # --- Who may use the page -----------------------------------------------------------
+
+
+def test_regulation_link_for_admin_and_principal(world, login):
+    for role in ("school_admin", "principal"):
+        page = login(world["A"].users[role]).get(URL)
+        assert 'data-testid="regulation-link"' in page.text, role
+        assert 'href="/regulation/"' in page.text, role
 
 
 def test_principal_reads_but_cannot_save(app, school, login):

@@ -1,4 +1,5 @@
-"""The school's own settings: shifts, week, mark scale, weighting, absence notes, mark lock.
+"""The school's own settings: shifts, week, mark scale, weighting, absence notes, mark lock,
+and whether class teachers may enter marks in every subject of their class.
 
 The school administrator edits them for the session's school only; the principal reads
 them. Every value is checked before anything is written, and all of them are saved in
@@ -54,6 +55,7 @@ class SettingsForm:
     weighting_enabled: bool = False
     absence_note_max_days: str = ""
     mark_lock_days: str = ""
+    class_teacher_enters_all: bool = False
 
     @classmethod
     def from_school(cls, school: School) -> "SettingsForm":
@@ -64,6 +66,7 @@ class SettingsForm:
             weighting_enabled=bool(school.weighting_enabled),
             absence_note_max_days=str(school.absence_note_max_days),
             mark_lock_days="" if not school.mark_lock_days else str(school.mark_lock_days),
+            class_teacher_enters_all=bool(school.class_teacher_enters_all),
         )
 
     @classmethod
@@ -76,6 +79,7 @@ class SettingsForm:
             weighting_enabled=data.get("weighting_enabled") == "1",
             absence_note_max_days=data.get("absence_note_max_days", "").strip(),
             mark_lock_days=data.get("mark_lock_days", "").strip(),
+            class_teacher_enters_all=data.get("class_teacher_enters_all") == "1",
         )
 
 
@@ -261,6 +265,7 @@ def check_settings(school: School, form: SettingsForm) -> dict:
         "weighting_enabled": form.weighting_enabled,
         "absence_note_max_days": note_days,
         "mark_lock_days": lock_days,
+        "class_teacher_enters_all": form.class_teacher_enters_all,
     }
 
 

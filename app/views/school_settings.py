@@ -66,6 +66,7 @@ class SchoolSettingsView(BaseView):
             form=form,
             errors=errors,
             may_write=self.appbuilder.sm.has_access("can_write", PERMISSION),
+            may_edit_regulation=self.appbuilder.sm.has_access("can_read", "RegulationEdit"),
             rules=school_settings,
         )
 
