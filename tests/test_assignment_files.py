@@ -121,3 +121,27 @@ def test_other_school_answers_404(app, school, world, assignment_id, login):
     assert other_parent.get(f"/assignment-files/{stored.id}").status_code == 404
     assert other_teacher.get(f"/assignment-files/{stored.id}").status_code == 404
     assert other_teacher.get(f"/journal/assignment/{assignment_id}/files").status_code == 404
+
+
+def test_diary_links_homework_files(app, school, login):
+    with app.app_context():
+        from app.models import Assignment
+
+        homework_id = db.session.scalar(
+            select(Assignment.id).where(
+                Assignment.school_id == school.school_id, Assignment.text == "№ 15, 16"
+            )
+        )
+    _clear(app, homework_id)
+    _upload(login(school.users["teacher"]), homework_id, ("карточка.pdf", b"card"))
+    (stored,) = _files(app, homework_id)
+    parent = login(school.users["parent"])
+
+    page = parent.get(f"/diary/?student={school.ids['Student']}&week=2026-10-05").get_data(
+        as_text=True
+    )
+
+    link = f'href="/assignment-files/{stored.id}"'
+    assert page.count(link) == 2  # given on Monday, due on Wednesday
+    assert "карточка.pdf" in page
+    _clear(app, homework_id)

@@ -4,11 +4,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.models import (
     Assignment,
     AssignmentType,
+    Attendance,
+    AttendanceCode,
     Employee,
     Lesson,
     Mark,
@@ -293,3 +295,140 @@ def test_diary_marks_match_saved_marks(app, school):
     week = week_of(app, school.ids["Student"], WEEK_START)
     marks_in_week = sum(len(lesson.marks) for day in week.days for lesson in day.lessons)
     assert marks_in_week == count
+
+
+#: Two weeks of quarter 2 with lessons built by the tests below: one and six lessons.
+QUIET_WEEK = dt.date(2026, 11, 16)
+BUSY_WEEK = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def busy_weeks(app, school):
+    """Lessons with a substitute, a commented mark, an absence and homework each."""
+    with app.app_context():
+        sid = school.school_id
+        maths = db.session.get(Lesson, school.ids["Lesson"])
+        # A substitute of their own per lesson, so that loading them one by one would show.
+        substitutes = [
+            Employee(school_id=sid, last_name="Заменова", first_name=name)
+            for name in ("Ирина", "Анна", "Вера", "Галина", "Дарья", "Елена", "Жанна")
+        ]
+        db.session.add_all(substitutes)
+        types = {
+            t.name: t
+            for t in db.session.scalars(
+                select(AssignmentType).where(AssignmentType.school_id == sid)
+            )
+        }
+        absent = db.session.scalar(
+            select(AttendanceCode).where(
+                AttendanceCode.school_id == sid, AttendanceCode.code == "Н"
+            )
+        )
+        db.session.flush()
+        days = [QUIET_WEEK] + [BUSY_WEEK + dt.timedelta(days=i % 5) for i in range(6)]
+        for number, (day, substitute) in enumerate(zip(days, substitutes, strict=True), start=1):
+            lesson = Lesson(
+                school_id=sid,
+                course_id=maths.course_id,
+                date=day,
+                lesson_number=number,
+                substitute_id=substitute.id,
+            )
+            db.session.add(lesson)
+            db.session.flush()
+            test = Assignment(
+                school_id=sid,
+                lesson_id=lesson.id,
+                type_id=types["Контрольная работа"].id,
+                weight=Decimal("2"),
+                text=f"Работа {number}",
+            )
+            homework = Assignment(
+                school_id=sid,
+                lesson_id=lesson.id,
+                type_id=types["Домашнее задание"].id,
+                weight=Decimal("1"),
+                text=f"Задача {number}",
+                due_date=day + dt.timedelta(days=1),
+            )
+            db.session.add_all([test, homework])
+            db.session.flush()
+            db.session.add(
+                Mark(
+                    school_id=sid,
+                    assignment_id=test.id,
+                    student_id=school.ids["Student"],
+                    kind="number",
+                    value=4,
+                    comment="Ошибка в задаче 2",
+                )
+            )
+            db.session.add(
+                Attendance(
+                    school_id=sid,
+                    lesson_id=lesson.id,
+                    student_id=school.ids["Student"],
+                    code_id=absent.id,
+                )
+            )
+        db.session.commit()
+
+
+def test_substitute_teacher_named_on_lesson(app, school, busy_weeks):
+    week = week_of(app, school.ids["Student"], QUIET_WEEK)
+    lesson = week.days[0].lessons[0]
+    assert lesson.teacher == "Заменова И."
+    assert lesson.is_substitution
+
+
+def test_course_teacher_named_without_substitute(app, school):
+    maths = week_of(app, school.ids["Student"], WEEK_START).days[0].lessons[0]
+    assert maths.teacher == "Сотрудник t."
+    assert not maths.is_substitution
+
+
+def test_page_shows_substitution_and_mark_comment(school, busy_weeks, login):
+    page = login(school.users["parent"]).get(f"/diary/?week={QUIET_WEEK}")
+    assert page.text.count('data-testid="substitution"') == 1
+    assert "Заменова И." in page.text
+    assert page.text.count('data-testid="mark-comment"') == 1
+    assert "Ошибка в задаче 2" in page.text
+
+
+def test_jump_to_date_opens_its_week(school, login):
+    client = login(school.users["parent"])
+    page = client.get(f"/diary/?week={WEEK_START}")
+    assert 'data-testid="jump-to-date"' in page.text
+    assert f'name="week" value="{WEEK_START.isoformat()}"' in page.text
+    typed = client.get(f"/diary/?student={school.ids['Student']}&week=18.11.2026")
+    assert typed.status_code == 200
+    assert "16.11.2026 — 20.11.2026" in typed.text
+    picked = client.get(f"/diary/?student={school.ids['Student']}&week=2026-11-18")
+    assert "16.11.2026 — 20.11.2026" in picked.text
+
+
+def _page_queries(app, client, week) -> int:
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get(f"/diary/?week={week}")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert page.status_code == 200
+    return len(statements)
+
+
+def test_page_queries_do_not_grow_with_lessons(app, school, busy_weeks, login):
+    client = login(school.users["parent"])
+    # The first request warms per-session caches.
+    _page_queries(app, client, QUIET_WEEK)
+    quiet = _page_queries(app, client, QUIET_WEEK)
+    busy = _page_queries(app, client, BUSY_WEEK)
+    assert busy == quiet

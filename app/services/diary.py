@@ -9,11 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask import abort
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, or_, select, union
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.models import (
     Assignment,
     AssignmentType,
+    Attachment,
     Attendance,
     BellSchedule,
     Course,
@@ -57,7 +59,7 @@ class DiaryMark:
 
 @dataclass
 class DiaryHomework:
-    """Homework: an assignment of a homework type."""
+    """Homework: an assignment of a homework type, with the files the teacher attached."""
 
     text: str
     assignment_type: str
@@ -65,6 +67,9 @@ class DiaryHomework:
     due_date: dt.date | None
     #: The date of the lesson it was given in.
     given_on: dt.date
+    assignment_id: int = 0
+    #: (attachment id, file name) pairs, for download links.
+    files: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,6 +85,11 @@ class DiaryLesson:
     topic: str | None
     is_cancelled: bool
     cancel_reason: str | None
+    #: The teacher who gives the lesson: the substitute when there is one, else the
+    #: course's teachers, comma-separated.
+    teacher: str | None = None
+    #: True when another teacher substitutes for the course's own (замена).
+    is_substitution: bool = False
     #: Homework of this course due on this day, given in earlier lessons.
     homework_due: list[DiaryHomework] = field(default_factory=list)
     #: Homework given in this lesson.
@@ -206,6 +216,7 @@ def _week_lessons(student: Student, monday: dt.date, sunday: dt.date) -> list[Le
             Lesson.date >= monday,
             Lesson.date <= sunday,
         )
+        .options(selectinload(Lesson.substitute), lazyload(Lesson.assignments))
         .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
     )
     return list(db.session.scalars(statement))
@@ -234,6 +245,13 @@ def bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | No
     return None, None
 
 
+def _lesson_teacher(lesson: Lesson) -> str | None:
+    if lesson.substitute is not None:
+        return lesson.substitute.short_name
+    names = [teacher.short_name for teacher in lesson.course.teachers]
+    return ", ".join(names) or None
+
+
 def _diary_lesson(lesson: Lesson, times) -> DiaryLesson:
     return DiaryLesson(
         lesson_id=lesson.id,
@@ -245,6 +263,8 @@ def _diary_lesson(lesson: Lesson, times) -> DiaryLesson:
         topic=lesson.topic,
         is_cancelled=lesson.is_cancelled,
         cancel_reason=lesson.cancel_reason,
+        teacher=_lesson_teacher(lesson),
+        is_substitution=lesson.substitute_id is not None,
     )
 
 
@@ -263,6 +283,7 @@ def _add_marks(student, lesson_ids, diary_lessons) -> None:
             Mark.student_id == student.id,
             Assignment.lesson_id.in_(lesson_ids),
         )
+        .options(lazyload(Assignment.marks))
         .order_by(Assignment.id)
     )
     for mark, assignment, assignment_type in db.session.execute(statement):
@@ -294,6 +315,16 @@ def _add_attendance(student, lesson_ids, diary_lessons) -> None:
 def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None:
     """Attach homework given in the week's lessons, and homework due on the week's days."""
     week_ids = {lesson.id for lesson in lessons}
+    # A union of two index lookups: with OR in one WHERE, SQLite scanned every assignment
+    # of the school.
+    given = select(Assignment.id).where(
+        Assignment.school_id == student.school_id,
+        Assignment.lesson_id.in_(week_ids or [-1]),
+    )
+    due = select(Assignment.id).where(
+        Assignment.school_id == student.school_id,
+        Assignment.due_date.between(monday, sunday),
+    )
     statement = (
         select(Assignment, Lesson)
         .join(Lesson, Lesson.id == Assignment.lesson_id)
@@ -302,10 +333,12 @@ def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None
             Assignment.school_id == student.school_id,
             AssignmentType.is_homework.is_(True),
             Lesson.course_id.in_(student_courses(student)),
-            or_(
-                Assignment.lesson_id.in_(week_ids or [-1]),
-                Assignment.due_date.between(monday, sunday),
-            ),
+            Assignment.id.in_(union(given, due)),
+        )
+        .options(
+            lazyload(Assignment.marks),
+            lazyload(Lesson.assignments),
+            joinedload(Lesson.course).lazyload(Course.teachers),
         )
         .order_by(Lesson.date, Lesson.lesson_number, Assignment.id)
     )
@@ -313,6 +346,7 @@ def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None
     for lesson in lessons:
         first_lesson_of_course[lesson.date].setdefault(lesson.course_id, lesson.id)
 
+    found = []
     for assignment, lesson in db.session.execute(statement):
         homework = DiaryHomework(
             text=assignment.text,
@@ -320,7 +354,9 @@ def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None
             subject=lesson.course.subject.name,
             due_date=assignment.due_date,
             given_on=lesson.date,
+            assignment_id=assignment.id,
         )
+        found.append(homework)
         if lesson.id in week_ids:
             diary_lessons[lesson.id].homework_given.append(homework)
         due = assignment.due_date
@@ -331,6 +367,24 @@ def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None
             diary_lessons[target].homework_due.append(homework)
         else:
             days[due].homework_due.append(homework)
+    _add_homework_files(student.school_id, found)
+
+
+def _add_homework_files(school_id: int, homework: list[DiaryHomework]) -> None:
+    """Fill in the files of the week's homework with one query."""
+    by_assignment = {item.assignment_id: item for item in homework}
+    if not by_assignment:
+        return
+    statement = (
+        select(Attachment.id, Attachment.assignment_id, Attachment.filename)
+        .where(
+            Attachment.school_id == school_id,
+            Attachment.assignment_id.in_(list(by_assignment)),
+        )
+        .order_by(Attachment.id)
+    )
+    for attachment_id, assignment_id, filename in db.session.execute(statement):
+        by_assignment[assignment_id].files.append((attachment_id, filename))
 
 
 def _add_holidays(student, monday, sunday, days) -> None:

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.security.scope import current_scope
 from app.services.announcements import diary_announcements
+from app.services.dates import parse_user_date
 from app.services.diary import (
     diary_student_or_404,
     diary_week,
@@ -18,6 +19,8 @@ from app.services.diary import (
     visible_classes,
     visible_students_of_class,
 )
+from app.services.diary_overdue import overdue_assignments
+from app.services.diary_results import diary_results
 
 PERMISSION = "Diary"
 
@@ -50,9 +53,13 @@ class DiaryView(BaseView):
         else:
             abort(404)
 
+        today = dt.date.today()
         return self.render_template(
             "diary.html",
             week=diary_week(student, week_start),
+            overdue=overdue_assignments(student, today),
+            results=diary_results(student, week_start, today),
+            today=today,
             student=student,
             own=own,
             chooses_any=chooses_any,
@@ -96,18 +103,18 @@ def _requested_week() -> dt.date:
     text = request.args.get("week", "").strip()
     if not text:
         return monday_of(today)
-    try:
-        return monday_of(dt.date.fromisoformat(text))
-    except ValueError:
-        flash(
-            _(
-                'Week "%(value)s" is invalid: give any day of the week as YYYY-MM-DD. '
-                "This week is shown instead.",
-                value=text,
-            ),
-            "warning",
-        )
-        return monday_of(today)
+    day = parse_user_date(text)
+    if day is not None:
+        return monday_of(day)
+    flash(
+        _(
+            'Date "%(value)s" is invalid: give any day of the week as DD.MM.YYYY or '
+            "YYYY-MM-DD. This week is shown instead.",
+            value=text,
+        ),
+        "warning",
+    )
+    return monday_of(today)
 
 
 def register(appbuilder) -> None:

@@ -1,0 +1,129 @@
+"""Overdue assignments («Просроченные задания») of one student, listed apart from the week.
+
+An assignment is overdue for a student when either
+
+- the student has a duty mark («точка») for it, whatever its date, because the duty mark
+  itself records that the work is owed; or
+- it is mandatory, its due date (the lesson date when it has none) is before today, and the
+  student has no mark for it at all.
+
+Mandatory means: its assignment type is flagged as an assessment procedure (tests, ВПР,
+diagnostic work). Homework and other types are not mandatory, because teachers do not mark
+every piece of them. A student absent from the lesson still owes the work, so attendance
+does not matter. Assignments of cancelled lessons and of courses that take no marks (grade
+1, courses assessed without marks, extra-curricular courses) are left out.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, not_, select
+
+from app.models import (
+    Assignment,
+    AssignmentType,
+    Course,
+    Lesson,
+    Mark,
+    SchoolClass,
+    Student,
+    Subject,
+    db,
+)
+from app.services.diary import student_courses
+
+
+@dataclass
+class OverdueAssignment:
+    """One assignment the student owes, as the overdue list shows it."""
+
+    assignment_id: int
+    subject: str
+    #: The date of the lesson the assignment was given in.
+    lesson_date: dt.date
+    assignment_type: str
+    text: str
+    #: The assignment's own due date; None when it has none and the lesson date applies.
+    due_date: dt.date | None
+    #: Whole days from the due date (or the lesson date) to today; 0 when not yet due.
+    days_overdue: int
+    #: True when the student has a duty mark for it, False when it is merely unmarked.
+    is_duty: bool
+
+
+def overdue_assignments(student: Student, today: dt.date) -> list[OverdueAssignment]:
+    """List the assignments ``student`` owes on ``today``, oldest due date first.
+
+    Two queries run, one for duty marks and one for unmarked mandatory assignments,
+    whatever the number of courses or assignments.
+    """
+    due_on = func.coalesce(Assignment.due_date, Lesson.date)
+    base = (
+        select(
+            Assignment.id,
+            Subject.name,
+            Lesson.date,
+            AssignmentType.name,
+            Assignment.text,
+            Assignment.due_date,
+        )
+        .join(Lesson, Lesson.id == Assignment.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(Subject, Subject.id == Course.subject_id)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
+        .where(
+            Assignment.school_id == student.school_id,
+            Lesson.course_id.in_(student_courses(student)),
+            Lesson.is_cancelled.is_(False),
+            Course.kind == "lesson",
+            Course.assessment != "none",
+            SchoolClass.grade > 1,
+        )
+    )
+    # The lists are narrowed by IN subqueries the index can serve (the student's duty
+    # marks, the lessons of their courses): SQLite without table statistics otherwise
+    # walked every assignment of the school.
+    duty_marks = select(Mark.assignment_id).where(
+        Mark.school_id == student.school_id,
+        Mark.student_id == student.id,
+        Mark.kind == "duty",
+    )
+    duty = base.where(Assignment.id.in_(duty_marks))
+
+    course_lessons = select(Lesson.id).where(
+        Lesson.school_id == student.school_id,
+        Lesson.course_id.in_(student_courses(student)),
+    )
+    student_mark = exists().where(
+        Mark.school_id == student.school_id,
+        Mark.assignment_id == Assignment.id,
+        Mark.student_id == student.id,
+    )
+    unmarked = base.where(
+        Assignment.lesson_id.in_(course_lessons),
+        AssignmentType.is_assessment_procedure.is_(True),
+        due_on < today,
+        not_(student_mark),
+    )
+
+    rows = [(row, True) for row in db.session.execute(duty)]
+    rows += [(row, False) for row in db.session.execute(unmarked)]
+    overdue = [_overdue(row, is_duty, today) for row, is_duty in rows]
+    overdue.sort(key=lambda item: (item.due_date or item.lesson_date, item.assignment_id))
+    return overdue
+
+
+def _overdue(row, is_duty: bool, today: dt.date) -> OverdueAssignment:
+    assignment_id, subject, lesson_date, type_name, text, due_date = row
+    due = due_date or lesson_date
+    return OverdueAssignment(
+        assignment_id=assignment_id,
+        subject=subject,
+        lesson_date=lesson_date,
+        assignment_type=type_name,
+        text=text,
+        due_date=due_date,
+        days_overdue=max((today - due).days, 0),
+        is_duty=is_duty,
+    )

@@ -1,0 +1,255 @@
+"""Results («Итоги») of one student: term and year marks, averages and the class average.
+
+The block has a line per course the student attends that takes marks. A line shows the
+term marks of the year's terms that apply to the student's grade and the year mark. It also
+shows the student's weighted average in one term and the class average of that course in
+the same term.
+
+The class average («средний балл класса») is the average over all the numeric marks
+that the course's students received in the term, pooled. It follows the rule of a
+student's average: Σ(mark × weight) / Σ(weight), or the plain mean when the school turned
+weighting off or every weight is 0. It is not the mean
+of the students' averages, so a student with more marks weighs more. The course's students
+are those in it now: the class's students for a class course, the group's for a group
+course. The database computes it in one aggregate query for all the courses.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Integer, and_, cast, exists, func, or_, select
+from sqlalchemy.orm import lazyload
+
+from app.models import (
+    Assignment,
+    Course,
+    FinalMark,
+    Lesson,
+    Mark,
+    Student,
+    Subject,
+    Term,
+    db,
+    study_group_student,
+)
+from app.services.diary import student_courses
+from app.services.journal import default_term, format_average, student_average
+
+#: Weights have two decimals (Numeric(5, 2)). Summing them as whole hundredths keeps the
+#: class average exact on SQLite too, which stores them as binary floats.
+WEIGHT_SCALE = 100
+
+
+@dataclass
+class SubjectResult:
+    """One course's line of the results block."""
+
+    course_id: int
+    subject: str
+    #: Term id → the term mark as given («5», «зач», «н/а» …).
+    term_marks: dict[int, str] = field(default_factory=dict)
+    year_mark: str | None = None
+    #: The student's weighted average in the shown term, unrounded.
+    average: Decimal | None = None
+    #: The class average of the course in the shown term, unrounded.
+    class_average: Decimal | None = None
+
+    @property
+    def average_text(self) -> str:
+        return format_average(self.average)
+
+    @property
+    def class_average_text(self) -> str:
+        return format_average(self.class_average)
+
+
+@dataclass
+class DiaryResults:
+    """The results block: the year's terms as columns and one line per course."""
+
+    terms: list[Term]
+    #: The term whose averages are shown; None when the year has no terms for the grade.
+    average_term: Term | None
+    subjects: list[SubjectResult]
+
+
+def diary_results(student: Student, week_start: dt.date, today: dt.date) -> DiaryResults | None:
+    """Assemble the results of ``student``; None when none of their courses takes marks.
+
+    The averages are those of the term that overlaps the viewed week, so a parent who
+    opens a week of an earlier term gets that term's averages. A week outside every term
+    (a vacation) shows the term containing ``today``, else the year's last term.
+    """
+    courses = _marked_courses(student)
+    if not courses or student.school_class is None:
+        return None
+
+    terms = _grade_terms(student)
+    term = _average_term(terms, week_start, today)
+    subjects = {course.id: SubjectResult(course.id, course.subject.name) for course in courses}
+    _add_final_marks(student, subjects)
+    if term is not None:
+        _add_averages(student, courses, term, subjects)
+    return DiaryResults(terms=terms, average_term=term, subjects=list(subjects.values()))
+
+
+def _marked_courses(student: Student) -> list[Course]:
+    statement = (
+        select(Course)
+        .join(Subject, Subject.id == Course.subject_id)
+        .options(lazyload(Course.teachers))
+        .where(
+            Course.school_id == student.school_id,
+            Course.id.in_(student_courses(student)),
+        )
+        .order_by(Subject.name, Course.id)
+    )
+    return [course for course in db.session.scalars(statement) if course.gives_marks]
+
+
+def _grade_terms(student: Student) -> list[Term]:
+    school_class = student.school_class
+    statement = (
+        select(Term)
+        .where(
+            Term.school_id == student.school_id,
+            Term.year_id == school_class.year_id,
+            Term.grade_from <= school_class.grade,
+            Term.grade_to >= school_class.grade,
+        )
+        .order_by(Term.start_date)
+    )
+    return list(db.session.scalars(statement))
+
+
+def _average_term(terms: list[Term], week_start: dt.date, today: dt.date) -> Term | None:
+    monday = week_start - dt.timedelta(days=week_start.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    for term in terms:
+        if term.start_date <= sunday and term.end_date >= monday:
+            return term
+    return default_term(terms, today)
+
+
+def _add_final_marks(student: Student, subjects: dict[int, SubjectResult]) -> None:
+    statement = select(
+        FinalMark.course_id, FinalMark.kind, FinalMark.term_id, FinalMark.value
+    ).where(
+        FinalMark.school_id == student.school_id,
+        FinalMark.student_id == student.id,
+        FinalMark.course_id.in_(list(subjects)),
+        FinalMark.kind.in_(("term", "year")),
+    )
+    for course_id, kind, term_id, value in db.session.execute(statement):
+        if kind == "term":
+            subjects[course_id].term_marks[term_id] = value
+        else:
+            subjects[course_id].year_mark = value
+
+
+def _add_averages(student, courses, term, subjects) -> None:
+    course_ids = [course.id for course in courses]
+    own = (
+        select(Lesson.course_id, Mark.value, Assignment.weight)
+        .join(Assignment, Assignment.id == Mark.assignment_id)
+        .join(Lesson, Lesson.id == Assignment.lesson_id)
+        .where(
+            Mark.school_id == student.school_id,
+            Mark.student_id == student.id,
+            Mark.kind == "number",
+            Lesson.course_id.in_(course_ids),
+            Lesson.date >= term.start_date,
+            Lesson.date <= term.end_date,
+        )
+    )
+    pairs = {course_id: [] for course_id in course_ids}
+    for course_id, value, weight in db.session.execute(own):
+        pairs[course_id].append((value, weight))
+
+    class_totals = _class_totals(student.school_id, course_ids, term)
+    weighting = student.school.weighting_enabled
+    for course in courses:
+        subjects[course.id].average = student_average(course, pairs[course.id])
+        totals = class_totals.get(course.id)
+        if totals is not None and totals[3]:
+            subjects[course.id].class_average = _pooled_average(totals, weighting)
+
+
+def _assignment_marks(aggregate):
+    """Build a scalar subquery of ``aggregate`` over one assignment's numeric marks.
+
+    Only the marks of the course's current students count. The subquery is correlated
+    with the outer assignment and course rows, so that SQLite looks marks up by
+    assignment in the mark index. Joined in one flat query instead, SQLite without table
+    statistics scanned every mark of the school for each lesson (2 s for one parent's
+    page of the demo school, on a busy 2-core development machine).
+    """
+    # The course (outer query) and the student (enclosing subquery) both come from outside.
+    in_group = (
+        exists()
+        .where(
+            study_group_student.c.group_id == Course.group_id,
+            study_group_student.c.student_id == Student.id,
+        )
+        .correlate_except(study_group_student)
+    )
+    attends = or_(
+        and_(Course.group_id.is_(None), Student.class_id == Course.class_id),
+        and_(Course.group_id.is_not(None), in_group),
+    )
+    return (
+        select(aggregate)
+        .select_from(Mark)
+        .join(Student, Student.id == Mark.student_id)
+        .where(
+            Mark.school_id == Assignment.school_id,
+            Mark.assignment_id == Assignment.id,
+            Mark.kind == "number",
+            attends,
+        )
+        .correlate(Assignment, Course)
+        .scalar_subquery()
+    )
+
+
+def _class_totals(school_id, course_ids, term) -> dict[int, tuple[int, int, int, int]]:
+    """Sum the marks of each course's current students in one aggregate query.
+
+    Returns course id → (Σ mark × weight, Σ weight, Σ mark, number of marks), with weights
+    in hundredths and each weight counted once per mark.
+    """
+    weight = cast(func.round(Assignment.weight * WEIGHT_SCALE), Integer)
+    mark_sum = _assignment_marks(func.sum(Mark.value))
+    mark_count = _assignment_marks(func.count(Mark.id))
+    statement = (
+        select(
+            Lesson.course_id,
+            func.sum(weight * mark_sum),
+            func.sum(weight * mark_count),
+            func.sum(mark_sum),
+            func.sum(mark_count),
+        )
+        .select_from(Lesson)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(Assignment, Assignment.lesson_id == Lesson.id)
+        .where(
+            Lesson.school_id == school_id,
+            Assignment.school_id == school_id,
+            Lesson.course_id.in_(course_ids),
+            Lesson.date >= term.start_date,
+            Lesson.date <= term.end_date,
+        )
+        .group_by(Lesson.course_id)
+    )
+    return {
+        row[0]: tuple(int(value or 0) for value in row[1:]) for row in db.session.execute(statement)
+    }
+
+
+def _pooled_average(totals: tuple[int, int, int, int], weighting_enabled: bool) -> Decimal:
+    """Apply the weighted-average rule to summed marks: the plain mean without weights."""
+    weighted_sum, weight_sum, plain_sum, count = totals
+    if not weighting_enabled or weight_sum == 0:
+        return Decimal(plain_sum) / count
+    return Decimal(weighted_sum) / Decimal(weight_sum)
