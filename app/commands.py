@@ -52,7 +52,28 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{code}: {count}")
 
     @app.cli.command("demo")
-    @click.option("--schools", default=3, show_default=True, help="Number of schools to build.")
+    @click.option(
+        "--scale",
+        type=click.Choice(["school", "city"]),
+        default="school",
+        show_default=True,
+        help="school builds a few schools in detail. city builds 100 schools of 300 to "
+        "1,000 students with about 300 marks per student a year, written in bulk; "
+        "--size does not apply to it.",
+    )
+    @click.option(
+        "--schools",
+        default=None,
+        type=click.IntRange(min=1),
+        help="Number of schools to build (default: 3, or 100 with --scale city).",
+    )
+    @click.option(
+        "--years",
+        default=0,
+        show_default=True,
+        type=click.IntRange(min=0),
+        help="Closed school years to add before the current one, with term and year marks.",
+    )
     @click.option(
         "--size",
         type=click.Choice(["normal", "small"]),
@@ -67,7 +88,7 @@ def register_commands(app: Flask) -> None:
         help="The day the demo is filled up to (YYYY-MM-DD); default: today.",
     )
     @click.option("--seed", default=None, type=int, help="Random seed, for a repeatable build.")
-    def demo_command(schools, size, today, seed):
+    def demo_command(scale, schools, years, size, today, seed):
         """Build the demo municipality into the configured database."""
         from app.demo.builder import build_demo
 
@@ -78,6 +99,8 @@ def register_commands(app: Flask) -> None:
             today=today.date() if today else None,
             seed=seed,
             progress=True,
+            scale=scale,
+            years=years,
         )
         click.echo(_("Demo logins and passwords: %(path)s", path=result.logins_file))
 

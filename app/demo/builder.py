@@ -11,6 +11,8 @@ import logging
 import os
 import random
 import secrets
+import sys
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +24,14 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from app.demo import reference
-from app.demo.bulk import insert_rows, insert_rows_returning_ids
+from app.demo.bulk import insert_rows, insert_rows_returning_ids, skip_foreign_key_checks
+from app.demo.bulk_journal import YearJournal, fill_year_journal
 from app.demo.calendar import DemoCalendar, build_calendar
+from app.demo.city import CITY_SCHOOLS, SchoolProfile, city_profiles, format_duration
 from app.demo.communication import fill_communication
 from app.demo.journal import fill_journal
 from app.demo.names import NameGenerator, PersonName, UsernameRegistry
+from app.demo.past_years import build_past_year
 from app.demo.staffing import (
     CONVERSATIONS,
     PlannedCourse,
@@ -66,6 +71,20 @@ from app.services.timetable import generate_lessons
 
 #: Steps of one school on the progress bar: people and timetable, lessons, journal.
 STEPS_PER_SCHOOL = 3
+
+#: Scales of the demo: a few schools in detail, or a city of 100 schools at full journal rates.
+SCALES = ("school", "city")
+
+#: The demo authority of each scale and its short name. The city takes the authority with
+#: the most schools in the open data, 101 after duplicate rows are removed.
+AUTHORITIES = {
+    "school": ("Западное окружное управление образования", "ЗОУО"),
+    "city": ("Юго-Западное окружное управление образования", "ЮЗОУО"),
+}
+
+#: City-scale schools after which the logins file lists no more school accounts; the first
+#: two hold the teacher and the parent of two schools.
+CITY_LISTED_SCHOOLS = 2
 
 log = logging.getLogger(__name__)
 
@@ -211,34 +230,62 @@ class _CrossSchool:
 
 
 def build_demo(
-    schools: int = 3,
+    schools: int | None = None,
     size: str = "normal",
     today: dt.date | None = None,
     seed: int | None = None,
     progress: bool = False,
+    scale: str = "school",
+    years: int = 0,
+    class_size: tuple[int, int] | None = None,
 ) -> DemoResult:
     """Build the demo municipality into the current database and write its logins file.
 
     ``today`` is the day the journal is filled up to (default: the real today); ``seed``
-    makes the build repeatable, except for the passwords, which are always random. Raises
-    ValueError on a bad argument and DemoExistsError when the demo authority already exists.
+    makes the build repeatable, except for the passwords, which are always random. The
+    ``school`` scale builds 3 schools by default; the ``city`` scale builds 100 schools of
+    mixed sizes with the journal written in bulk (``size`` does not apply to it, and
+    ``class_size``, for tests, gives each city school one small class per grade). ``years``
+    adds that many closed years before the current one. Raises ValueError on a bad argument
+    and DemoExistsError when the demo authority already exists.
     """
     if size not in SIZES:
         raise ValueError(f"Unknown demo size {size!r}: use one of {', '.join(SIZES)}.")
+    if scale not in SCALES:
+        raise ValueError(f"Unknown demo scale {scale!r}: use one of {', '.join(SCALES)}.")
+    if schools is None:
+        schools = CITY_SCHOOLS if scale == "city" else 3
     if schools < 1:
         raise ValueError(f"The demo needs at least one school, got {schools}.")
+    if years < 0:
+        raise ValueError(f"The number of past years cannot be negative, got {years}.")
     builder = _DemoBuilder(
         size=SIZES[size],
         today=today or dt.date.today(),
         rng=random.Random(seed if seed is not None else secrets.randbits(64)),
         progress=progress,
+        scale=scale,
+        years=years,
+        class_size=class_size,
     )
     return builder.build(schools)
 
 
 class _DemoBuilder:
-    def __init__(self, size: SizeSpec, today: dt.date, rng: random.Random, progress: bool):
+    def __init__(
+        self,
+        size: SizeSpec,
+        today: dt.date,
+        rng: random.Random,
+        progress: bool,
+        scale: str = "school",
+        years: int = 0,
+        class_size: tuple[int, int] | None = None,
+    ):
         self.size = size
+        self.scale = scale
+        self.years = years
+        self.class_size = class_size
         self.today = today
         self.rng = rng
         self.progress = progress
@@ -356,7 +403,7 @@ class _DemoBuilder:
 
     def build(self, school_count: int) -> DemoResult:
         records = reference.moscow_schools()
-        authority_name = "Западное окружное управление образования"
+        authority_name, short_name = AUTHORITIES[self.scale]
         if db.session.scalar(
             select(EducationAuthority.id).where(EducationAuthority.name == authority_name)
         ):
@@ -368,12 +415,16 @@ class _DemoBuilder:
                 )
             )
         candidates = [r for r in records if r.authority == authority_name]
+        if self.scale == "city":
+            # The open data lists some schools once per building: keep one row per school.
+            candidates = list({record.number: record for record in candidates}.values())
         chosen = self.rng.sample(candidates, min(school_count, len(candidates)))
+        profiles = self._profiles(len(chosen))
         if school_count == 1:
             self._say(_("One school only: the teacher and the parent of two schools are left out."))
 
         authority = EducationAuthority(
-            name=authority_name, short_name="ЗОУО", region="Москва", city="Москва"
+            name=authority_name, short_name=short_name, region="Москва", city="Москва"
         )
         db.session.add(authority)
         db.session.flush()
@@ -384,16 +435,67 @@ class _DemoBuilder:
             logins=self.logins,
             authority_id=authority.id,
         )
-        with self._progress_bar(len(chosen) * STEPS_PER_SCHOOL) as bar:
-            self.bar = bar
-            for index, record in enumerate(chosen):
-                self.school_names.append(f"Школа № {record.number}")
-                school = _SchoolBuilder(self, authority, record, index, school_count).build()
-                result.school_ids.append(school.id)
-                db.session.commit()
-            self.bar = None
+        if self.scale == "city":
+            self._build_city(authority, chosen, profiles, result)
+        else:
+            with self._progress_bar(len(chosen) * STEPS_PER_SCHOOL) as bar:
+                self.bar = bar
+                for index, record in enumerate(chosen):
+                    self.school_names.append(f"Школа № {record.number}")
+                    school = _SchoolBuilder(
+                        self, authority, record, index, school_count, profiles[index]
+                    ).build()
+                    result.school_ids.append(school.id)
+                    db.session.commit()
+                self.bar = None
         self._write_logins(result.logins_file)
         return result
+
+    def _profiles(self, count: int) -> list[SchoolProfile]:
+        if self.scale == "city":
+            return city_profiles(count, random.Random(self.rng.random()), self.class_size)
+        profile = SchoolProfile(
+            grades=self.size.grades,
+            letters=self.size.letters,
+            students_per_class=self.size.students_per_class,
+        )
+        return [profile] * count
+
+    def _build_city(self, authority, chosen, profiles, result: DemoResult) -> None:
+        """Build the schools one by one, each in its own transaction, reporting progress."""
+        started = time.monotonic()
+        for index, record in enumerate(chosen):
+            self.school_names.append(f"Школа № {record.number}")
+            skip_foreign_key_checks()
+            school = _SchoolBuilder(
+                self, authority, record, index, len(chosen), profiles[index]
+            ).build()
+            result.school_ids.append(school.id)
+            db.session.commit()
+            self._report_city_progress(index + 1, len(chosen), school.name, started)
+
+    def _report_city_progress(self, done: int, total: int, name: str, started: float) -> None:
+        """Print one line per school: schools done, time spent and an estimate of the time left.
+
+        The estimate assumes the remaining schools take as long as the built ones on average.
+        """
+        if not self.progress:
+            return
+        elapsed = time.monotonic() - started
+        left = elapsed / done * (total - done)
+        click.echo(
+            _(
+                "%(done)d of %(total)d schools built (%(school)s): %(elapsed)s spent, "
+                "about %(left)s left",
+                done=done,
+                total=total,
+                school=name,
+                elapsed=format_duration(elapsed),
+                left=format_duration(left),
+            ),
+            err=True,
+        )
+        sys.stderr.flush()
 
     def _build_server_people(self, authority: EducationAuthority) -> None:
         officer = self._adult()
@@ -427,9 +529,14 @@ class _SchoolBuilder:
         record,
         index: int,
         school_count: int,
+        profile: SchoolProfile,
     ):
         self.demo = demo
         self.rng = demo.rng
+        self.profile = profile
+        self.calendar = (
+            demo.calendar if profile.half_years else build_calendar(demo.today, half_years=False)
+        )
         self.authority = authority
         self.record = record
         self.index = index
@@ -447,7 +554,7 @@ class _SchoolBuilder:
             district=record.district,
             address=record.address,
             shifts=1,
-            six_day_week=False,
+            six_day_week=self.profile.six_day_week,
             max_mark=5,
             weighting_enabled=True,
         )
@@ -465,18 +572,40 @@ class _SchoolBuilder:
         self._build_students()
 
         demo._advance(_("%(school)s: lessons", school=school.name))
-        calendar = demo.calendar
-        generate_lessons(self.school_id, calendar.start, calendar.end, today=demo.today)
+        calendar = self.calendar
+        if demo.scale != "city":
+            # The city scale plans its lessons with the journal, in one bulk write.
+            generate_lessons(self.school_id, calendar.start, calendar.end, today=demo.today)
         demo._advance(_("%(school)s: marks and attendance", school=school.name))
-        fill_journal(self)
+        if demo.scale == "city":
+            fill_year_journal(self.year_journal(), random.Random(self.rng.random()))
+        else:
+            fill_journal(self)
         fill_communication(self)
-        self._list_school_logins()
+        if demo.scale != "city" or self.index < CITY_LISTED_SCHOOLS:
+            self._list_school_logins()
+        for years_back in range(1, demo.years + 1):
+            build_past_year(self, years_back)
         return school
+
+    def year_journal(self) -> YearJournal:
+        """Describe the current year for the bulk journal filler."""
+        return YearJournal(
+            school_id=self.school_id,
+            year=self.year,
+            terms=self.terms,
+            students_by_class=self.students_by_class,
+            course_teacher_user=self.course_teacher_user,
+            assignment_types=self.assignment_types,
+            attendance_codes=self.attendance_codes,
+            today=self.demo.today,
+            closed=False,
+        )
 
     # --- calendar and lists ------------------------------------------------------
 
     def _build_calendar(self) -> None:
-        calendar = self.demo.calendar
+        calendar = self.calendar
         sid = self.school_id
         year = AcademicYear(
             school_id=sid, name=calendar.name, start_date=calendar.start, end_date=calendar.end
@@ -516,9 +645,11 @@ class _SchoolBuilder:
         self._build_bell_schedules()
         db.session.flush()
 
-    def _build_bell_schedules(self) -> None:
+    def _build_bell_schedules(self, calendar: DemoCalendar | None = None) -> None:
+        """Add the bell schedules; a past year's ``calendar`` adds its dated first-grade ones."""
         schedules = reference.bell_schedules()
-        calendar = self.demo.calendar
+        past_year = calendar is not None
+        calendar = calendar or self.calendar
         winter_end = dt.date(calendar.start.year, 12, 31)
         variants = [
             (
@@ -562,6 +693,10 @@ class _SchoolBuilder:
         # NOTE: the step mode of first grades in September and October (three 35-minute
         # lessons) is not modelled: their timetable keeps its November length all autumn.
         for name, source, grade_from, grade_to, weekday, valid_from, valid_to in variants:
+            if past_year and valid_from is None:
+                continue
+            if past_year:
+                name = f"{name}, {calendar.name}"
             schedule = BellSchedule(
                 school_id=self.school_id,
                 name=name,
@@ -615,7 +750,7 @@ class _SchoolBuilder:
 
         plan = reference.curriculum()
         names = list(
-            dict.fromkeys(subject for grade in self.demo.size.grades for subject, _ in plan[grade])
+            dict.fromkeys(subject for grade in self.profile.grades for subject, _ in plan[grade])
         )
         names.append(CONVERSATIONS)
         self.subjects = {
@@ -632,7 +767,7 @@ class _SchoolBuilder:
         for name, parent in SUBJECT_PARENTS.items():
             if name in self.subjects:
                 self.subjects[name].parent_id = self.subjects[parent].id
-        for grade in self.demo.size.grades:
+        for grade in self.profile.grades:
             for subject, hours in plan[grade]:
                 db.session.add(
                     CurriculumHours(
@@ -647,8 +782,8 @@ class _SchoolBuilder:
 
     def _build_classes(self) -> None:
         self.classes: dict[str, SchoolClass] = {}
-        for grade in self.demo.size.grades:
-            for letter in self.demo.size.letters:
+        for grade in self.profile.grades:
+            for letter in self.profile.letters:
                 name = f"{grade}{letter}"
                 self.classes[name] = SchoolClass(
                     school_id=self.school_id,
@@ -657,6 +792,7 @@ class _SchoolBuilder:
                     letter=letter,
                     name=name,
                     shift=1,
+                    six_day_week=self.profile.six_day_week,
                 )
         db.session.add_all(self.classes.values())
         db.session.flush()
@@ -808,7 +944,9 @@ class _SchoolBuilder:
         insert_rows(course_teacher, teacher_rows)
 
         class_list = [(name, c.grade) for name, c in self.classes.items()]
-        slots, clashes = plan_timetable(self.planned_courses, class_list, self.rng)
+        days = 6 if self.profile.six_day_week else 5
+        slots, clashes = plan_timetable(self.planned_courses, class_list, self.rng, days=days)
+        self.slots = slots
         if clashes:
             log.info("Demo timetable of school %d has %d teacher clashes", self.school_id, clashes)
         rows = [
@@ -848,7 +986,7 @@ class _SchoolBuilder:
     def _build_students(self) -> None:
         """Create classes full of students, each with one or two parents of their own family."""
         demo = self.demo
-        low, high = demo.size.students_per_class
+        low, high = self.profile.students_per_class
         self.members: list[tuple[_Person, str, _Family]] = []  # (student, class name, family)
         families: list[_Family] = []
         for class_name in self.classes:

@@ -64,8 +64,12 @@ def move_date(pattern_day: dt.date, start: dt.date) -> dt.date:
     return same_date + dt.timedelta(days=shift)
 
 
-def build_calendar(today: dt.date) -> DemoCalendar:
-    """Dates of the school year containing ``today``: vacations, quarters, half-years, holidays."""
+def build_calendar(today: dt.date, half_years: bool = True) -> DemoCalendar:
+    """Dates of the school year containing ``today``: vacations, quarters, half-years, holidays.
+
+    With ``half_years`` grades 10–11 have two half-years and the quarters cover grades 1–9;
+    without it every grade has quarters.
+    """
     start = school_year_start(today)
     pattern = reference_calendar()
 
@@ -94,14 +98,16 @@ def build_calendar(today: dt.date) -> DemoCalendar:
         (winter[1] + day, spring[0] - day),
         (spring[1] + day, end),
     ]
+    last_quarter_grade = 9 if half_years else 11
     calendar.terms = [
-        DemoTerm("quarter", number, f"{number} четверть", first, last, 1, 9)
+        DemoTerm("quarter", number, f"{number} четверть", first, last, 1, last_quarter_grade)
         for number, (first, last) in enumerate(quarters, start=1)
     ]
-    calendar.terms += [
-        DemoTerm("half_year", 1, "1 полугодие", start, winter[0] - day, 10, 11),
-        DemoTerm("half_year", 2, "2 полугодие", winter[1] + day, end, 10, 11),
-    ]
+    if half_years:
+        calendar.terms += [
+            DemoTerm("half_year", 1, "1 полугодие", start, winter[0] - day, 10, 11),
+            DemoTerm("half_year", 2, "2 полугодие", winter[1] + day, end, 10, 11),
+        ]
     for year in (start.year, start.year + 1):
         for month, day_of_month, name in public_holidays():
             date = dt.date(year, month, day_of_month)

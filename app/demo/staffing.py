@@ -202,12 +202,16 @@ class PlannedSlot:
 
 
 def plan_timetable(
-    courses: list[PlannedCourse], classes: list[tuple[str, int]], rng: random.Random
+    courses: list[PlannedCourse],
+    classes: list[tuple[str, int]],
+    rng: random.Random,
+    days: int = 5,
 ) -> tuple[list[PlannedSlot], int]:
-    """Lay the courses out over Monday to Friday; return the slots and the teacher clashes left.
+    """Lay the courses out over the week; return the slots and the teacher clashes left.
 
-    Each class has «Разговоры о важном» at Monday lesson 1 and its lessons from lesson 2
-    on Monday and lesson 1 on other days, spread evenly over the week.
+    The week is Monday to Friday, or to Saturday with ``days`` 6. Each class has «Разговоры
+    о важном» at Monday lesson 1 and its lessons from lesson 2 on Monday and lesson 1 on other
+    days, spread evenly over the week.
     """
     busy: set[tuple[int, int, int]] = set()
     slots: list[PlannedSlot] = []
@@ -224,12 +228,12 @@ def plan_timetable(
                 busy.add((course.teacher.key, 1, 1))
         lessons = [c for c in class_courses if c.subject != CONVERSATIONS]
         total = sum(c.hours for c in lessons)
-        per_day = {day: total // 5 for day in range(1, 6)}
-        for day in [2, 3, 4, 5, 1][: total % 5]:
+        per_day = {day: total // days for day in range(1, days + 1)}
+        for day in [*range(2, days + 1), 1][: total % days]:
             per_day[day] += 1
         free = [
             (day, number)
-            for day in range(1, 6)
+            for day in range(1, days + 1)
             for number in range(2 if day == 1 else 1, (2 if day == 1 else 1) + per_day[day])
         ]
         units = [
