@@ -37,6 +37,7 @@ from app.models import (
     Notification,
     NotificationSetting,
     OutgoingMail,
+    PlanItem,
     Room,
     School,
     SchoolClass,
@@ -413,6 +414,7 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
             value="5",
         )
     )
+    add(PlanItem(school_id=sid, course_id=course.id, position=1, topic="Натуральные числа"))
 
     _add_communication(add, sid, school_class, student, parent_user, users)
 

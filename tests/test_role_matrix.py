@@ -31,19 +31,29 @@ EDUCATION = {
     "Lessons",
 }
 JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
+PUBLISHED_TO_SCHOOL = {"AssessmentSchedule", "Regulation"}
 
 #: Role code → (features read only, features written). Writing a feature implies
 #: reading it. The server administrator holds every permission and is checked apart.
 BASELINE = {
     "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements"}),
     "school_admin": (
-        {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
+        PUBLISHED_TO_SCHOOL
+        | {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
         SCHOOL_SETTINGS
-        | {"SchoolUsers", "SchoolSettings", "Announcements", "Messages", "Notifications"},
+        | {
+            "SchoolUsers",
+            "SchoolSettings",
+            "RegulationEdit",
+            "Announcements",
+            "Messages",
+            "Notifications",
+        },
     ),
     "principal": (
         SCHOOL_SETTINGS
         | JOURNAL_RECORDS
+        | PUBLISHED_TO_SCHOOL
         | {
             "Employees",
             "Students",
@@ -53,11 +63,14 @@ BASELINE = {
             "AbsenceNotes",
             "SchoolSettings",
             "AbsenteeList",
+            "ProgrammeReport",
         },
-        EDUCATION | {"Journal", "Timetable", "Announcements", "Messages", "Notifications"},
+        EDUCATION
+        | {"Journal", "Timetable", "Announcements", "Messages", "Notifications", "RegulationEdit"},
     ),
     "teacher": (
-        {
+        PUBLISHED_TO_SCHOOL
+        | {
             "Students",
             "SchoolClasses",
             "Subjects",
@@ -68,26 +81,34 @@ BASELINE = {
             "Timetable",
             "Diary",
             "AbsenteeList",
+            "ProgrammeReport",
         },
         {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications"},
     ),
     "secretary": (
-        {"SchoolClasses", "Employees", "AbsenceNotes", "Announcements", "AbsenteeList"},
+        PUBLISHED_TO_SCHOOL
+        | {"SchoolClasses", "Employees", "AbsenceNotes", "Announcements", "AbsenteeList"},
         {"Students", "Guardians", "Messages", "Notifications"},
     ),
-    "hr": ({"Announcements"}, {"Employees", "Messages", "Notifications"}),
+    "hr": (PUBLISHED_TO_SCHOOL | {"Announcements"}, {"Employees", "Messages", "Notifications"}),
     "medical": (
-        {"Students", "SchoolClasses", "Announcements", "AbsenteeList"},
+        PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Announcements", "AbsenteeList"},
         {"Messages", "Notifications"},
     ),
     "psychologist": (
-        {"Students", "SchoolClasses", "Diary", "Announcements"},
+        PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Diary", "Announcements"},
         {"Messages", "Notifications"},
     ),
-    "technical_staff": ({"Timetable", "Rooms", "Announcements"}, {"Messages", "Notifications"}),
-    "student": ({"Diary", "Timetable", "Announcements"}, {"Messages", "Notifications"}),
+    "technical_staff": (
+        PUBLISHED_TO_SCHOOL | {"Timetable", "Rooms", "Announcements"},
+        {"Messages", "Notifications"},
+    ),
+    "student": (
+        PUBLISHED_TO_SCHOOL | {"Diary", "Timetable", "Announcements"},
+        {"Messages", "Notifications"},
+    ),
     "parent": (
-        {"Diary", "Timetable", "Announcements"},
+        PUBLISHED_TO_SCHOOL | {"Diary", "Timetable", "Announcements"},
         {"Messages", "Notifications", "AbsenceNotes"},
     ),
 }

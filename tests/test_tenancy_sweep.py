@@ -75,6 +75,7 @@ ROUTE_PARAMETER_MODELS = {
     "authority_announcement_id": "AuthorityAnnouncement",
     "note_id": "AbsenceNote",
     "document_id": "AbsenceDocument",
+    "plan_item_id": "PlanItem",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.
@@ -83,6 +84,32 @@ QUERY_PARAMETER_MODELS = {
     "/attendance-reasons/": {"class": "SchoolClass", "student": "Student"},
     "/journal-fill/": {"term": "Term", "class": "SchoolClass", "teacher": "Employee"},
     "/journal-fill/report.xlsx": {"term": "Term", "class": "SchoolClass", "teacher": "Employee"},
+    "/regulation/": {"year": "AcademicYear"},
+    "/regulation/view": {"year": "AcademicYear"},
+    "/journal/programme/": {"class": "SchoolClass", "subject": "Subject", "teacher": "Employee"},
+    "/journal/programme/report.xlsx": {
+        "class": "SchoolClass",
+        "subject": "Subject",
+        "teacher": "Employee",
+    },
+    "/assessment-schedule/": {"class": "SchoolClass"},
+    "/assessment-schedule/export.xlsx": {"class": "SchoolClass"},
+    "/reports/school/class-results": {"class": "SchoolClass", "term": "Term"},
+    "/reports/school/class-results.xlsx": {"class": "SchoolClass", "term": "Term"},
+    "/reports/school/summary-sheet": {"class": "SchoolClass"},
+    "/reports/school/summary-sheet.xlsx": {"class": "SchoolClass"},
+    "/reports/school/attendance": {"class": "SchoolClass"},
+    "/reports/school/attendance.xlsx": {"class": "SchoolClass"},
+    "/reports/school/dynamics": {"class": "SchoolClass"},
+    "/reports/school/dynamics.xlsx": {"class": "SchoolClass"},
+    "/reports/school/progress": {"student": "Student", "term": "Term", "class": "SchoolClass"},
+    "/reports/school/progress.xlsx": {
+        "student": "Student",
+        "term": "Term",
+        "class": "SchoolClass",
+    },
+    "/reports/school/report-card": {"student": "Student", "class": "SchoolClass"},
+    "/reports/school/report-card.xlsx": {"student": "Student", "class": "SchoolClass"},
 }
 
 #: Values for route parameters that are not ids, so a route with both can be called.

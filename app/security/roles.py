@@ -83,6 +83,10 @@ JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
 COMMUNICATION_READ = {"Announcements"}
 COMMUNICATION_WRITE = {"Messages", "Notifications"}
 
+#: Pages the school publishes to every school role, parents and students included: the
+#: schedule of assessment procedures and the assessment regulation.
+PUBLISHED_TO_SCHOOL = {"AssessmentSchedule", "Regulation"}
+
 ROLES: dict[str, RoleSpec] = {
     spec.code: spec
     for spec in [
@@ -102,10 +106,11 @@ ROLES: dict[str, RoleSpec] = {
             "Администратор системы",
             _l("School system administrator"),
             "school",
-            read={"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
+            read=PUBLISHED_TO_SCHOOL
+            | {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE
-            | {"SchoolUsers", "SchoolSettings", "Announcements"},
+            | {"SchoolUsers", "SchoolSettings", "RegulationEdit", "Announcements"},
         ),
         _spec(
             "principal",
@@ -114,6 +119,7 @@ ROLES: dict[str, RoleSpec] = {
             "school",
             read=SCHOOL_SETTINGS
             | JOURNAL_RECORDS
+            | PUBLISHED_TO_SCHOOL
             | {
                 "Employees",
                 "Students",
@@ -123,15 +129,19 @@ ROLES: dict[str, RoleSpec] = {
                 "AbsenceNotes",
                 "SchoolSettings",
                 "AbsenteeList",
+                "ProgrammeReport",
             },
-            write=EDUCATION | COMMUNICATION_WRITE | {"Journal", "Timetable", "Announcements"},
+            write=EDUCATION
+            | COMMUNICATION_WRITE
+            | {"Journal", "Timetable", "Announcements", "RegulationEdit"},
         ),
         _spec(
             "teacher",
             "Учитель",
             _l("Teacher or class teacher"),
             "school",
-            read={
+            read=PUBLISHED_TO_SCHOOL
+            | {
                 "Students",
                 "SchoolClasses",
                 "Subjects",
@@ -142,6 +152,7 @@ ROLES: dict[str, RoleSpec] = {
                 "Timetable",
                 "Diary",
                 "AbsenteeList",
+                "ProgrammeReport",
             },
             write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes"},
         ),
@@ -151,6 +162,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("Secretary"),
             "school",
             read=COMMUNICATION_READ
+            | PUBLISHED_TO_SCHOOL
             | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList"},
             write=COMMUNICATION_WRITE | {"Students", "Guardians"},
         ),
@@ -159,7 +171,7 @@ ROLES: dict[str, RoleSpec] = {
             "Специалист по кадрам",
             _l("HR specialist"),
             "school",
-            read=COMMUNICATION_READ,
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL,
             write=COMMUNICATION_WRITE | {"Employees"},
         ),
         _spec(
@@ -167,7 +179,9 @@ ROLES: dict[str, RoleSpec] = {
             "Медицинский работник",
             _l("Medical worker"),
             "school",
-            read=COMMUNICATION_READ | {"Students", "SchoolClasses", "AbsenteeList"},
+            read=COMMUNICATION_READ
+            | PUBLISHED_TO_SCHOOL
+            | {"Students", "SchoolClasses", "AbsenteeList"},
             write=COMMUNICATION_WRITE,
         ),
         _spec(
@@ -175,7 +189,7 @@ ROLES: dict[str, RoleSpec] = {
             "Психолог / социальный педагог",
             _l("Psychologist or social pedagogue"),
             "school",
-            read=COMMUNICATION_READ | {"Students", "SchoolClasses", "Diary"},
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Diary"},
             write=COMMUNICATION_WRITE,
         ),
         _spec(
@@ -183,7 +197,7 @@ ROLES: dict[str, RoleSpec] = {
             "Технический персонал",
             _l("Technical staff"),
             "school",
-            read=COMMUNICATION_READ | {"Timetable", "Rooms"},
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Timetable", "Rooms"},
             write=COMMUNICATION_WRITE,
         ),
         _spec(
@@ -191,7 +205,7 @@ ROLES: dict[str, RoleSpec] = {
             "Учащийся",
             _l("Student"),
             "school",
-            read=COMMUNICATION_READ | {"Diary", "Timetable"},
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Diary", "Timetable"},
             write=COMMUNICATION_WRITE,
         ),
         _spec(
@@ -199,7 +213,7 @@ ROLES: dict[str, RoleSpec] = {
             "Родитель",
             _l("Parent"),
             "school",
-            read=COMMUNICATION_READ | {"Diary", "Timetable"},
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Diary", "Timetable"},
             write=COMMUNICATION_WRITE | {"AbsenceNotes"},
         ),
     ]

@@ -30,6 +30,7 @@ from app.models import (
     FinalMark,
     Lesson,
     Mark,
+    School,
     SchoolClass,
     Student,
     Term,
@@ -37,8 +38,10 @@ from app.models import (
     db,
 )
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
-from app.services import absence_notes
+from app.services import absence_notes, thematic_plan
+from app.services.assessment_procedures import check_procedure
 from app.services.journal_audit import attendance_text, last_change, mark_text, record_change
+from app.services.regulation import grade2_mark_rejection
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +192,8 @@ class JournalAccess:
 
     ``whole_school`` sessions (the principal, the server administrator, and any other
     role the matrix gave journal rights) may open every course. A teacher may open the
-    courses they teach and those where they substitute a lesson.
+    courses they teach and those where they substitute a lesson, and, when the school
+    allows it, every course of the class they lead.
     """
 
     scope: Scope
@@ -197,6 +201,9 @@ class JournalAccess:
     whole_school: bool
     #: Whether the permission matrix grants writing to the journal at all.
     may_write: bool
+    #: Classes whose every course the session opens and writes as their class teacher,
+    #: when the school allows it (``School.class_teacher_enters_all``).
+    led_class_ids: frozenset = frozenset()
 
     @property
     def corrects_everything(self) -> bool:
@@ -218,7 +225,29 @@ def journal_access(scope: Scope, may_write: bool) -> JournalAccess:
         )
     teacher_only = scope.has_role("teacher") and not scope.has_role(*WHOLE_SCHOOL_ROLES)
     whole_school = scope.level == "server" or not teacher_only
-    return JournalAccess(scope, employee_ids, whole_school, may_write)
+    led_class_ids = frozenset()
+    if teacher_only and employee_ids and _class_teacher_enters_all(scope.school_id):
+        led_class_ids = frozenset(
+            db.session.scalars(
+                select(SchoolClass.id).where(
+                    SchoolClass.school_id == scope.school_id,
+                    SchoolClass.class_teacher_id.in_(employee_ids),
+                )
+            )
+        )
+    return JournalAccess(scope, employee_ids, whole_school, may_write, led_class_ids)
+
+
+def _class_teacher_enters_all(school_id: int) -> bool:
+    """Tell whether the school lets class teachers write every course of their class."""
+    return bool(
+        db.session.scalar(select(School.class_teacher_enters_all).where(School.id == school_id))
+    )
+
+
+def leads_class_of(access: JournalAccess, course: Course) -> bool:
+    """Tell whether the session writes the course as the class teacher of its class."""
+    return course.class_id in access.led_class_ids
 
 
 def _taught_course_ids(access: JournalAccess):
@@ -242,6 +271,7 @@ def visible_courses_query(access: JournalAccess):
             or_(
                 Course.id.in_(_taught_course_ids(access)),
                 Course.id.in_(_substituted_course_ids(access)),
+                Course.class_id.in_(list(access.led_class_ids)),
             )
         )
     return statement.join(SchoolClass, SchoolClass.id == Course.class_id).order_by(
@@ -277,7 +307,7 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
     missing id.
     """
     course = scoped_get_or_404(Course, course_id, access.scope)
-    if access.whole_school or teaches(access, course):
+    if access.whole_school or teaches(access, course) or leads_class_of(access, course):
         return course
     substitutes = db.session.scalar(
         select(func.count(Lesson.id)).where(
@@ -294,7 +324,8 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
 def get_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
     """Load a lesson the session may open: of a course it may open, or one it substitutes."""
     lesson = scoped_get_or_404(Lesson, lesson_id, access.scope)
-    if access.whole_school or teaches(access, lesson.course):
+    course = lesson.course
+    if access.whole_school or teaches(access, course) or leads_class_of(access, course):
         return lesson
     if lesson.substitute_id in access.employee_ids:
         return lesson
@@ -305,7 +336,7 @@ def may_write_course(access: JournalAccess, course: Course) -> bool:
     """Tell whether the session may change the course's lessons (substitutions aside)."""
     if not access.may_write:
         return False
-    return access.corrects_everything or teaches(access, course)
+    return access.corrects_everything or teaches(access, course) or leads_class_of(access, course)
 
 
 def may_write_lesson(access: JournalAccess, lesson: Lesson) -> bool:
@@ -497,7 +528,8 @@ class LessonForm:
 
 def lesson_form_from_lesson(lesson: Lesson, students: list[Student]) -> LessonForm:
     """Fill the form with what is stored, for the first display of the lesson page."""
-    form = LessonForm(topic=lesson.topic or "")
+    # A lesson without a topic offers the thematic plan's topic, saved with the form.
+    form = LessonForm(topic=lesson.topic or thematic_plan.planned_topic(lesson) or "")
     for assignment in lesson.assignments:
         for mark in assignment.marks:
             key = (assignment.id, mark.student_id)
@@ -607,12 +639,18 @@ def _parse_new_assignment(new: NewAssignment, school_id: int, errors: list[str])
 
 
 def _parse_mark_cell(
-    course: Course, max_mark: int, assignment: Assignment, student: Student, text: str | None
+    course: Course,
+    max_mark: int,
+    assignment: Assignment,
+    student: Student,
+    text: str | None,
+    term: Term | None = None,
 ) -> MarkValue | None:
     """Parse one mark cell of the journal; None means the cell is empty.
 
     Raises ``ValueError`` with the user's message, which names the student, the
-    assignment, the value and what the course accepts.
+    assignment, the value and what the course accepts. ``term`` is the lesson's term,
+    which decides whether a grade-2 course takes marks yet.
     """
     text = text or ""
     try:
@@ -636,18 +674,25 @@ def _parse_mark_cell(
                 course=str(course),
             )
         )
+    if value is not None:
+        rejection = grade2_mark_rejection(course, term, text.strip())
+        if rejection is not None:
+            raise ValueError(rejection)
     return value
 
 
 def _parse_marks(lesson, students, form, errors) -> dict[tuple[int, int], MarkValue | None]:
     course = lesson.course
     max_mark = lesson.school.max_mark
+    term = lesson_term(lesson)
     parsed = {}
     for assignment in lesson.assignments:
         for student in students:
             key = (assignment.id, student.id)
             try:
-                value = _parse_mark_cell(course, max_mark, assignment, student, form.marks.get(key))
+                value = _parse_mark_cell(
+                    course, max_mark, assignment, student, form.marks.get(key), term
+                )
             except ValueError as error:
                 errors.append(str(error))
                 continue
@@ -698,6 +743,8 @@ class SaveResult:
     changed: int = 0
     #: One message per cell another user changed since the page was loaded.
     conflicts: list[str] = field(default_factory=list)
+    #: Placing rules of assessment procedures the new assignment breaks; saved anyway.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -762,7 +809,9 @@ def lesson_lock(
     ``terms`` are the course's terms in date order (``course_terms``), when the caller
     has them: the course grid checks many lessons without a query for each.
     """
-    year = db.session.get(AcademicYear, lesson.course.year_id)
+    # The relationship keeps the year on the course: a session.get() here would load it
+    # again for every lesson of the grid, the identity map holding objects weakly.
+    year = lesson.course.year
     if year is not None and year.is_closed:
         return LessonLock(
             "year",
@@ -896,6 +945,7 @@ def save_lesson(
     )
     if new_assignment is not None:
         assignment_type, weight, text, due_date = new_assignment
+        result.warnings = check_procedure(lesson, assignment_type)
         db.session.add(
             Assignment(
                 school_id=lesson.school_id,
@@ -1016,7 +1066,14 @@ def save_cell(
     """
     lock = _open_for_save(lesson, may_correct)
     try:
-        value = _parse_mark_cell(lesson.course, lesson.school.max_mark, assignment, student, text)
+        value = _parse_mark_cell(
+            lesson.course,
+            lesson.school.max_mark,
+            assignment,
+            student,
+            text,
+            lesson_term(lesson),
+        )
     except ValueError as error:
         raise JournalInputError([str(error)]) from None
 

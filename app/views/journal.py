@@ -142,6 +142,8 @@ class JournalView(BaseView):
             db.session.rollback()
             return self._render_lesson(access, lesson, students, form, error.messages), 400
         flash(_("The lesson is saved: %(count)s changes.", count=result.changed), "success")
+        for warning in result.warnings:
+            flash(warning, "warning")
         if result.conflicts:
             # The other cells are saved; the page shows the current values of the cells
             # another user changed, so the user can check them and save again.
