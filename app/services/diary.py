@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask import abort
-from sqlalchemy import false, or_, select, union
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.models import (
@@ -315,39 +315,50 @@ def _add_attendance(student, lesson_ids, diary_lessons) -> None:
 def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None:
     """Attach homework given in the week's lessons, and homework due on the week's days."""
     week_ids = {lesson.id for lesson in lessons}
-    # A union of two index lookups: with OR in one WHERE, SQLite scanned every assignment
-    # of the school.
-    given = select(Assignment.id).where(
-        Assignment.school_id == student.school_id,
-        Assignment.lesson_id.in_(week_ids or [-1]),
+    course_ids = list(db.session.scalars(student_courses(student)))
+    homework_types = list(
+        db.session.scalars(
+            select(AssignmentType.id).where(
+                AssignmentType.school_id == student.school_id,
+                AssignmentType.is_homework.is_(True),
+            )
+        )
     )
-    due = select(Assignment.id).where(
-        Assignment.school_id == student.school_id,
-        Assignment.due_date.between(monday, sunday),
-    )
-    statement = (
+    if not course_ids or not homework_types:
+        return
+    base = (
         select(Assignment, Lesson)
         .join(Lesson, Lesson.id == Assignment.lesson_id)
-        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
         .where(
             Assignment.school_id == student.school_id,
-            AssignmentType.is_homework.is_(True),
-            Lesson.course_id.in_(student_courses(student)),
-            Assignment.id.in_(union(given, due)),
+            Assignment.type_id.in_(homework_types),
+            Lesson.course_id.in_(course_ids),
         )
         .options(
             lazyload(Assignment.marks),
             lazyload(Lesson.assignments),
             joinedload(Lesson.course).lazyload(Course.teachers),
         )
-        .order_by(Lesson.date, Lesson.lesson_number, Assignment.id)
+    )
+    # Two lookups by short id lists, each served by an index: homework given in the
+    # week's lessons, and homework due on the week's days. One query with both
+    # conditions made PostgreSQL join every homework of the school's year first.
+    found_rows = {}
+    if week_ids:
+        for row in db.session.execute(base.where(Assignment.lesson_id.in_(list(week_ids)))):
+            found_rows[row[0].id] = row
+    for row in db.session.execute(base.where(Assignment.due_date.between(monday, sunday))):
+        found_rows.setdefault(row[0].id, row)
+    ordered = sorted(
+        found_rows.values(),
+        key=lambda row: (row[1].date, row[1].lesson_number, row[0].id),
     )
     first_lesson_of_course = defaultdict(dict)
     for lesson in lessons:
         first_lesson_of_course[lesson.date].setdefault(lesson.course_id, lesson.id)
 
     found = []
-    for assignment, lesson in db.session.execute(statement):
+    for assignment, lesson in ordered:
         homework = DiaryHomework(
             text=assignment.text,
             assignment_type=assignment.type.name,

@@ -51,13 +51,39 @@ class OverdueAssignment:
     is_duty: bool
 
 
+def _marked_course_ids(student: Student) -> list[int]:
+    """Ids of the student's courses that take marks: lessons, not grade 1, not markless."""
+    statement = (
+        select(Course.id)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .where(
+            Course.id.in_(student_courses(student)),
+            Course.kind == "lesson",
+            Course.assessment != "none",
+            SchoolClass.grade > 1,
+        )
+    )
+    return list(db.session.scalars(statement))
+
+
+def _procedure_type_ids(school_id: int) -> list[int]:
+    statement = select(AssignmentType.id).where(
+        AssignmentType.school_id == school_id,
+        AssignmentType.is_assessment_procedure.is_(True),
+    )
+    return list(db.session.scalars(statement))
+
+
 def overdue_assignments(student: Student, today: dt.date) -> list[OverdueAssignment]:
     """List the assignments ``student`` owes on ``today``, oldest due date first.
 
-    Two queries run, one for duty marks and one for unmarked mandatory assignments,
-    whatever the number of courses or assignments.
+    The student's courses, duty marks and the school's procedure types are read first as
+    short id lists, so that the two main queries start from the student's own lessons
+    instead of every assignment of the school, whatever the size of the school's year.
     """
-    due_on = func.coalesce(Assignment.due_date, Lesson.date)
+    course_ids = _marked_course_ids(student)
+    if not course_ids:
+        return []
     base = (
         select(
             Assignment.id,
@@ -70,45 +96,43 @@ def overdue_assignments(student: Student, today: dt.date) -> list[OverdueAssignm
         .join(Lesson, Lesson.id == Assignment.lesson_id)
         .join(Course, Course.id == Lesson.course_id)
         .join(Subject, Subject.id == Course.subject_id)
-        .join(SchoolClass, SchoolClass.id == Course.class_id)
         .join(AssignmentType, AssignmentType.id == Assignment.type_id)
         .where(
             Assignment.school_id == student.school_id,
-            Lesson.course_id.in_(student_courses(student)),
+            Lesson.school_id == student.school_id,
+            Lesson.course_id.in_(course_ids),
             Lesson.is_cancelled.is_(False),
-            Course.kind == "lesson",
-            Course.assessment != "none",
-            SchoolClass.grade > 1,
         )
     )
-    # The lists are narrowed by IN subqueries the index can serve (the student's duty
-    # marks, the lessons of their courses): SQLite without table statistics otherwise
-    # walked every assignment of the school.
-    duty_marks = select(Mark.assignment_id).where(
-        Mark.school_id == student.school_id,
-        Mark.student_id == student.id,
-        Mark.kind == "duty",
-    )
-    duty = base.where(Assignment.id.in_(duty_marks))
+    rows = []
 
-    course_lessons = select(Lesson.id).where(
-        Lesson.school_id == student.school_id,
-        Lesson.course_id.in_(student_courses(student)),
+    duty_ids = list(
+        db.session.scalars(
+            select(Mark.assignment_id).where(
+                Mark.school_id == student.school_id,
+                Mark.student_id == student.id,
+                Mark.kind == "duty",
+            )
+        )
     )
-    student_mark = exists().where(
-        Mark.school_id == student.school_id,
-        Mark.assignment_id == Assignment.id,
-        Mark.student_id == student.id,
-    )
-    unmarked = base.where(
-        Assignment.lesson_id.in_(course_lessons),
-        AssignmentType.is_assessment_procedure.is_(True),
-        due_on < today,
-        not_(student_mark),
-    )
+    if duty_ids:
+        duty = base.where(Assignment.id.in_(duty_ids))
+        rows += [(row, True) for row in db.session.execute(duty)]
 
-    rows = [(row, True) for row in db.session.execute(duty)]
-    rows += [(row, False) for row in db.session.execute(unmarked)]
+    type_ids = _procedure_type_ids(student.school_id)
+    if type_ids:
+        student_mark = exists().where(
+            Mark.school_id == student.school_id,
+            Mark.assignment_id == Assignment.id,
+            Mark.student_id == student.id,
+        )
+        unmarked = base.where(
+            Assignment.type_id.in_(type_ids),
+            func.coalesce(Assignment.due_date, Lesson.date) < today,
+            not_(student_mark),
+        )
+        rows += [(row, False) for row in db.session.execute(unmarked)]
+
     overdue = [_overdue(row, is_duty, today) for row, is_duty in rows]
     overdue.sort(key=lambda item: (item.due_date or item.lesson_date, item.assignment_id))
     return overdue
