@@ -16,7 +16,7 @@ from flask import abort
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
 from app.errors import FormErrors
 from app.models import (
@@ -439,7 +439,11 @@ def student_term_average_text(course: Course, term: Term | None, student_id: int
 
 def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
     """Assemble the grid of a course for one term (all its lessons when there is no term)."""
-    lessons_query = _term_lessons_query(course, term)
+    # The grid reads marks with one query of its own, so the assignments' marks are not
+    # loaded with the lessons a second time.
+    lessons_query = _term_lessons_query(course, term).options(
+        selectinload(Lesson.assignments).lazyload(Assignment.marks)
+    )
     lessons = list(db.session.scalars(lessons_query.order_by(Lesson.date, Lesson.lesson_number)))
     lesson_ids = [lesson.id for lesson in lessons] or [-1]
 

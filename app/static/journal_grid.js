@@ -63,8 +63,10 @@
     input.value = typed !== null ? typed : cell.getAttribute("data-seen");
     var locked = cell.getAttribute("data-locked");
     if (locked) {
+      // The lock message is written once, on the lesson's column header.
+      var header = document.getElementById("lock-" + locked);
       input.readOnly = true;
-      input.title = locked;
+      input.title = header ? header.getAttribute("data-lock-message") : "";
     }
     var note = cell.querySelector(".grid-status");
     if (note) {
