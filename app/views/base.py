@@ -207,6 +207,19 @@ def choice_formatters(model, columns) -> dict:
     return formatters
 
 
+def default_show_columns(view) -> list[str]:
+    """List the record page's fields: those of the form, then the list's, once each.
+
+    FAB's default shows every column and relationship: the school, the login, raw lists
+    of child rows and internal ids such as ``sgo_id``.
+    """
+    columns = []
+    for name in (view.edit_columns or []) + (view.add_columns or []) + (view.list_columns or []):
+        if name not in columns and name not in SCHOOL_COLUMNS:
+            columns.append(name)
+    return columns
+
+
 #: Columns a school comes from: set from the session on create, never from input.
 SCHOOL_COLUMNS = ("school", "school_id")
 
@@ -236,6 +249,8 @@ class SchoolModelView(ModelView):
             **choice_and_flag_fields(model, self.edit_columns, self.label_columns),
             **(self.edit_form_extra_fields or {}),
         }
+        if not self.show_columns:
+            self.show_columns = default_show_columns(self)
         shown = set(self.list_columns or []) | set(self.show_columns or [])
         self.formatters_columns = {
             **choice_formatters(model, shown),

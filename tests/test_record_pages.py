@@ -1,0 +1,35 @@
+"""Record pages of the generated screens show the form's fields, in the user's words."""
+
+import pytest
+
+#: (route, world id key) of record pages whose models have child rows or a login.
+PAGES = [
+    ("/classes/show/{}", "SchoolClass"),
+    ("/years/show/{}", "AcademicYear"),
+    ("/students/show/{}", "Student"),
+    ("/subjects/show/{}", "Subject"),
+]
+
+
+@pytest.mark.parametrize("route, key", PAGES)
+def test_record_page_hides_raw_values(world, login, route, key):
+    school = world["A"]
+    client = login(school.users["principal"])
+
+    response = client.get(route.format(school.ids[key]))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "object at 0x" not in page
+    assert ">None<" not in page
+    assert "Sgo Id" not in page
+
+
+def test_student_page_shows_sex_label(world, login):
+    school = world["A"]
+    client = login(school.users["principal"])
+
+    page = client.get(f"/students/show/{school.ids['Student']}").get_data(as_text=True)
+
+    assert "Пол" in page
+    assert "женский" in page.lower()
