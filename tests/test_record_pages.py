@@ -33,3 +33,13 @@ def test_student_page_shows_sex_label(world, login):
 
     assert "Пол" in page
     assert "женский" in page.lower()
+
+
+def test_confirm_dialog_is_russian(world, login):
+    client = login(world["A"].users["principal"])
+
+    page = client.get("/classes/list/").get_data(as_text=True)
+
+    assert "Подтвердите действие" in page
+    assert ">Отмена</button>" in page
+    assert ">Cancel<" not in page
