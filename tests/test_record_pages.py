@@ -43,3 +43,12 @@ def test_confirm_dialog_is_russian(world, login):
     assert "Подтвердите действие" in page
     assert ">Отмена</button>" in page
     assert ">Cancel<" not in page
+
+
+def test_empty_choice_shows_a_dash(world, login):
+    client = login(world["A"].users["principal"])
+
+    page = client.get("/classes/add").get_data(as_text=True)
+
+    assert '<option selected value="__None">—</option>' in page
+    assert ">__None<" not in page

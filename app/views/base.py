@@ -10,6 +10,7 @@ import logging
 from flask import abort, flash, request
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_appbuilder import expose as expose_mvc
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import format_decimal
@@ -20,6 +21,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import MANYTOONE
 from wtforms import BooleanField, SelectField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Optional
 
 from app.errors import SAVE_FAILED, DomainError, OutOfScope
@@ -220,6 +222,18 @@ def default_show_columns(view) -> list[str]:
     return columns
 
 
+def _name_blank_choices(form) -> None:
+    """Give the empty choice of related-record drop-downs a visible dash.
+
+    WTForms prints an option's value when its label is empty, so FAB's blank choice
+    showed as «__None».
+    """
+    for name in dir(form):
+        field = getattr(form, name, None)
+        if isinstance(field, UnboundField) and issubclass(field.field_class, QuerySelectField):
+            field.kwargs["blank_text"] = "—"
+
+
 #: Columns a school comes from: set from the session on create, never from input.
 SCHOOL_COLUMNS = ("school", "school_id")
 
@@ -257,6 +271,8 @@ class SchoolModelView(ModelView):
             **(self.formatters_columns or {}),
         }
         super().__init__(*args, **kwargs)
+        for form in (self.add_form, self.edit_form):
+            _name_blank_choices(form)
 
     def _get_list_widget(self, *args, **kwargs):
         kwargs["page_size"] = min(kwargs.get("page_size") or self.page_size, MAX_PAGE_SIZE)
