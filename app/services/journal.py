@@ -802,6 +802,8 @@ def lesson_term(lesson: Lesson) -> Term | None:
         )
         .order_by(Term.start_date)
         .limit(1)
+        # A term closed by another session since this one loaded it must lock the save.
+        .execution_options(populate_existing=True)
     )
 
 
@@ -861,28 +863,30 @@ def may_correct_locked(access: JournalAccess) -> bool:
     return access.corrects_everything
 
 
-def _lock_lesson_row(lesson: Lesson) -> None:
+def _lock_lesson_row(lesson: Lesson, expire: bool = True) -> None:
     """Serialise saves of one lesson and reread what another save may have committed.
 
     On PostgreSQL the row lock makes a second save of the same lesson wait until the first
     commits, so its check of the seen values reads the committed marks. SQLite ignores
-    FOR UPDATE and serialises writers by itself.
+    FOR UPDATE and serialises writers by itself. A caller that rereads the one mark it
+    checks (``expire=False``) spares reloading the whole lesson.
     """
     db.session.execute(
         select(Lesson.id)
         .where(Lesson.school_id == lesson.school_id, Lesson.id == lesson.id)
         .with_for_update()
     )
-    db.session.expire_all()
+    if expire:
+        db.session.expire_all()
 
 
-def _open_for_save(lesson: Lesson, may_correct: bool) -> LessonLock | None:
+def _open_for_save(lesson: Lesson, may_correct: bool, expire: bool = True) -> LessonLock | None:
     """Lock the lesson row and refuse a closed period to those who may not correct it.
 
     Returns the lesson's lock, if any: under the N-day lock the caller refuses only
     changes of marks and attendance (``_refuse_locked_changes``).
     """
-    _lock_lesson_row(lesson)
+    _lock_lesson_row(lesson, expire)
     lock = lesson_lock(lesson)
     if lock is not None and lock.closes_lesson and not may_correct:
         raise JournalLockedError([lock.message])
@@ -1068,7 +1072,7 @@ def save_cell(
     comment of the mark stays as it is. ``term`` chooses the average returned, as the
     grid shows it.
     """
-    lock = _open_for_save(lesson, may_correct)
+    lock = _open_for_save(lesson, may_correct, expire=False)
     try:
         value = _parse_mark_cell(
             lesson.course,
@@ -1076,7 +1080,7 @@ def save_cell(
             assignment,
             student,
             text,
-            lesson_term(lesson),
+            lock.term if lock is not None and lock.term is not None else lesson_term(lesson),
         )
     except ValueError as error:
         raise JournalInputError([str(error)]) from None
@@ -1092,16 +1096,12 @@ def save_cell(
             )
         _refuse_locked_changes(lock, may_correct, True)
         _apply_marks(lesson, [change], acting_user_id, lock is not None)
-        db.session.commit()
-        log.info(
-            "User %s saved the mark of student %s for assignment %s%s",
-            acting_user_id,
-            student.id,
-            assignment.id,
-            " (correction of a locked lesson)" if lock is not None else "",
-        )
+        db.session.flush()
         stored = _stored_mark(lesson, assignment, student)
-    return CellResult(
+
+    # The answer is read before the commit, which expires every loaded row: reading it
+    # after would load the lesson, course, school, term and mark again.
+    result = CellResult(
         value=mark_input_value(stored),
         display=stored.display() if stored is not None else "",
         kind=stored.kind if stored is not None else None,
@@ -1109,15 +1109,29 @@ def save_cell(
         changed=change is not None,
         correction=change is not None and lock is not None,
     )
+    if change is not None:
+        student_id, assignment_id = student.id, assignment.id
+        db.session.commit()
+        log.info(
+            "User %s saved the mark of student %s for assignment %s%s",
+            acting_user_id,
+            student_id,
+            assignment_id,
+            " (correction of a locked lesson)" if result.correction else "",
+        )
+    return result
 
 
 def _stored_mark(lesson: Lesson, assignment: Assignment, student: Student) -> Mark | None:
+    """Read the mark as committed, even when the session already holds an older copy."""
     return db.session.scalar(
-        select(Mark).where(
+        select(Mark)
+        .where(
             Mark.school_id == lesson.school_id,
             Mark.assignment_id == assignment.id,
             Mark.student_id == student.id,
         )
+        .execution_options(populate_existing=True)
     )
 
 
