@@ -14,7 +14,12 @@ from app.errors import FormErrors
 from app.models import Assignment, Attachment, Course, db
 from app.security.scope import Scope, scoped_get_or_404
 from app.services import diary
-from app.services.attachments import AttachmentError, remove_files, store_upload
+from app.services.attachments import (
+    AttachmentError,
+    files_by_assignment,
+    remove_files,
+    store_upload,
+)
 from app.services.journal import get_lesson_or_404, journal_access, may_write_lesson
 
 #: Files one assignment may carry.
@@ -77,21 +82,9 @@ def file_or_404(scope: Scope, attachment_id, may_read_journal: bool) -> Attachme
     abort(404)
 
 
-def assignment_files(assignment_ids) -> dict[int, list[Attachment]]:
-    """Group the files of the given assignments by assignment, in upload order."""
-    ids = list(assignment_ids)
-    if not ids:
-        return {}
-    statement = select(Attachment).where(Attachment.assignment_id.in_(ids)).order_by(Attachment.id)
-    grouped: dict[int, list[Attachment]] = {}
-    for attachment in db.session.scalars(statement):
-        grouped.setdefault(attachment.assignment_id, []).append(attachment)
-    return grouped
-
-
 def add_files(assignment: Assignment, uploads: list, user_id: int | None) -> int:
     """Store the uploads as files of the assignment, all or none; return the count."""
-    present = len(assignment_files([assignment.id]).get(assignment.id, []))
+    present = len(files_by_assignment(assignment.school_id, [assignment.id]).get(assignment.id, []))
     if not uploads:
         raise AssignmentFilesError([_("Choose at least one file to attach.")])
     if present + len(uploads) > MAX_FILES:

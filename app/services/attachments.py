@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import current_app, send_file
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app.models import Attachment, db
@@ -147,6 +148,22 @@ def copy_attachment(source: Attachment, school_id: int, **owner) -> Attachment:
     shutil.copyfile(stored_path(source), stored_path(copy))
     db.session.add(copy)
     return copy
+
+
+def files_by_assignment(school_id: int, assignment_ids) -> dict[int, list[Attachment]]:
+    """Group the files of the given assignments by assignment, in upload order."""
+    ids = list(assignment_ids)
+    if not ids:
+        return {}
+    statement = (
+        select(Attachment)
+        .where(Attachment.school_id == school_id, Attachment.assignment_id.in_(ids))
+        .order_by(Attachment.id)
+    )
+    grouped: dict[int, list[Attachment]] = {}
+    for attachment in db.session.scalars(statement):
+        grouped.setdefault(attachment.assignment_id, []).append(attachment)
+    return grouped
 
 
 def remove_files(attachments) -> None:

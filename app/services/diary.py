@@ -15,7 +15,6 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 from app.models import (
     Assignment,
     AssignmentType,
-    Attachment,
     Attendance,
     BellSchedule,
     Course,
@@ -33,6 +32,7 @@ from app.models import (
 )
 from app.models.schoolyear import vacation_class
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
+from app.services.attachments import files_by_assignment
 
 #: Roles that see the diary of any student of their school.
 WHOLE_SCHOOL_ROLES = ("principal", "psychologist", "server_admin")
@@ -386,16 +386,8 @@ def _add_homework_files(school_id: int, homework: list[DiaryHomework]) -> None:
     by_assignment = {item.assignment_id: item for item in homework}
     if not by_assignment:
         return
-    statement = (
-        select(Attachment.id, Attachment.assignment_id, Attachment.filename)
-        .where(
-            Attachment.school_id == school_id,
-            Attachment.assignment_id.in_(list(by_assignment)),
-        )
-        .order_by(Attachment.id)
-    )
-    for attachment_id, assignment_id, filename in db.session.execute(statement):
-        by_assignment[assignment_id].files.append((attachment_id, filename))
+    for assignment_id, files in files_by_assignment(school_id, by_assignment).items():
+        by_assignment[assignment_id].files = [(f.id, f.filename) for f in files]
 
 
 def _add_holidays(student, monday, sunday, days) -> None:

@@ -11,7 +11,7 @@ from app.models import db
 from app.security.scope import current_scope
 from app.services import assignment_files
 from app.services.assignment_files import AssignmentFilesError
-from app.services.attachments import format_size, send_attachment
+from app.services.attachments import files_by_assignment, format_size, send_attachment
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class AssignmentFilesView(BaseView):
         return self.render_template(
             "journal_assignment_files.html",
             assignment=assignment,
-            files=assignment_files.assignment_files([assignment.id]).get(assignment.id, []),
+            files=files_by_assignment(assignment.school_id, [assignment.id]).get(assignment.id, []),
             may_attach=assignment_files.may_attach(scope, assignment),
             max_files=assignment_files.MAX_FILES,
             errors=errors,
