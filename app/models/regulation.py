@@ -16,7 +16,7 @@ from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
 
-#: How a year mark is settled when the mean of the term marks lies exactly between two marks.
+#: Rules for a year mark when the mean of the term marks lies exactly between two marks.
 YEAR_TIE_RULES = {
     "student": _l("In the student's favour"),
     "last_term": _l("By the last term mark"),
@@ -54,7 +54,7 @@ class Regulation(SchoolOwned, db.Model):
     min_marks_per_extra_hour = Column(Integer, nullable=False, default=1)
     #: «н/а» is proposed when the student missed more than this share of the lessons.
     max_missed_share = Column(Numeric(3, 2), nullable=False, default=0.5)
-    #: Optional rule: no top mark for a period that holds a «2» (or lower).
+    #: Optional rule: no top mark for a period that contains a «2» (or lower).
     no_top_mark_with_fail = Column(Boolean, nullable=False, default=False)
     year_tie_rule = Column(
         String(20), nullable=False, default="student", info={"choices": YEAR_TIE_RULES}

@@ -1099,8 +1099,8 @@ def save_cell(
         db.session.flush()
         stored = _stored_mark(lesson, assignment, student)
 
-    # The answer is read before the commit, which expires every loaded row: reading it
-    # after would load the lesson, course, school, term and mark again.
+    # The response is built before the commit, because the commit expires every loaded
+    # row and building it afterwards would load the lesson, course, term and mark again.
     result = CellResult(
         value=mark_input_value(stored),
         display=stored.display() if stored is not None else "",
@@ -1123,7 +1123,7 @@ def save_cell(
 
 
 def _stored_mark(lesson: Lesson, assignment: Assignment, student: Student) -> Mark | None:
-    """Read the mark as committed, even when the session already holds an older copy."""
+    """Read the mark as committed, even when the session contains an older copy."""
     return db.session.scalar(
         select(Mark)
         .where(

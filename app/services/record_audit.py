@@ -12,7 +12,7 @@ from app.services.journal_audit import attendance_text, mark_text, record_change
 
 
 def _before(item, name):
-    """The attribute's value as loaded from the database, before this request changed it."""
+    """Return the attribute's value as loaded from the database, before this request."""
     history = inspect(item).attrs[name].history
     if history.deleted:
         return history.deleted[0]
