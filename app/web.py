@@ -13,8 +13,10 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import text
 
 from app.models import db
@@ -158,9 +160,39 @@ def has_several_memberships() -> bool:
     return len(active_memberships(current_user)) > 1
 
 
+#: Rendered menus by (locale, permissions of the session); see ``navbar_menu``.
+_MENUS: dict[tuple, Markup] = {}
+_MENUS_KEPT = 64
+
+
+def navbar_menu() -> Markup:
+    """Render FAB's menu, or return the copy made for the same permissions and language.
+
+    The menu depends only on the session's permission set and the language: the items
+    are registered at start-up. Rendering it walks some sixty items with a permission
+    check and a translation each, which cost a light page a third of its time.
+    """
+    permissions = current_app.appbuilder.sm.request_permissions()
+    if permissions is None:
+        return _render_menu()
+    key = (str(get_locale()), permissions)
+    menu = _MENUS.get(key)
+    if menu is None:
+        if len(_MENUS) >= _MENUS_KEPT:
+            _MENUS.clear()
+        menu = _MENUS[key] = _render_menu()
+    return menu
+
+
+def _render_menu() -> Markup:
+    menu = current_app.appbuilder.menu
+    return Markup(render_template("appbuilder/navbar_menu.html", menu=menu))
+
+
 def inject_scope():
     return {
         "current_scope": current_scope,
         "current_membership": current_membership,
         "has_several_memberships": has_several_memberships,
+        "navbar_menu": navbar_menu,
     }

@@ -1,7 +1,10 @@
 """FAB's security manager, made to see only the roles of the session's membership."""
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role as role_link
+from flask_login import current_user
+from sqlalchemy import select
 
 from app.security.scope import current_membership
 
@@ -39,3 +42,56 @@ class SchoolSecurityManager(SecurityManager):
         if membership is None:
             return []
         return list(membership.roles)
+
+    def has_access(self, permission_name, view_name) -> bool:
+        """Check a permission against the session's permission set, read once a request.
+
+        FAB's own check resolves the user, the session's roles and a query for every
+        call, and a page's menu makes some sixty calls. Requests without a signed-in,
+        active user (the public role, API tokens) take FAB's path.
+        """
+        pairs = self.request_permissions()
+        if pairs is None:
+            return super().has_access(permission_name, view_name)
+        return (permission_name, view_name) in pairs
+
+    def request_permissions(self) -> frozenset | None:
+        """Return the (permission, view) pairs of the signed-in session, or None without one."""
+        if not has_request_context() or not current_user.is_authenticated:
+            return None
+        user = current_user._get_current_object()
+        if not user.is_active:
+            return None
+        by_user = request.environ.setdefault("school.session_permissions", {})
+        if user.id not in by_user:
+            role_ids = [role.id for role in self.get_user_roles(user)]
+            by_user[user.id] = self._role_permission_pairs(tuple(sorted(role_ids)))
+        return by_user[user.id]
+
+    def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:
+        """Check a permission against the roles' permissions, read once a request.
+
+        FAB asks the database once a check, and a page renders a menu of some sixty
+        items, each one a check. The set is kept in the request's environ, not in ``g``:
+        a test client may share one app context between requests of different users.
+        """
+        if not has_request_context():
+            return super().exist_permission_on_roles(view_name, permission_name, role_ids)
+        cache = request.environ.setdefault("school.permissions", {})
+        key = tuple(sorted(role_ids))
+        if key not in cache:
+            cache[key] = self._role_permission_pairs(key)
+        return (permission_name, view_name) in cache[key]
+
+    def _role_permission_pairs(self, role_ids) -> frozenset:
+        """Read every (permission, view) pair granted to the roles, in one query."""
+        pv = self.permissionview_model
+        rows = self.session.execute(
+            select(self.permission_model.name, self.viewmenu_model.name)
+            .select_from(pv)
+            .join(self.permission_model, pv.permission_id == self.permission_model.id)
+            .join(self.viewmenu_model, pv.view_menu_id == self.viewmenu_model.id)
+            .join(role_link, role_link.c.permission_view_id == pv.id)
+            .where(role_link.c.role_id.in_(role_ids))
+        )
+        return frozenset((permission, view) for permission, view in rows)

@@ -6,7 +6,7 @@ goes through :func:`apply_scope`, so an id of another school is simply not found
 
 from dataclasses import dataclass
 
-from flask import abort, g, has_request_context, session
+from flask import abort, g, has_request_context, request, session
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,6 +17,8 @@ from app.security.roles import CODE_BY_NAME
 
 MEMBERSHIP_SESSION_KEY = "membership_id"
 MEMBERSHIP_HEADER = "X-Membership"
+#: The environ key of the memberships a request has read (see ``active_memberships``).
+MEMBERSHIPS_ENVIRON_KEY = "school.memberships"
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,22 @@ class ServerMembership:
 
 
 def active_memberships(user) -> list:
-    """Return the memberships a login may work in, ordered for the chooser."""
+    """Return the memberships a login may work in, ordered for the chooser.
+
+    A request needs them several times (the scope, the organisation check, the menu), so the
+    answer is kept for the request; ``forget_cached_scope`` drops it after a change.
+    """
     if user is None or not getattr(user, "is_active", False):
         return []
+    if not has_request_context():
+        return _read_memberships(user)
+    by_user = request.environ.setdefault(MEMBERSHIPS_ENVIRON_KEY, {})
+    if user.id not in by_user:
+        by_user[user.id] = _read_memberships(user)
+    return by_user[user.id]
+
+
+def _read_memberships(user) -> list:
     memberships = list(
         db.session.scalars(
             select(Membership)
@@ -81,8 +96,6 @@ def active_memberships(user) -> list:
 
 def _requested_membership_id(memberships: list[Membership]) -> int | None:
     """Return the requested membership id: session choice, header, or the only one."""
-    from flask import request
-
     chosen = session.get(MEMBERSHIP_SESSION_KEY)
     if chosen is None:
         header = request.headers.get(MEMBERSHIP_HEADER)
@@ -154,6 +167,8 @@ def forget_cached_scope() -> None:
     """Drop the scope kept for this request, after the membership has changed."""
     g.pop("_scope", None)
     g.pop("_membership_cache", None)
+    if has_request_context():
+        request.environ.pop(MEMBERSHIPS_ENVIRON_KEY, None)
 
 
 def scope_condition(model, scope: Scope | None):
