@@ -792,6 +792,13 @@ def test_class_teacher_saves_certificate_mark(app, school, login, ninth_setup):
             )
         )
         assert (audit.action, audit.new_value) == ("create", "5")
+        assert (audit.course_id, audit.subject_id) == (None, ninth_setup["subject"])
+
+    # The principal's access report names the subject of the certificate mark.
+    principal = login(school.users["principal"])
+    report = principal.get(f"/journal/audit/?class_id={ninth_setup['class']}")
+    assert report.status_code == 200
+    assert "<td>Обществознание</td>" in report.text
 
     response = client.post(url, data={field: "хорошо"})
     assert response.status_code == 400

@@ -653,6 +653,34 @@ def test_grade2_lesson_form_refuses_mark_keeps_attendance(app, school, login):
     assert response.status_code == 302
 
 
+def test_grade2_pages_show_no_mark_inputs_before_marks_begin(app, school, login):
+    student, lessons = build_grade2_course(app, school)
+    first_id, _first_assignment = lessons[1]
+    second_id, _second_assignment = lessons[2]
+    teacher = login(school.users["teacher"])
+    with app.app_context():
+        course_id = db.session.get(Lesson, first_id).course_id
+        first_term, second_term = (
+            lesson_term(db.session.get(Lesson, lesson_id)).id for lesson_id in (first_id, second_id)
+        )
+
+    grid = teacher.get(f"/journal/course/{course_id}?term={first_term}").text
+    assert 'data-testid="grade2-notice"' in grid
+    assert "journal-grid-editable" not in grid
+    assert 'class="grid-cell"' not in grid
+    lesson_page = teacher.get(f"/journal/lesson/{first_id}").text
+    assert 'data-testid="grade2-notice"' in lesson_page
+    assert f'name="mark-{lessons[1][1]}-{student}"' in lesson_page
+    assert "readonly" in lesson_page.split(f'name="mark-{lessons[1][1]}-{student}"')[1][:200]
+
+    # The second quarter gives marks: the grid is editable and the notice is gone.
+    grid = teacher.get(f"/journal/course/{course_id}?term={second_term}").text
+    assert 'data-testid="grade2-notice"' not in grid
+    assert "journal-grid-editable" in grid
+    lesson_page = teacher.get(f"/journal/lesson/{second_id}").text
+    assert 'data-testid="grade2-notice"' not in lesson_page
+
+
 def test_grade2_mark_accepted_in_second_term(app, school, login):
     student, lessons = build_grade2_course(app, school)
     lesson_id, assignment_id = lessons[2]

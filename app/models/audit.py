@@ -61,6 +61,8 @@ class JournalAudit(SchoolOwned, db.Model):
     student_id = Column(Integer)
     assignment_id = Column(Integer)
     term_id = Column(Integer)
+    #: Set where no course names the subject: a certificate mark of a whole subject.
+    subject_id = Column(Integer)
 
     old_value = Column(String(30))
     new_value = Column(String(30))

@@ -98,6 +98,13 @@ class Assignment(SchoolOwned, db.Model):
         return f"{self.type}: {self.text[:50]}"
 
 
+def mark_display(kind: str, value: int | None) -> str:
+    """Show a mark as the journal prints it: the number, «зач», «незач» or «•» for duty."""
+    if kind == "number":
+        return str(value)
+    return {"pass": "зач", "fail": "незач", "duty": "•"}[kind]
+
+
 class Mark(SchoolOwned, db.Model):
     """One mark of one student for one assignment (отметка)."""
 
@@ -133,9 +140,7 @@ class Mark(SchoolOwned, db.Model):
 
     def display(self) -> str:
         """Show the mark as the journal prints it."""
-        if self.kind == "number":
-            return str(self.value)
-        return {"pass": "зач", "fail": "незач", "duty": "•"}[self.kind]
+        return mark_display(self.kind, self.value)
 
     def __str__(self) -> str:
         return self.display()

@@ -1000,8 +1000,8 @@ def _collect_certificate_changes(page: CertificatePage, form, seen, result: Save
 def _apply_certificate_change(school_class, cell: CertificateCell, value, acting_user_id):
     """Write one certificate mark with its audit row.
 
-    NOTE: the audit table has no subject column, so the row names the class and the
-    student but not the subject. A course id would name only one part (алгебра).
+    The row names the subject rather than a course: a course would name only one part
+    of the subject (алгебра for математика).
     """
     student_id, subject_id = cell.key
     mark = cell.stored
@@ -1010,6 +1010,7 @@ def _apply_certificate_change(school_class, cell: CertificateCell, value, acting
         user_id=acting_user_id,
         class_id=school_class.id,
         student_id=student_id,
+        subject_id=subject_id,
     )
     if value is None:
         record_change("final_mark", "delete", record_id=mark.id, old=mark.value, **audit)

@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask import abort
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from app.errors import FormErrors
 from app.models import (
@@ -36,11 +36,19 @@ from app.models import (
     Term,
     course_teacher,
     db,
+    study_group_student,
 )
+from app.models.journal import mark_display
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import absence_notes, thematic_plan
 from app.services.assessment_procedures import check_procedure
-from app.services.journal_audit import attendance_text, last_change, mark_text, record_change
+from app.services.journal_audit import (
+    attendance_text,
+    insert_change,
+    last_change,
+    mark_text,
+    record_change,
+)
 from app.services.regulation import grade2_mark_rejection
 
 log = logging.getLogger(__name__)
@@ -69,10 +77,11 @@ def _numeric_pair(mark) -> tuple[Decimal, Decimal] | None:
     Accepts a ``Mark`` row (its weight is its assignment's) or a ``(value, weight)`` pair
     whose value is an int, or anything else for a mark that does not count.
     """
-    if isinstance(mark, Mark):
+    if isinstance(mark, Mark | GridMark):
         if mark.kind != "number" or mark.value is None:
             return None
-        return Decimal(mark.value), Decimal(mark.assignment.weight)
+        weight = mark.weight if isinstance(mark, GridMark) else mark.assignment.weight
+        return Decimal(mark.value), Decimal(weight)
     value, weight = mark
     if isinstance(value, bool) or not isinstance(value, int):
         return None
@@ -164,14 +173,14 @@ def mark_input_value(mark: Mark | None) -> str:
     return mark.display()
 
 
+def assignment_title(type_name: str, weight) -> str:
+    """The type and weight of an assignment, as the tooltip of its marks begins."""
+    return _("%(type)s, weight %(weight)s", type=type_name, weight=format_weight(weight))
+
+
 def mark_title(mark: Mark) -> str:
     """Tooltip of a mark: assignment type and weight, and the comment if any."""
-    assignment = mark.assignment
-    title = _(
-        "%(type)s, weight %(weight)s",
-        type=assignment.type.name,
-        weight=format_weight(assignment.weight),
-    )
+    title = assignment_title(mark.assignment.type.name, mark.assignment.weight)
     if mark.comment:
         title = f"{title}: {mark.comment}"
     return title
@@ -215,18 +224,24 @@ class JournalAccess:
 def journal_access(scope: Scope, may_write: bool) -> JournalAccess:
     """Work out the journal rights of a session from its scope and the permission matrix."""
     employee_ids = frozenset()
+    enters_all = False
     if scope.school_id is not None and scope.user_id is not None:
-        employee_ids = frozenset(
-            db.session.scalars(
-                select(Employee.id).where(
-                    Employee.school_id == scope.school_id, Employee.user_id == scope.user_id
-                )
+        # The session's employee ids and the school's class-teacher setting in one query.
+        rows = db.session.execute(
+            select(Employee.id, School.class_teacher_enters_all)
+            .select_from(School)
+            .outerjoin(
+                Employee,
+                (Employee.school_id == School.id) & (Employee.user_id == scope.user_id),
             )
-        )
+            .where(School.id == scope.school_id)
+        ).all()
+        employee_ids = frozenset(row[0] for row in rows if row[0] is not None)
+        enters_all = any(row[1] for row in rows)
     teacher_only = scope.has_role("teacher") and not scope.has_role(*WHOLE_SCHOOL_ROLES)
     whole_school = scope.level == "server" or not teacher_only
     led_class_ids = frozenset()
-    if teacher_only and employee_ids and _class_teacher_enters_all(scope.school_id):
+    if teacher_only and employee_ids and enters_all:
         led_class_ids = frozenset(
             db.session.scalars(
                 select(SchoolClass.id).where(
@@ -236,13 +251,6 @@ def journal_access(scope: Scope, may_write: bool) -> JournalAccess:
             )
         )
     return JournalAccess(scope, employee_ids, whole_school, may_write, led_class_ids)
-
-
-def _class_teacher_enters_all(school_id: int) -> bool:
-    """Tell whether the school lets class teachers write every course of their class."""
-    return bool(
-        db.session.scalar(select(School.class_teacher_enters_all).where(School.id == school_id))
-    )
 
 
 def leads_class_of(access: JournalAccess, course: Course) -> bool:
@@ -324,12 +332,16 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
 def get_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
     """Load a lesson the session may open: of a course it may open, or one it substitutes."""
     lesson = scoped_get_or_404(Lesson, lesson_id, access.scope)
+    if not _may_open_lesson(access, lesson):
+        abort(404)
+    return lesson
+
+
+def _may_open_lesson(access: JournalAccess, lesson: Lesson) -> bool:
     course = lesson.course
     if access.whole_school or teaches(access, course) or leads_class_of(access, course):
-        return lesson
-    if lesson.substitute_id in access.employee_ids:
-        return lesson
-    abort(404)
+        return True
+    return lesson.substitute_id in access.employee_ids
 
 
 def may_write_course(access: JournalAccess, course: Course) -> bool:
@@ -368,17 +380,81 @@ def default_term(terms: list[Term], today: dt.date) -> Term | None:
     return terms[-1] if terms else None
 
 
+@dataclass(frozen=True, slots=True)
+class GridAssignment:
+    """An assignment as the course grid's header and tooltips show it."""
+
+    id: int
+    text: str | None
+    weight: Decimal
+    type_name: str
+    is_homework: bool
+
+
+@dataclass(slots=True)
+class GridLesson:
+    """A lesson as the course grid shows it: a column, read as plain columns.
+
+    The grid of a full term has some 60 lessons with 100 assignments; as ORM rows with
+    their relationships they cost the page more than the queries that read them.
+    """
+
+    id: int
+    date: dt.date
+    lesson_number: int
+    topic: str | None
+    is_cancelled: bool
+    assignments: list[GridAssignment] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class GridMark:
+    """A mark as the course grid shows it, read as plain columns rather than a ``Mark``.
+
+    A full term holds over a thousand marks; loading them as ORM rows cost the page more
+    than the query that fetched them.
+    """
+
+    assignment_id: int
+    kind: str
+    value: int | None
+    comment: str | None
+    weight: Decimal
+
+    def display(self) -> str:
+        return mark_display(self.kind, self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class GridAttendance:
+    """An attendance entry as the course grid shows it: the code and the reason, if any."""
+
+    code: str
+    code_name: str
+    reason_code: str | None
+    reason_name: str | None
+
+    def display(self) -> str:
+        return self.reason_code or self.code
+
+    @property
+    def title(self) -> str:
+        if self.reason_name:
+            return f"{self.code_name}: {self.reason_name}"
+        return self.code_name
+
+
 @dataclass
 class GridCell:
     """Marks and attendance of one student in one lesson."""
 
-    marks: list[Mark] = field(default_factory=list)
-    attendance: Attendance | None = None
+    marks: list[GridMark] = field(default_factory=list)
+    attendance: GridAttendance | None = None
 
-    def mark_for(self, assignment_id: int) -> Mark | None:
+    def mark_for(self, assignment_id: int) -> GridMark | None:
         return next((m for m in self.marks if m.assignment_id == assignment_id), None)
 
-    def other_marks(self, assignment_id: int) -> list[Mark]:
+    def other_marks(self, assignment_id: int) -> list[GridMark]:
         return [m for m in self.marks if m.assignment_id != assignment_id]
 
 
@@ -401,7 +477,7 @@ class CourseGrid:
     course: Course
     term: Term | None
     terms: list[Term]
-    lessons: list[Lesson]
+    lessons: list[GridLesson]
     rows: list[GridRow]
     gives_marks: bool
 
@@ -424,46 +500,31 @@ def student_average(course: Course, marks: Iterable) -> Decimal | None:
 def student_term_average_text(course: Course, term: Term | None, student_id: int) -> str:
     """Compute the average text that the course grid shows in the student's row for the term."""
     lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
-    marks = db.session.scalars(
-        select(Mark)
-        .join(Mark.assignment)
-        .options(contains_eager(Mark.assignment))
+    # (value, weight) pairs of the numeric marks: no ORM object is built for them.
+    pairs = db.session.execute(
+        select(Mark.value, Assignment.weight)
+        .join(Assignment, Assignment.id == Mark.assignment_id)
         .where(
             Mark.school_id == course.school_id,
             Mark.student_id == student_id,
+            Mark.kind == "number",
             Assignment.lesson_id.in_(lesson_ids),
         )
     )
-    return format_average(student_average(course, marks))
+    return format_average(student_average(course, (tuple(pair) for pair in pairs)))
 
 
 def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
     """Assemble the grid of a course for one term (all its lessons when there is no term)."""
-    # The grid reads marks with one query of its own, so the assignments' marks are not
-    # loaded with the lessons a second time.
-    lessons_query = _term_lessons_query(course, term).options(
-        selectinload(Lesson.assignments).lazyload(Assignment.marks)
-    )
-    lessons = list(db.session.scalars(lessons_query.order_by(Lesson.date, Lesson.lesson_number)))
-    lesson_ids = [lesson.id for lesson in lessons] or [-1]
+    lessons = _grid_lessons(course, term)
+    # The marks and attendance of the same lessons, chosen again by a subquery.
+    lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
 
-    marks = db.session.scalars(
-        select(Mark)
-        .join(Mark.assignment)
-        .options(contains_eager(Mark.assignment))
-        .where(Mark.school_id == course.school_id, Assignment.lesson_id.in_(lesson_ids))
-        .order_by(Assignment.id)
-    )
-    attendances = db.session.scalars(
-        select(Attendance).where(
-            Attendance.school_id == course.school_id, Attendance.lesson_id.in_(lesson_ids)
-        )
-    )
     cells: dict[int, dict[int, GridCell]] = defaultdict(lambda: defaultdict(GridCell))
-    for mark in marks:
-        cells[mark.student_id][mark.assignment.lesson_id].marks.append(mark)
-    for attendance in attendances:
-        cells[attendance.student_id][attendance.lesson_id].attendance = attendance
+    for student_id, lesson_id, mark in _grid_marks(course.school_id, lesson_ids):
+        cells[student_id][lesson_id].marks.append(mark)
+    for student_id, lesson_id, attendance in _grid_attendance(course.school_id, lesson_ids):
+        cells[student_id][lesson_id].attendance = attendance
 
     term_marks = {}
     if term is not None:
@@ -492,6 +553,84 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             )
         )
     return CourseGrid(course, term, terms, lessons, rows, course.gives_marks)
+
+
+def _grid_lessons(course: Course, term: Term | None) -> list[GridLesson]:
+    """Read the lessons of the grid in date order, each with its assignments by id."""
+    rows = db.session.execute(
+        _term_lessons_query(course, term)
+        .with_only_columns(
+            Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.is_cancelled
+        )
+        .order_by(Lesson.date, Lesson.lesson_number)
+    )
+    lessons = {row[0]: GridLesson(*row) for row in rows}
+    lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
+    assignments = db.session.execute(
+        select(
+            Assignment.lesson_id,
+            Assignment.id,
+            Assignment.text,
+            Assignment.weight,
+            AssignmentType.name,
+            AssignmentType.is_homework,
+        )
+        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
+        .where(Assignment.school_id == course.school_id, Assignment.lesson_id.in_(lesson_ids))
+        .order_by(Assignment.id)
+    )
+    for lesson_id, *values in assignments:
+        lessons[lesson_id].assignments.append(GridAssignment(*values))
+    return list(lessons.values())
+
+
+def _grid_marks(school_id: int, lesson_ids):
+    """Yield (student id, lesson id, mark) for the marks of the lessons, by assignment."""
+    rows = db.session.execute(
+        select(
+            Mark.student_id,
+            Assignment.lesson_id,
+            Mark.assignment_id,
+            Mark.kind,
+            Mark.value,
+            Mark.comment,
+            Assignment.weight,
+        )
+        .join(Assignment, Assignment.id == Mark.assignment_id)
+        .where(
+            Mark.school_id == school_id,
+            Assignment.school_id == school_id,
+            Assignment.lesson_id.in_(lesson_ids),
+        )
+        .order_by(Mark.assignment_id)
+    )
+    for student_id, lesson_id, *values in rows:
+        yield student_id, lesson_id, GridMark(*values)
+
+
+#: The code and the reason of an attendance entry, both rows of attendance_code.
+_ATTENDANCE_CODE = aliased(AttendanceCode, name="code")
+_ATTENDANCE_REASON = aliased(AttendanceCode, name="reason")
+
+
+def _grid_attendance(school_id: int, lesson_ids):
+    """Yield (student id, lesson id, entry) for the attendance entries of the lessons."""
+    code, reason = _ATTENDANCE_CODE, _ATTENDANCE_REASON
+    rows = db.session.execute(
+        select(
+            Attendance.student_id,
+            Attendance.lesson_id,
+            code.code,
+            code.name,
+            reason.code,
+            reason.name,
+        )
+        .join(code, code.id == Attendance.code_id)
+        .outerjoin(reason, reason.id == Attendance.reason_id)
+        .where(Attendance.school_id == school_id, Attendance.lesson_id.in_(lesson_ids))
+    )
+    for student_id, lesson_id, *values in rows:
+        yield student_id, lesson_id, GridAttendance(*values)
 
 
 # --- Saving a lesson ------------------------------------------------------------
@@ -819,6 +958,25 @@ def lesson_lock(
     # again for every lesson of the grid, the identity map holding objects weakly.
     year = lesson.course.year
     if year is not None and year.is_closed:
+        term = None
+    elif terms is None:
+        term = lesson_term(lesson)
+    else:
+        term = term_on(terms, lesson.date)
+    return dated_lock(lesson.course, lesson.date, term, today)
+
+
+def term_on(terms: list[Term], day: dt.date) -> Term | None:
+    """The term of the list that contains the day, if any."""
+    return next((t for t in terms if t.start_date <= day <= t.end_date), None)
+
+
+def dated_lock(
+    course: Course, day: dt.date, term: Term | None, today: dt.date | None = None
+) -> LessonLock | None:
+    """Tell whether and why entries of the course dated ``day``, in ``term``, are locked."""
+    year = course.year
+    if year is not None and year.is_closed:
         return LessonLock(
             "year",
             _(
@@ -827,10 +985,6 @@ def lesson_lock(
                 year=year.name,
             ),
         )
-    if terms is None:
-        term = lesson_term(lesson)
-    else:
-        term = next((t for t in terms if t.start_date <= lesson.date <= t.end_date), None)
     if term is not None and term.is_closed:
         return LessonLock(
             "term",
@@ -841,9 +995,9 @@ def lesson_lock(
             ),
             term,
         )
-    days = lesson.school.mark_lock_days
+    days = course.school.mark_lock_days
     today = today or dt.date.today()
-    if days and days > 0 and today > lesson.date + dt.timedelta(days=days):
+    if days and days > 0 and today > day + dt.timedelta(days=days):
         return LessonLock(
             "days",
             _(
@@ -851,7 +1005,7 @@ def lesson_lock(
                 "%(days)s days after the lesson date (%(date)s). Only the principal may "
                 "correct them, and every correction is recorded.",
                 days=days,
-                date=lesson.date.strftime("%d.%m.%Y"),
+                date=day.strftime("%d.%m.%Y"),
             ),
             term,
         )
@@ -1009,70 +1163,186 @@ class JournalConflictError(Exception):
         self.changed_by = changed_by
 
 
-def cell_student_or_404(lesson: Lesson, student_id) -> Student:
-    """A student of the lesson's course; any other id is "not found"."""
-    student = next((s for s in lesson.course.students() if str(s.id) == str(student_id)), None)
-    if student is None:
-        abort(404)
-    return student
+@dataclass
+class OpenCell:
+    """A grid cell ready to save: its lesson row locked, its mark read after the lock."""
+
+    lesson: Lesson
+    student: Student
+    #: The addressed assignment of the lesson, or its first; None when it has none.
+    assignment: Assignment | None
+    #: The cell's mark as committed when the lock was taken.
+    stored: Mark | None
+    #: The course's terms in date order (``course_terms``), read after the lock.
+    terms: list[Term]
+    #: The term whose average the response gives; None for every lesson of the course.
+    term: Term | None
 
 
-def cell_assignment(lesson: Lesson, assignment_id) -> Assignment | None:
-    """The assignment a grid cell addresses: the given one of the lesson, else its first.
+def open_cell(access: JournalAccess, lesson_id, student_id, assignment_id, term_id) -> OpenCell:
+    """Lock a lesson the session may open and read one of its mark cells, in few queries.
 
-    The lesson page keeps a mark per assignment and has no default one; the grid shows one
-    input per lesson, for the lesson's first assignment (the lowest id, as the lesson page
-    lists them). Returns None when the lesson has no assignment; an id of another lesson
-    is "not found".
+    The lesson row is locked first (``SELECT ... FOR UPDATE`` on PostgreSQL) with its
+    course, class, year and school in the same query; the student, the assignment and the
+    mark are read after the lock, so a save waiting for another one of the same lesson
+    reads the mark that one committed. Not found, whatever the cause, is 404: a lesson the
+    session may not open, a student outside the course, an assignment of another lesson
+    and a term of another year are answered alike.
     """
-    if assignment_id in (None, ""):
-        return lesson.assignments[0] if lesson.assignments else None
-    assignment = next((a for a in lesson.assignments if str(a.id) == str(assignment_id)), None)
-    if assignment is None:
+    lesson = _lock_cell_lesson_or_404(access, lesson_id)
+    student, assignment, stored = _cell_row_or_404(lesson, student_id, assignment_id)
+    terms = _fresh_course_terms(lesson.course)
+    term = None
+    if term_id not in (None, ""):
+        term = next((t for t in terms if str(t.id) == str(term_id)), None)
+        if term is None:
+            abort(404)
+    return OpenCell(lesson, student, assignment, stored, terms, term)
+
+
+def _lock_cell_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
+    """Load and lock the lesson with its course, class, year and school in one query."""
+    try:
+        lesson_id = int(lesson_id)
+    except (TypeError, ValueError):
         abort(404)
-    return assignment
+    statement = (
+        apply_scope(select(Lesson).where(Lesson.id == lesson_id), Lesson, access.scope)
+        .options(
+            joinedload(Lesson.course).joinedload(Course.year),
+            joinedload(Lesson.school),
+            lazyload(Lesson.assignments),
+            lazyload(Lesson.room),
+            # The course's teachers tell whether a teacher may open and write the lesson;
+            # those who correct every course do not need them.
+            lazyload(Lesson.course, Course.teachers)
+            if access.corrects_everything
+            else joinedload(Lesson.course, Course.teachers),
+        )
+        .with_for_update(of=Lesson)
+        # A year closed by another session since this one loaded it must lock the save.
+        .execution_options(populate_existing=True)
+    )
+    lesson = db.session.scalars(statement).unique().first()
+    if lesson is None or not _may_open_lesson(access, lesson):
+        abort(404)
+    return lesson
 
 
-def cell_term_or_404(course: Course, term_id) -> Term | None:
-    """The term whose average the grid shows; None (every lesson) when none is given."""
-    if term_id in (None, ""):
+#: The largest value of an INTEGER column: a larger number is the id of no row.
+MAX_ID = 2**31 - 1
+
+
+def _id_text(value) -> str | None:
+    """Return the id as the request gave it (a number or a string of digits), else None."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
         return None
-    term = next((t for t in course_terms(course) if str(t.id) == str(term_id)), None)
-    if term is None:
+    return text
+
+
+def _cell_row_or_404(lesson: Lesson, student_id, assignment_id):
+    """Read the student, the assignment and their mark in one query; 404 when not found.
+
+    The student must be one of the course's (``Course.students``). Without an assignment
+    id the lesson's first assignment (the lowest id) is taken, as the grid shows it.
+    """
+    student_text = _id_text(student_id)
+    if student_text is None:
         abort(404)
-    return term
+    has_assignment_id = assignment_id not in (None, "")
+    assignment_text = _id_text(assignment_id) if has_assignment_id else None
+    if has_assignment_id and assignment_text is None:
+        abort(404)
+    course = lesson.course
+    if course.group_id is not None:
+        in_course = Student.id.in_(
+            select(study_group_student.c.student_id).where(
+                study_group_student.c.group_id == course.group_id
+            )
+        )
+    else:
+        in_course = (Student.class_id == course.class_id) & Student.is_active.is_(True)
+    on_assignment = (Assignment.school_id == lesson.school_id) & (Assignment.lesson_id == lesson.id)
+    if has_assignment_id:
+        on_assignment = on_assignment & (Assignment.id == int(assignment_text))
+    row = db.session.execute(
+        select(Student, Assignment, Mark)
+        .select_from(Student)
+        .outerjoin(Assignment, on_assignment)
+        .outerjoin(
+            Mark,
+            (Mark.school_id == lesson.school_id)
+            & (Mark.assignment_id == Assignment.id)
+            & (Mark.student_id == Student.id),
+        )
+        .where(Student.school_id == lesson.school_id, Student.id == int(student_text), in_course)
+        .order_by(Assignment.id)
+        .limit(1)
+        .options(lazyload(Assignment.marks))
+        # Read the mark as committed, even when the session contains an older copy.
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        abort(404)
+    student, assignment, stored = row
+    if has_assignment_id and assignment is None:
+        abort(404)
+    return student, assignment, stored
 
 
-def grid_locks(lessons: list[Lesson], terms: list[Term]) -> dict[int, LessonLock]:
+def _fresh_course_terms(course: Course) -> list[Term]:
+    """Read the course's terms as ``course_terms`` lists them, as committed now."""
+    grade = course.school_class.grade
+    return list(
+        db.session.scalars(
+            select(Term)
+            .where(Term.school_id == course.school_id, Term.year_id == course.year_id)
+            .where(Term.grade_from <= grade, Term.grade_to >= grade)
+            .order_by(Term.start_date)
+            # A term closed by another session since this one loaded it must lock the save.
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def grid_locks(course: Course, lessons: list[GridLesson], terms: list[Term]) -> dict:
     """The locks of the grid's lessons, by lesson id; open lessons are left out."""
     locks = {}
+    # A closed year or term locks its lessons with one message; it is worked out once.
+    period_locks = {}
     for lesson in lessons:
-        lock = lesson_lock(lesson, terms=terms)
+        term = term_on(terms, lesson.date)
+        lock = period_locks.get(term.id if term else None)
+        if lock is None:
+            lock = dated_lock(course, lesson.date, term)
+            if lock is not None and lock.closes_lesson:
+                period_locks[term.id if term else None] = lock
         if lock is not None:
             locks[lesson.id] = lock
     return locks
 
 
 def save_cell(
-    lesson: Lesson,
-    assignment: Assignment,
-    student: Student,
+    cell: OpenCell,
     text: str,
     seen: str | None,
     acting_user_id: int | None,
     may_correct: bool = False,
-    term: Term | None = None,
 ) -> CellResult:
     """Save one mark cell of the course grid in its own transaction.
 
-    The rules are the lesson form's: the same parser and messages
-    (``JournalInputError``), the same locks (``JournalLockedError``), the audit row, and
-    the check of ``seen``, the value the grid showed: when another user changed the mark
-    since, nothing is written and ``JournalConflictError`` tells the current value. A
-    comment of the mark stays as it is. ``term`` chooses the average returned, as the
-    grid shows it.
+    ``cell`` comes from :func:`open_cell`, which locked the lesson row. The rules are the
+    lesson form's: the same parser and messages (``JournalInputError``), the same locks
+    (``JournalLockedError``), the audit row, and the check of ``seen``, the value the
+    grid showed: when another user changed the mark since, nothing is written and
+    ``JournalConflictError`` tells the current value. A comment of the mark stays as it
+    is. The average returned is of ``cell.term``, as the grid shows it.
     """
-    lock = _open_for_save(lesson, may_correct, expire=False)
+    lesson, assignment, student, stored = cell.lesson, cell.assignment, cell.student, cell.stored
+    lock = lesson_lock(lesson, terms=cell.terms)
+    if lock is not None and lock.closes_lesson and not may_correct:
+        raise JournalLockedError([lock.message])
     try:
         value = _parse_mark_cell(
             lesson.course,
@@ -1080,32 +1350,33 @@ def save_cell(
             assignment,
             student,
             text,
-            lock.term if lock is not None and lock.term is not None else lesson_term(lesson),
+            term_on(cell.terms, lesson.date),
         )
     except ValueError as error:
         raise JournalInputError([str(error)]) from None
 
-    stored = _stored_mark(lesson, assignment, student)
     comment = stored.comment if stored is not None else None
     change = _mark_change(assignment, student, stored, value, comment)
-    if change is not None:
+    if change is None:
+        kind, number = (stored.kind, stored.value) if stored is not None else (None, None)
+    else:
         if seen is not None and mark_input_value(stored) != seen.strip():
             changer = _mark_changer(lesson, change)
             raise JournalConflictError(
                 _mark_conflict_message(lesson, change, changer), stored, changer
             )
         _refuse_locked_changes(lock, may_correct, True)
-        _apply_marks(lesson, [change], acting_user_id, lock is not None)
-        db.session.flush()
-        stored = _stored_mark(lesson, assignment, student)
+        _write_cell_mark(lesson, change, acting_user_id, lock is not None)
+        kind, number = (value.kind, value.value) if value is not None else (None, None)
 
-    # The response is built before the commit, because the commit expires every loaded
-    # row and building it afterwards would load the lesson, course, term and mark again.
+    # The response is built from what was just written, before the commit, which expires
+    # every loaded row.
+    display = mark_display(kind, number) if kind is not None else ""
     result = CellResult(
-        value=mark_input_value(stored),
-        display=stored.display() if stored is not None else "",
-        kind=stored.kind if stored is not None else None,
-        average_text=student_term_average_text(lesson.course, term, student.id),
+        value="." if kind == "duty" else display,
+        display=display,
+        kind=kind,
+        average_text=student_term_average_text(lesson.course, cell.term, student.id),
         changed=change is not None,
         correction=change is not None and lock is not None,
     )
@@ -1122,16 +1393,74 @@ def save_cell(
     return result
 
 
-def _stored_mark(lesson: Lesson, assignment: Assignment, student: Student) -> Mark | None:
-    """Read the mark as committed, even when the session contains an older copy."""
-    return db.session.scalar(
-        select(Mark)
-        .where(
-            Mark.school_id == lesson.school_id,
-            Mark.assignment_id == assignment.id,
-            Mark.student_id == student.id,
+def _write_cell_mark(lesson: Lesson, change: MarkChange, acting_user_id, correction) -> None:
+    """Write one mark change and its audit row as two statements, without ORM flushes.
+
+    The rules are ``_apply_marks``'s: a deletion drops the comment, a new mark's audit
+    row names its id.
+    """
+    mark, value = change.stored, change.value
+    audit = dict(
+        school_id=lesson.school_id,
+        user_id=acting_user_id,
+        lesson=lesson,
+        student_id=change.student.id,
+        assignment_id=change.assignment.id,
+        correction=correction,
+    )
+    # The session's copy of the mark is not updated: nothing reads it before the commit.
+    unsynchronised = {"synchronize_session": False}
+    if value is None:
+        db.session.execute(delete(Mark).where(Mark.id == mark.id), execution_options=unsynchronised)
+        insert_change(
+            "mark",
+            "delete",
+            record_id=mark.id,
+            old=mark_text(mark.kind, mark.value),
+            old_comment=mark.comment,
+            **audit,
         )
-        .execution_options(populate_existing=True)
+        return
+    written = dict(
+        kind=value.kind,
+        value=value.value,
+        comment=change.comment,
+        changed_by_id=acting_user_id,
+        changed_at=func.now(),
+    )
+    if mark is None:
+        mark_id = db.session.scalar(
+            insert(Mark)
+            .values(
+                school_id=lesson.school_id,
+                assignment_id=change.assignment.id,
+                student_id=change.student.id,
+                **written,
+            )
+            .returning(Mark.id)
+        )
+        insert_change(
+            "mark",
+            "create",
+            record_id=mark_id,
+            new=mark_text(value.kind, value.value),
+            new_comment=change.comment,
+            **audit,
+        )
+        return
+    db.session.execute(
+        update(Mark).where(Mark.id == mark.id).values(**written),
+        execution_options=unsynchronised,
+    )
+    insert_change(
+        "mark",
+        "change",
+        record_id=mark.id,
+        old=mark_text(mark.kind, mark.value),
+        new=mark_text(value.kind, value.value),
+        old_comment=mark.comment,
+        new_comment=change.comment,
+        **audit,
     )
 
 

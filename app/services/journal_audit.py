@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import abort, has_request_context, request
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import aliased
 
 from app.models import (
@@ -68,7 +68,27 @@ def attendance_text(code: AttendanceCode | None, reason: AttendanceCode | None =
     return f"{code.code} ({reason.code})"
 
 
-def record_change(
+def record_change(entity: str, action: str, **fields) -> JournalAudit:
+    """Add the audit row of one change to the current transaction and return it.
+
+    ``lesson`` fills the lesson, course and class ids. The caller commits: the row is
+    written with the change it records, or not at all.
+    """
+    row = JournalAudit(**_audit_values(entity, action, **fields))
+    db.session.add(row)
+    return row
+
+
+def insert_change(entity: str, action: str, **fields) -> None:
+    """Write the audit row of one change at once, in the current transaction.
+
+    The same row as :func:`record_change`, sent as one INSERT without an ORM object: the
+    grid's cell save writes its change the same way. The caller commits.
+    """
+    db.session.execute(insert(JournalAudit).values(**_audit_values(entity, action, **fields)))
+
+
+def _audit_values(
     entity: str,
     action: str,
     *,
@@ -81,23 +101,20 @@ def record_change(
     student_id: int | None = None,
     assignment_id: int | None = None,
     term_id: int | None = None,
+    subject_id: int | None = None,
     old: str | None = None,
     new: str | None = None,
     old_comment: str | None = None,
     new_comment: str | None = None,
     correction: bool = False,
-) -> JournalAudit:
-    """Add the audit row of one change to the current transaction and return it.
-
-    ``lesson`` fills the lesson, course and class ids. The caller commits: the row is
-    written with the change it records, or not at all.
-    """
+) -> dict:
+    """The column values of one audit row."""
     if entity not in AUDIT_ENTITIES or action not in AUDIT_ACTIONS:
         raise ValueError(f"unknown audit entity or action: {entity} {action}")
     if lesson is not None:
         course_id = course_id or lesson.course_id
         class_id = class_id or lesson.course.class_id
-    row = JournalAudit(
+    return dict(
         school_id=school_id,
         user_id=user_id,
         address=client_address(),
@@ -111,13 +128,12 @@ def record_change(
         student_id=student_id,
         assignment_id=assignment_id,
         term_id=term_id,
+        subject_id=subject_id,
         old_value=old,
         new_value=new,
         old_comment=old_comment,
         new_comment=new_comment,
     )
-    db.session.add(row)
-    return row
 
 
 def record_reason(entry, reason_id: int, user_id: int | None) -> JournalAudit:
@@ -300,7 +316,8 @@ def _rows(statement) -> list[AuditRow]:
         .outerjoin(User, User.id == audit.user_id)
         .outerjoin(SchoolClass, SchoolClass.id == audit.class_id)
         .outerjoin(Course, Course.id == audit.course_id)
-        .outerjoin(Subject, Subject.id == Course.subject_id)
+        # A certificate mark belongs to a subject, not a course: its row keeps the subject.
+        .outerjoin(Subject, Subject.id == func.coalesce(audit.subject_id, Course.subject_id))
         .outerjoin(Lesson, Lesson.id == audit.lesson_id)
         .outerjoin(Student, Student.id == audit.student_id)
         .order_by(audit.changed_at.desc(), audit.id.desc())

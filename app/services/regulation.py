@@ -526,26 +526,43 @@ def save_regulation(scope: Scope, page: RegulationPage, form: RegulationForm) ->
 # --- Grade 2 ----------------------------------------------------------------------------
 
 
-def grade2_mark_rejection(course: Course, term: Term | None, value_text: str) -> str | None:
-    """Return the message rejecting a mark in a grade-2 lesson before marks begin, else None.
+def grade2_first_mark_term(course: Course, term: Term | None) -> int | None:
+    """Find the term from which a grade-2 course gives marks, when ``term`` comes before it.
 
     Second-graders get marks from the term the regulation names (usually the second);
-    earlier lessons take attendance and topics only. A lesson outside every term is
-    not rejected.
+    earlier lessons take attendance and topics only. Returns None when the course gives
+    marks in the term: another grade, a later term, or a lesson outside every term.
     """
-    # NOTE: the journal's save paths call this, but the course grid and the lesson page
-    # still show mark inputs for such lessons; a typed mark is rejected only on saving.
     school_class = course.school_class
     if term is None or school_class is None or school_class.grade != 2:
         return None
     first_term = regulation_for(course.school_id, course.year_id).grade2_marks_from_term
-    if term.number >= first_term:
+    return first_term if term.number < first_term else None
+
+
+def grade2_mark_rejection(course: Course, term: Term | None, value_text: str) -> str | None:
+    """Return the message rejecting a mark in a grade-2 lesson before marks begin, else None."""
+    first_term = grade2_first_mark_term(course, term)
+    if first_term is None:
         return None
     return _(
         'Mark "%(value)s" is rejected: in grade 2 the school\'s regulation gives marks from '
         "term %(first)s, and this lesson is in %(term)s. Leave the mark cells empty; "
         "attendance and the topic are saved as usual.",
         value=value_text,
+        first=first_term,
+        term=term.name,
+    )
+
+
+def grade2_marks_notice(course: Course, term: Term | None) -> str | None:
+    """Tell why the journal shows no mark inputs for a grade-2 course in the term, if so."""
+    first_term = grade2_first_mark_term(course, term)
+    if first_term is None:
+        return None
+    return _(
+        "In grade 2 the school's regulation gives marks from term %(first)s, so %(term)s "
+        "takes attendance and topics only.",
         first=first_term,
         term=term.name,
     )

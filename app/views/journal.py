@@ -20,9 +20,6 @@ from app.services.journal import (
     JournalLockedError,
     LessonForm,
     NewAssignment,
-    cell_assignment,
-    cell_student_or_404,
-    cell_term_or_404,
     course_grid,
     course_terms,
     default_term,
@@ -35,12 +32,12 @@ from app.services.journal import (
     lesson_attendance_codes,
     lesson_form_from_lesson,
     lesson_lock,
-    mark_input_value,
-    mark_title,
+    lesson_term,
     may_close_periods,
     may_correct_locked,
     may_write_course,
     may_write_lesson,
+    open_cell,
     save_cell,
     save_lesson,
     school_assignment_types,
@@ -49,6 +46,8 @@ from app.services.journal import (
     student_term_average_text,
     visible_courses,
 )
+from app.services.regulation import grade2_marks_notice
+from app.views.journal_grid import grid_header, grid_lines
 
 PERMISSION = "Journal"
 
@@ -101,18 +100,20 @@ class JournalView(BaseView):
         may_write = may_write_course(access, course)
         # Locked lessons are read-only in the grid, except for those who correct them.
         may_correct = may_correct_locked(access)
-        locks = grid_locks(grid.lessons, terms) if may_write else {}
+        locks = grid_locks(course, grid.lessons, terms) if may_write else {}
+        grade2_notice = grade2_marks_notice(course, term)
+        editable = may_write and grid.gives_marks and grade2_notice is None
         return self.render_template(
             "journal_course.html",
             grid=grid,
+            header=grid_header(grid, editable, locks, may_correct),
+            lines=grid_lines(grid, editable, locks, may_correct),
             may_write=may_write,
-            editable=may_write and grid.gives_marks,
+            editable=editable,
             locks=locks,
             may_correct=may_correct,
             access=access,
-            mark_title=mark_title,
-            mark_input_value=mark_input_value,
-            format_weight=format_weight,
+            grade2_notice=grade2_notice,
         )
 
     @expose("/lesson/<int:lesson_id>", methods=["GET"])
@@ -165,12 +166,12 @@ class JournalView(BaseView):
         the response gives; every lesson of the course when left out).
         """
         access = self._access()
-        lesson = get_lesson_or_404(access, lesson_id)
         data = request.get_json(silent=True)
         data = data if isinstance(data, dict) else {}
-        student = cell_student_or_404(lesson, data.get("student"))
-        assignment = cell_assignment(lesson, data.get("assignment"))
-        term = cell_term_or_404(lesson.course, data.get("term"))
+        cell = open_cell(
+            access, lesson_id, data.get("student"), data.get("assignment"), data.get("term")
+        )
+        lesson, student, assignment = cell.lesson, cell.student, cell.assignment
         if not may_write_lesson(access, lesson):
             return jsonify(message=_("You may read this lesson but not change it.")), 403
         if assignment is None:
@@ -180,36 +181,32 @@ class JournalView(BaseView):
         value, seen = data.get("value"), data.get("seen")
         if not isinstance(value, str) or not isinstance(seen, str | None):
             return jsonify(message=_("The cell was not saved: the request is incomplete.")), 400
+        # Ids for the log lines, read before a rollback expires the rows.
+        lesson_id, student_id, assignment_id = lesson.id, student.id, assignment.id
         try:
-            result = save_cell(
-                lesson,
-                assignment,
-                student,
-                value,
-                seen,
-                g.user.id,
-                may_correct_locked(access),
-                term,
-            )
+            result = save_cell(cell, value, seen, g.user.id, may_correct_locked(access))
         except JournalLockedError as error:
             db.session.rollback()
             log.info(
                 "User %s: lesson %s is locked, cell of student %s not saved",
                 g.user.id,
-                lesson.id,
-                student.id,
+                lesson_id,
+                student_id,
             )
             return jsonify(message=" ".join(error.messages)), 403
         except JournalInputError as error:
             db.session.rollback()
             return jsonify(message=" ".join(error.messages)), 400
         except JournalConflictError as error:
+            # Nothing was written: the average is read before the rollback expires the
+            # lesson, its course and the term.
+            average = student_term_average_text(lesson.course, cell.term, student_id)
             db.session.rollback()
             log.info(
                 "User %s: mark of student %s for assignment %s was changed by another user",
                 g.user.id,
-                student.id,
-                assignment.id,
+                student_id,
+                assignment_id,
             )
             answer = jsonify(
                 message=error.message,
@@ -217,7 +214,7 @@ class JournalView(BaseView):
                 display=error.display,
                 kind=error.kind,
                 changed_by=error.changed_by,
-                average=student_term_average_text(lesson.course, term, student.id),
+                average=average,
             )
             return answer, 409
         return jsonify(
@@ -245,6 +242,7 @@ class JournalView(BaseView):
             correcting=lock is not None and may_write and may_correct,
             may_write=may_write and (lock is None or not lock.closes_lesson or may_correct),
             marks_open=may_write and (lock is None or may_correct),
+            grade2_notice=grade2_marks_notice(lesson.course, lesson_term(lesson)),
             assignment_types=school_assignment_types(lesson.school_id),
             attendance_codes=lesson_attendance_codes(lesson.school_id),
             stored_attendance=lesson_attendance(lesson),
