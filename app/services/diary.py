@@ -156,7 +156,10 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     """
     monday = monday_of(week_start)
     sunday = monday + dt.timedelta(days=6)
-    lessons = _week_lessons(student, monday, sunday)
+    # The ids are read first and sent as a list: with the subquery in its place,
+    # PostgreSQL scanned the school's lessons of the whole year by date.
+    course_ids = list(db.session.scalars(student_courses(student))) or [-1]
+    lessons = _week_lessons(student, course_ids, monday, sunday)
     lesson_ids = [lesson.id for lesson in lessons] or [-1]
 
     schedules = bell_schedules(student)
@@ -171,7 +174,7 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     days = {date: DiaryDay(date) for date in dates}
     for lesson in lessons:
         days[lesson.date].lessons.append(diary_lessons[lesson.id])
-    _add_homework(student, lessons, monday, sunday, days, diary_lessons)
+    _add_homework(student, course_ids, lessons, monday, sunday, days, diary_lessons)
     _add_holidays(student, monday, sunday, days)
 
     school_days = [day for day in days.values() if day.date.weekday() < SATURDAY]
@@ -207,12 +210,12 @@ def student_courses(student: Student):
     )
 
 
-def _week_lessons(student: Student, monday: dt.date, sunday: dt.date) -> list[Lesson]:
+def _week_lessons(student: Student, course_ids, monday: dt.date, sunday: dt.date) -> list[Lesson]:
     statement = (
         select(Lesson)
         .where(
             Lesson.school_id == student.school_id,
-            Lesson.course_id.in_(student_courses(student)),
+            Lesson.course_id.in_(course_ids),
             Lesson.date >= monday,
             Lesson.date <= sunday,
         )
@@ -312,10 +315,9 @@ def _add_attendance(student, lesson_ids, diary_lessons) -> None:
         diary_lesson.attendance_name = (entry.reason or entry.code).name
 
 
-def _add_homework(student, lessons, monday, sunday, days, diary_lessons) -> None:
+def _add_homework(student, course_ids, lessons, monday, sunday, days, diary_lessons) -> None:
     """Attach homework given in the week's lessons, and homework due on the week's days."""
     week_ids = {lesson.id for lesson in lessons}
-    course_ids = list(db.session.scalars(student_courses(student)))
     homework_types = list(
         db.session.scalars(
             select(AssignmentType.id).where(
