@@ -255,3 +255,16 @@ def test_sync_of_baseline_changes_nothing(restore_baseline):
 
     assert all(count == 0 for count in added.values())
     assert {code: stored_permissions(appbuilder, code) for code in ROLES} == before
+
+
+def test_shared_permission_name_keeps_write(restore_baseline, caplog):
+    """Views sharing "Journal" agree on its permissions, so FAB tries no deletion."""
+    appbuilder = restore_baseline
+    journal_views = [v for v in appbuilder.baseviews if v.class_permission_name == "Journal"]
+    assert len({tuple(v.base_permissions) for v in journal_views}) == 1
+
+    with caplog.at_level("WARNING", logger="flask_appbuilder"):
+        appbuilder.add_permissions(update_perms=True)
+
+    assert not [r for r in caplog.records if "Refused to delete" in r.getMessage()]
+    assert (WRITE, "Journal") in stored_permissions(appbuilder, "teacher")
