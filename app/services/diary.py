@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from flask import abort
 from sqlalchemy import false, or_, select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.models import (
     Assignment,
     AssignmentType,
     Attendance,
+    AttendanceCode,
     BellSchedule,
     Course,
     Employee,
@@ -23,13 +24,17 @@ from app.models import (
     Holiday,
     Lesson,
     Mark,
+    Room,
     SchoolClass,
     Student,
+    Subject,
     Vacation,
     course_teacher,
     db,
     study_group_student,
 )
+from app.models.base import person_short_name
+from app.models.journal import mark_display
 from app.models.schoolyear import vacation_class
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.attachments import files_by_assignment
@@ -143,7 +148,44 @@ def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
+@dataclass(frozen=True)
+class StudentCourse:
+    """A course the student attends, as the diary's blocks read it."""
+
+    id: int
+    subject: str
+    kind: str
+    assessment: str
+    #: The grade of the course's class; None for a course of a group without a class.
+    grade: int | None
+
+    @property
+    def gives_marks(self) -> bool:
+        """Tell whether the course takes marks, by the rule of :attr:`Course.gives_marks`."""
+        if self.kind != "lesson" or self.assessment == "none":
+            return False
+        return self.grade is None or self.grade > 1
+
+
+def student_course_rows(student: Student) -> list[StudentCourse]:
+    """List the courses the student attends with their subjects, by subject name.
+
+    The diary page reads them once and hands them to the week, the results and the
+    overdue list, which would otherwise each ask for them again.
+    """
+    statement = (
+        select(Course.id, Subject.name, Course.kind, Course.assessment, SchoolClass.grade)
+        .join(Subject, Subject.id == Course.subject_id)
+        .outerjoin(SchoolClass, SchoolClass.id == Course.class_id)
+        .where(Course.school_id == student.school_id, _attends_course(student))
+        .order_by(Subject.name, Course.id)
+    )
+    return [StudentCourse(*row) for row in db.session.execute(statement)]
+
+
+def diary_week(
+    student: Student, week_start: dt.date, courses: list[StudentCourse] | None = None
+) -> DiaryWeek:
     """Assemble the diary week of ``student`` that contains ``week_start``.
 
     ``week_start`` may be any day of the week; the week runs from its Monday. Days are
@@ -151,20 +193,25 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     on Saturday (and Sunday only when a lesson falls on it). Each day lists its lessons by
     lesson number (two lessons in one slot both appear, cancelled ones flagged), with
     time, subject, room, topic, homework due and given, the student's marks with
-    assignment type and weight, and attendance. The caller must have checked that the
-    session may see this student.
+    assignment type and weight, and attendance. ``courses`` are the student's courses
+    when the caller has read them already. The caller must have checked that the session
+    may see this student.
     """
     monday = monday_of(week_start)
     sunday = monday + dt.timedelta(days=6)
-    # The ids are read first and sent as a list: with the subquery in its place,
-    # PostgreSQL scanned the school's lessons of the whole year by date.
-    course_ids = list(db.session.scalars(student_courses(student))) or [-1]
+    if courses is None:
+        courses = student_course_rows(student)
+    # The ids are sent as a list: with a subquery in its place, PostgreSQL scanned the
+    # school's lessons of the whole year by date.
+    subjects = {course.id: course.subject for course in courses}
+    course_ids = list(subjects) or [-1]
     lessons = _week_lessons(student, course_ids, monday, sunday)
     lesson_ids = [lesson.id for lesson in lessons] or [-1]
 
     schedules = bell_schedules(student)
+    teachers = _lesson_teachers(student.school_id, lessons)
     diary_lessons = {
-        lesson.id: _diary_lesson(lesson, bell_times(student, lesson, schedules))
+        lesson.id: _diary_lesson(lesson, subjects, teachers, bell_times(student, lesson, schedules))
         for lesson in lessons
     }
     _add_marks(student, lesson_ids, diary_lessons)
@@ -174,7 +221,7 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
     days = {date: DiaryDay(date) for date in dates}
     for lesson in lessons:
         days[lesson.date].lessons.append(diary_lessons[lesson.id])
-    _add_homework(student, course_ids, lessons, monday, sunday, days, diary_lessons)
+    _add_homework(student, subjects, lessons, monday, sunday, days, diary_lessons)
     _add_holidays(student, monday, sunday, days)
 
     school_days = [day for day in days.values() if day.date.weekday() < SATURDAY]
@@ -198,36 +245,60 @@ def diary_week(student: Student, week_start: dt.date) -> DiaryWeek:
 
 def student_courses(student: Student):
     """Build a select() of the ids of the courses the student attends: class and groups."""
+    return select(Course.id).where(Course.school_id == student.school_id, _attends_course(student))
+
+
+def _attends_course(student: Student):
+    """Build the condition on Course for the courses of the student's class and groups."""
     groups = select(study_group_student.c.group_id).where(
         study_group_student.c.student_id == student.id
     )
-    return select(Course.id).where(
-        Course.school_id == student.school_id,
-        or_(
-            (Course.class_id == student.class_id) & Course.group_id.is_(None),
-            Course.group_id.in_(groups),
-        ),
+    return or_(
+        (Course.class_id == student.class_id) & Course.group_id.is_(None),
+        Course.group_id.in_(groups),
     )
 
 
-def _week_lessons(student: Student, course_ids, monday: dt.date, sunday: dt.date) -> list[Lesson]:
+def _week_lessons(student: Student, course_ids, monday: dt.date, sunday: dt.date) -> list:
+    """Read the week's lessons of the courses as plain rows, with the room's name.
+
+    Rows instead of ORM objects: building a lesson object with its relations cost the
+    diary more than the query itself.
+    """
     statement = (
-        select(Lesson)
+        select(
+            Lesson.id,
+            Lesson.course_id,
+            Lesson.date,
+            Lesson.lesson_number,
+            Lesson.starts_at,
+            Lesson.ends_at,
+            Lesson.topic,
+            Lesson.is_cancelled,
+            Lesson.cancel_reason,
+            Lesson.substitute_id,
+            Room.name.label("room"),
+        )
+        .outerjoin(Room, Room.id == Lesson.room_id)
         .where(
             Lesson.school_id == student.school_id,
             Lesson.course_id.in_(course_ids),
             Lesson.date >= monday,
             Lesson.date <= sunday,
         )
-        .options(selectinload(Lesson.substitute), lazyload(Lesson.assignments))
         .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
     )
-    return list(db.session.scalars(statement))
+    return list(db.session.execute(statement))
 
 
 def bell_schedules(student: Student) -> list[BellSchedule]:
-    statement = select(BellSchedule).where(BellSchedule.school_id == student.school_id)
-    return list(db.session.scalars(statement))
+    """Load the school's bell schedules with their periods in one query."""
+    statement = (
+        select(BellSchedule)
+        .where(BellSchedule.school_id == student.school_id)
+        .options(joinedload(BellSchedule.periods))
+    )
+    return list(db.session.scalars(statement).unique())
 
 
 def bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | None]:
@@ -248,25 +319,54 @@ def bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | No
     return None, None
 
 
-def _lesson_teacher(lesson: Lesson) -> str | None:
-    if lesson.substitute is not None:
-        return lesson.substitute.short_name
-    names = [teacher.short_name for teacher in lesson.course.teachers]
-    return ", ".join(names) or None
+@dataclass
+class _WeekTeachers:
+    """Short names of the week's teachers: each course's own, and the substitutes by id."""
+
+    by_course: dict[int, list[str]]
+    by_employee: dict[int, str]
 
 
-def _diary_lesson(lesson: Lesson, times) -> DiaryLesson:
+def _lesson_teachers(school_id: int, lessons) -> _WeekTeachers:
+    """Read the short names of the courses' teachers, and of substitutes when there are any."""
+    course_ids = {lesson.course_id for lesson in lessons}
+    substitute_ids = {lesson.substitute_id for lesson in lessons} - {None}
+    teachers = _WeekTeachers(defaultdict(list), {})
+    names = (Employee.id, Employee.last_name, Employee.first_name, Employee.middle_name)
+    if course_ids:
+        statement = (
+            select(course_teacher.c.course_id, *names[1:])
+            .join(Employee, Employee.id == course_teacher.c.employee_id)
+            .where(Employee.school_id == school_id, course_teacher.c.course_id.in_(course_ids))
+            .order_by(course_teacher.c.course_id, Employee.id)
+        )
+        for course_id, *name in db.session.execute(statement):
+            teachers.by_course[course_id].append(person_short_name(*name))
+    if substitute_ids:
+        statement = select(*names).where(
+            Employee.school_id == school_id, Employee.id.in_(substitute_ids)
+        )
+        for employee_id, *name in db.session.execute(statement):
+            teachers.by_employee[employee_id] = person_short_name(*name)
+    return teachers
+
+
+def _diary_lesson(lesson, subjects: dict[int, str], teachers: _WeekTeachers, times) -> DiaryLesson:
+    if lesson.substitute_id is not None:
+        teacher = teachers.by_employee.get(lesson.substitute_id)
+    else:
+        teacher = ", ".join(teachers.by_course.get(lesson.course_id, ())) or None
     return DiaryLesson(
         lesson_id=lesson.id,
         number=lesson.lesson_number,
         starts_at=times[0],
         ends_at=times[1],
-        subject=lesson.course.subject.name,
-        room=lesson.room.name if lesson.room else None,
+        subject=subjects[lesson.course_id],
+        room=lesson.room,
         topic=lesson.topic,
         is_cancelled=lesson.is_cancelled,
         cancel_reason=lesson.cancel_reason,
-        teacher=_lesson_teacher(lesson),
+        teacher=teacher,
         is_substitution=lesson.substitute_id is not None,
     )
 
@@ -278,7 +378,15 @@ def _format_weight(weight) -> str:
 
 def _add_marks(student, lesson_ids, diary_lessons) -> None:
     statement = (
-        select(Mark, Assignment, AssignmentType)
+        select(
+            Assignment.lesson_id,
+            Mark.kind,
+            Mark.value,
+            Mark.comment,
+            AssignmentType.name,
+            Assignment.weight,
+            Assignment.text,
+        )
         .join(Assignment, Assignment.id == Mark.assignment_id)
         .join(AssignmentType, AssignmentType.id == Assignment.type_id)
         .where(
@@ -286,96 +394,101 @@ def _add_marks(student, lesson_ids, diary_lessons) -> None:
             Mark.student_id == student.id,
             Assignment.lesson_id.in_(lesson_ids),
         )
-        .options(lazyload(Assignment.marks))
         .order_by(Assignment.id)
     )
-    for mark, assignment, assignment_type in db.session.execute(statement):
-        diary_lessons[assignment.lesson_id].marks.append(
+    for lesson_id, kind, value, comment, type_name, weight, text in db.session.execute(statement):
+        diary_lessons[lesson_id].marks.append(
             DiaryMark(
-                text=mark.display(),
-                kind=mark.kind,
-                value=mark.value,
-                assignment_type=assignment_type.name,
-                weight=_format_weight(assignment.weight),
-                assignment_text=assignment.text,
-                comment=mark.comment,
+                text=mark_display(kind, value),
+                kind=kind,
+                value=value,
+                assignment_type=type_name,
+                weight=_format_weight(weight),
+                assignment_text=text,
+                comment=comment,
             )
         )
+
+
+#: The teacher's code and the reason set later, both rows of attendance_code. Built once:
+#: an alias built per query cost more than the query's own round trip.
+_MARKED_CODE = aliased(AttendanceCode)
+_REASON_CODE = aliased(AttendanceCode)
 
 
 def _add_attendance(student, lesson_ids, diary_lessons) -> None:
-    statement = select(Attendance).where(
-        Attendance.school_id == student.school_id,
-        Attendance.student_id == student.id,
-        Attendance.lesson_id.in_(lesson_ids),
-    )
-    for entry in db.session.scalars(statement):
-        diary_lesson = diary_lessons[entry.lesson_id]
-        diary_lesson.attendance = entry.display()
-        diary_lesson.attendance_name = (entry.reason or entry.code).name
-
-
-def _add_homework(student, course_ids, lessons, monday, sunday, days, diary_lessons) -> None:
-    """Attach homework given in the week's lessons, and homework due on the week's days."""
-    week_ids = {lesson.id for lesson in lessons}
-    homework_types = list(
-        db.session.scalars(
-            select(AssignmentType.id).where(
-                AssignmentType.school_id == student.school_id,
-                AssignmentType.is_homework.is_(True),
-            )
+    """Show the reason once the class teacher has set it, else the teacher's «Н» or «ОП»."""
+    code, reason = _MARKED_CODE, _REASON_CODE
+    statement = (
+        select(Attendance.lesson_id, code.code, code.name, reason.code, reason.name)
+        .join(code, code.id == Attendance.code_id)
+        .outerjoin(reason, reason.id == Attendance.reason_id)
+        .where(
+            Attendance.school_id == student.school_id,
+            Attendance.student_id == student.id,
+            Attendance.lesson_id.in_(lesson_ids),
         )
     )
-    if not course_ids or not homework_types:
+    for lesson_id, code_code, code_name, reason_code, reason_name in db.session.execute(statement):
+        diary_lesson = diary_lessons[lesson_id]
+        diary_lesson.attendance = reason_code or code_code
+        diary_lesson.attendance_name = reason_name or code_name
+
+
+def _add_homework(student, subjects, lessons, monday, sunday, days, diary_lessons) -> None:
+    """Attach homework given in the week's lessons, and homework due on the week's days."""
+    week_ids = [lesson.id for lesson in lessons] or [-1]
+    if not subjects:
         return
     base = (
-        select(Assignment, Lesson)
+        select(
+            Assignment.id,
+            Assignment.text,
+            Assignment.due_date,
+            AssignmentType.name.label("type_name"),
+            Lesson.id.label("lesson_id"),
+            Lesson.course_id,
+            Lesson.date,
+            Lesson.lesson_number,
+        )
         .join(Lesson, Lesson.id == Assignment.lesson_id)
+        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
         .where(
             Assignment.school_id == student.school_id,
-            Assignment.type_id.in_(homework_types),
-            Lesson.course_id.in_(course_ids),
-        )
-        .options(
-            lazyload(Assignment.marks),
-            lazyload(Lesson.assignments),
-            joinedload(Lesson.course).lazyload(Course.teachers),
+            AssignmentType.is_homework.is_(True),
+            Lesson.course_id.in_(list(subjects)),
         )
     )
-    # Two lookups by short id lists, each served by an index: homework given in the
-    # week's lessons, and homework due on the week's days. One query with both
-    # conditions made PostgreSQL join every homework of the school's year first.
+    # Two lookups, each served by an index: homework given in the week's lessons, and
+    # homework due on the week's days. Joined by OR in one statement, PostgreSQL joined
+    # every homework of the school's year first; a UNION of the two ran slower than both.
     found_rows = {}
-    if week_ids:
-        for row in db.session.execute(base.where(Assignment.lesson_id.in_(list(week_ids)))):
-            found_rows[row[0].id] = row
+    for row in db.session.execute(base.where(Assignment.lesson_id.in_(week_ids))):
+        found_rows[row.id] = row
     for row in db.session.execute(base.where(Assignment.due_date.between(monday, sunday))):
-        found_rows.setdefault(row[0].id, row)
-    ordered = sorted(
-        found_rows.values(),
-        key=lambda row: (row[1].date, row[1].lesson_number, row[0].id),
-    )
+        found_rows.setdefault(row.id, row)
+    ordered = sorted(found_rows.values(), key=lambda row: (row.date, row.lesson_number, row.id))
     first_lesson_of_course = defaultdict(dict)
     for lesson in lessons:
         first_lesson_of_course[lesson.date].setdefault(lesson.course_id, lesson.id)
 
     found = []
-    for assignment, lesson in ordered:
+    for row in ordered:
         homework = DiaryHomework(
-            text=assignment.text,
-            assignment_type=assignment.type.name,
-            subject=lesson.course.subject.name,
-            due_date=assignment.due_date,
-            given_on=lesson.date,
-            assignment_id=assignment.id,
+            text=row.text,
+            assignment_type=row.type_name,
+            subject=subjects[row.course_id],
+            due_date=row.due_date,
+            given_on=row.date,
+            assignment_id=row.id,
         )
         found.append(homework)
-        if lesson.id in week_ids:
-            diary_lessons[lesson.id].homework_given.append(homework)
-        due = assignment.due_date
+        if row.lesson_id in diary_lessons:
+            diary_lessons[row.lesson_id].homework_given.append(homework)
+        due = row.due_date
         if due is None or not (monday <= due <= sunday):
             continue
-        target = first_lesson_of_course[due].get(lesson.course_id)
+        target = first_lesson_of_course[due].get(row.course_id)
         if target is not None:
             diary_lessons[target].homework_due.append(homework)
         else:
@@ -508,7 +621,9 @@ def own_students(scope: Scope) -> list[Student]:
         school_id=scope.school_id,
         role_codes=scope.role_codes & {"student", "parent"},
     )
-    return list(db.session.scalars(visible_students_query(personal)))
+    # The class comes along: the diary reads it for the week's days and the bell times.
+    statement = visible_students_query(personal).options(joinedload(Student.school_class))
+    return list(db.session.scalars(statement))
 
 
 def visible_classes(scope: Scope) -> list[SchoolClass]:

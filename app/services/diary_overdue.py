@@ -25,12 +25,11 @@ from app.models import (
     Course,
     Lesson,
     Mark,
-    SchoolClass,
     Student,
     Subject,
     db,
 )
-from app.services.diary import student_courses
+from app.services.diary import StudentCourse, student_course_rows
 
 
 @dataclass
@@ -51,19 +50,16 @@ class OverdueAssignment:
     is_duty: bool
 
 
-def _marked_course_ids(student: Student) -> list[int]:
-    """Ids of the student's courses that take marks: lessons, not grade 1, not markless."""
-    statement = (
-        select(Course.id)
-        .join(SchoolClass, SchoolClass.id == Course.class_id)
-        .where(
-            Course.id.in_(student_courses(student)),
-            Course.kind == "lesson",
-            Course.assessment != "none",
-            SchoolClass.grade > 1,
-        )
-    )
-    return list(db.session.scalars(statement))
+def _marked_course_ids(courses: list[StudentCourse]) -> list[int]:
+    """Ids of the courses that take marks: lessons with marks, of a class above grade 1."""
+    return [
+        course.id
+        for course in courses
+        if course.kind == "lesson"
+        and course.assessment != "none"
+        and course.grade is not None
+        and course.grade > 1
+    ]
 
 
 def _procedure_type_ids(school_id: int) -> list[int]:
@@ -74,14 +70,18 @@ def _procedure_type_ids(school_id: int) -> list[int]:
     return list(db.session.scalars(statement))
 
 
-def overdue_assignments(student: Student, today: dt.date) -> list[OverdueAssignment]:
+def overdue_assignments(
+    student: Student, today: dt.date, courses: list[StudentCourse] | None = None
+) -> list[OverdueAssignment]:
     """List the assignments ``student`` owes on ``today``, oldest due date first.
 
     The student's courses, duty marks and the school's procedure types are read first as
     short id lists, so that the two main queries start from the student's own lessons
     instead of every assignment of the school, whatever the size of the school's year.
     """
-    course_ids = _marked_course_ids(student)
+    if courses is None:
+        courses = student_course_rows(student)
+    course_ids = _marked_course_ids(courses)
     if not course_ids:
         return []
     base = (

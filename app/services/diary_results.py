@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import Integer, and_, cast, exists, func, or_, select
-from sqlalchemy.orm import lazyload
 
 from app.models import (
     Assignment,
@@ -28,13 +27,12 @@ from app.models import (
     Lesson,
     Mark,
     Student,
-    Subject,
     Term,
     db,
     study_group_student,
 )
-from app.services.diary import student_courses
-from app.services.journal import default_term, format_average, student_average
+from app.services.diary import StudentCourse, student_course_rows
+from app.services.journal import default_term, format_average, weighted_average
 
 #: Weights have two decimals (Numeric(5, 2)). Summing them as whole hundredths keeps the
 #: class average exact on SQLite too, which stores them as binary floats.
@@ -74,38 +72,32 @@ class DiaryResults:
     subjects: list[SubjectResult]
 
 
-def diary_results(student: Student, week_start: dt.date, today: dt.date) -> DiaryResults | None:
+def diary_results(
+    student: Student,
+    week_start: dt.date,
+    today: dt.date,
+    courses: list[StudentCourse] | None = None,
+) -> DiaryResults | None:
     """Assemble the results of ``student``; None when none of their courses takes marks.
 
     The averages are those of the term that overlaps the viewed week, so a parent who
     opens a week of an earlier term gets that term's averages. A week outside every term
     (a vacation) shows the term containing ``today``, else the year's last term.
+    ``courses`` are the student's courses when the caller has read them already.
     """
-    courses = _marked_courses(student)
+    if courses is None:
+        courses = student_course_rows(student)
+    courses = [course for course in courses if course.gives_marks]
     if not courses or student.school_class is None:
         return None
 
     terms = _grade_terms(student)
     term = _average_term(terms, week_start, today)
-    subjects = {course.id: SubjectResult(course.id, course.subject.name) for course in courses}
+    subjects = {course.id: SubjectResult(course.id, course.subject) for course in courses}
     _add_final_marks(student, subjects)
     if term is not None:
         _add_averages(student, courses, term, subjects)
     return DiaryResults(terms=terms, average_term=term, subjects=list(subjects.values()))
-
-
-def _marked_courses(student: Student) -> list[Course]:
-    statement = (
-        select(Course)
-        .join(Subject, Subject.id == Course.subject_id)
-        .options(lazyload(Course.teachers))
-        .where(
-            Course.school_id == student.school_id,
-            Course.id.in_(student_courses(student)),
-        )
-        .order_by(Subject.name, Course.id)
-    )
-    return [course for course in db.session.scalars(statement) if course.gives_marks]
 
 
 def _grade_terms(student: Student) -> list[Term]:
@@ -170,7 +162,7 @@ def _add_averages(student, courses, term, subjects) -> None:
     class_totals = _class_totals(student.school_id, course_ids, term)
     weighting = student.school.weighting_enabled
     for course in courses:
-        subjects[course.id].average = student_average(course, pairs[course.id])
+        subjects[course.id].average = weighted_average(pairs[course.id], weighting)
         totals = class_totals.get(course.id)
         if totals is not None and totals[3]:
             subjects[course.id].class_average = _pooled_average(totals, weighting)

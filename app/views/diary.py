@@ -16,6 +16,7 @@ from app.services.diary import (
     monday_of,
     own_students,
     sees_whole_school,
+    student_course_rows,
     visible_classes,
     visible_students_of_class,
 )
@@ -42,7 +43,11 @@ class DiaryView(BaseView):
         chooses_any = sees_whole_school(scope) or scope.has_role("teacher")
 
         student_id = request.args.get("student")
-        if student_id:
+        # A parent's own child needs no second check: own_students applied the same rule.
+        chosen_own = next((child for child in own if str(child.id) == student_id), None)
+        if chosen_own is not None:
+            student = chosen_own
+        elif student_id:
             student = diary_student_or_404(scope, student_id)
         elif own:
             student = own[0]
@@ -54,11 +59,12 @@ class DiaryView(BaseView):
             abort(404)
 
         today = dt.date.today()
+        courses = student_course_rows(student)
         return self.render_template(
             "diary.html",
-            week=diary_week(student, week_start),
-            overdue=overdue_assignments(student, today),
-            results=diary_results(student, week_start, today),
+            week=diary_week(student, week_start, courses),
+            overdue=overdue_assignments(student, today, courses),
+            results=diary_results(student, week_start, today, courses),
             today=today,
             student=student,
             own=own,
