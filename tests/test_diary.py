@@ -171,6 +171,15 @@ def test_week_without_lessons_renders(app, school, login):
     assert "Осенние каникулы" in page.text
 
 
+def test_week_names_holiday_and_vacation(app, school):
+    """The autumn vacation ends on the Monday of the week of the November holiday."""
+    week = week_of(app, school.ids["Student"], dt.date(2026, 11, 4))
+
+    holidays = {day.date: day.holiday for day in week.days if day.holiday}
+    assert holidays == {dt.date(2026, 11, 4): "День народного единства"}
+    assert week.vacations == ["Осенние каникулы"]
+
+
 def test_student_page_shows_own_week(school, login):
     page = login(school.users["student"]).get(f"/diary/?week={WEEK_START + dt.timedelta(days=2)}")
     assert page.status_code == 200
