@@ -39,6 +39,7 @@ from app.models import (
     study_group_student,
 )
 from app.models.journal import mark_display
+from app.security.criteria import core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import absence_notes, thematic_plan
 from app.services.assessment_procedures import check_procedure
@@ -556,17 +557,23 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
 
 
 def _grid_lessons(course: Course, term: Term | None) -> list[GridLesson]:
-    """Read the lessons of the grid in date order, each with its assignments by id."""
-    rows = db.session.execute(
+    """Read the lessons of the grid in date order, each with its assignments by id.
+
+    The grid's statements run past the ORM (:func:`core_rows`) and name the course's
+    school on every table, joins included.
+    """
+    rows = core_rows(
+        db.session,
         _term_lessons_query(course, term)
         .with_only_columns(
             Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.is_cancelled
         )
-        .order_by(Lesson.date, Lesson.lesson_number)
+        .order_by(Lesson.date, Lesson.lesson_number),
     )
     lessons = {row[0]: GridLesson(*row) for row in rows}
     lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
-    assignments = db.session.execute(
+    assignments = core_rows(
+        db.session,
         select(
             Assignment.lesson_id,
             Assignment.id,
@@ -575,9 +582,12 @@ def _grid_lessons(course: Course, term: Term | None) -> list[GridLesson]:
             AssignmentType.name,
             AssignmentType.is_homework,
         )
-        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
+        .join(
+            AssignmentType,
+            in_school(AssignmentType, AssignmentType.id == Assignment.type_id, course.school_id),
+        )
         .where(Assignment.school_id == course.school_id, Assignment.lesson_id.in_(lesson_ids))
-        .order_by(Assignment.id)
+        .order_by(Assignment.id),
     )
     for lesson_id, *values in assignments:
         lessons[lesson_id].assignments.append(GridAssignment(*values))
@@ -586,7 +596,8 @@ def _grid_lessons(course: Course, term: Term | None) -> list[GridLesson]:
 
 def _grid_marks(school_id: int, lesson_ids):
     """Yield (student id, lesson id, mark) for the marks of the lessons, by assignment."""
-    rows = db.session.execute(
+    rows = core_rows(
+        db.session,
         select(
             Mark.student_id,
             Assignment.lesson_id,
@@ -596,13 +607,9 @@ def _grid_marks(school_id: int, lesson_ids):
             Mark.comment,
             Assignment.weight,
         )
-        .join(Assignment, Assignment.id == Mark.assignment_id)
-        .where(
-            Mark.school_id == school_id,
-            Assignment.school_id == school_id,
-            Assignment.lesson_id.in_(lesson_ids),
-        )
-        .order_by(Mark.assignment_id)
+        .join(Assignment, in_school(Assignment, Assignment.id == Mark.assignment_id, school_id))
+        .where(Mark.school_id == school_id, Assignment.lesson_id.in_(lesson_ids))
+        .order_by(Mark.assignment_id),
     )
     for student_id, lesson_id, *values in rows:
         yield student_id, lesson_id, GridMark(*values)
@@ -616,7 +623,8 @@ _ATTENDANCE_REASON = aliased(AttendanceCode, name="reason")
 def _grid_attendance(school_id: int, lesson_ids):
     """Yield (student id, lesson id, entry) for the attendance entries of the lessons."""
     code, reason = _ATTENDANCE_CODE, _ATTENDANCE_REASON
-    rows = db.session.execute(
+    rows = core_rows(
+        db.session,
         select(
             Attendance.student_id,
             Attendance.lesson_id,
@@ -625,9 +633,9 @@ def _grid_attendance(school_id: int, lesson_ids):
             reason.code,
             reason.name,
         )
-        .join(code, code.id == Attendance.code_id)
-        .outerjoin(reason, reason.id == Attendance.reason_id)
-        .where(Attendance.school_id == school_id, Attendance.lesson_id.in_(lesson_ids))
+        .join(code, in_school(code, code.id == Attendance.code_id, school_id))
+        .outerjoin(reason, in_school(reason, reason.id == Attendance.reason_id, school_id))
+        .where(Attendance.school_id == school_id, Attendance.lesson_id.in_(lesson_ids)),
     )
     for student_id, lesson_id, *values in rows:
         yield student_id, lesson_id, GridAttendance(*values)
