@@ -51,7 +51,7 @@ class OverdueAssignment:
 
 
 def _marked_course_ids(courses: list[StudentCourse]) -> list[int]:
-    """Ids of the courses that take marks: lessons with marks, of a class above grade 1."""
+    """Return the ids of the courses with marks: assessed lessons of a class above grade 1."""
     return [
         course.id
         for course in courses
