@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import ChoiceLoader, FunctionLoader
 from markupsafe import Markup
 from sqlalchemy import text
 
@@ -78,6 +79,37 @@ def register_web(app: Flask) -> None:
     app.before_request(filter_queries_to_school)
     app.teardown_request(stop_filtering_queries)
     app.context_processor(inject_scope)
+    _tag_pages_with_language(app)
+
+
+#: FAB's page skeleton, which opens every HTML page with a bare ``<html>`` tag.
+PAGE_SKELETON = "appbuilder/init.html"
+
+
+def _tag_pages_with_language(app: Flask) -> None:
+    """Serve FAB's page skeleton with ``<html lang="…">`` in the session's language.
+
+    Screen readers and browsers' hyphenation and translation offers read the attribute.
+    The skeleton is FAB's own file with one tag changed as it is loaded, so FAB's updates
+    of its scripts and styles still apply.
+    """
+    loader = app.jinja_env.loader
+
+    def load(name):
+        if name != PAGE_SKELETON:
+            return None
+        source, filename, uptodate = loader.get_source(app.jinja_env, name)
+        tagged = source.replace("<html>", '<html lang="{{ page_language() }}">', 1)
+        return tagged, filename, uptodate
+
+    app.jinja_env.loader = ChoiceLoader([FunctionLoader(load), loader])
+    app.jinja_env.globals["page_language"] = page_language
+
+
+def page_language() -> str:
+    """Return the language code of the page: the session's locale, Russian by default."""
+    locale = get_locale()
+    return locale.language if locale is not None else "ru"
 
 
 def favicon():

@@ -41,6 +41,17 @@ def test_russian_is_default_locale(app, world, login):
     assert 'lang="ru"' in page or "Выход" in page or "Выйти" in page
 
 
+def test_page_names_its_language(app, world, login):
+    client = login(world["A"].users["teacher"])
+
+    russian = client.get("/").get_data(as_text=True)
+    client.get("/lang/en")
+    english = client.get("/").get_data(as_text=True)
+
+    assert '<html lang="ru">' in russian
+    assert '<html lang="en">' in english
+
+
 def test_lists_write_dates_and_numbers_in_russian(app, world, login):
     client = login(world["A"].users["principal"])
 
