@@ -275,3 +275,36 @@ def test_same_room_name_in_another_school_is_allowed(app, world, login):
         assert created.school_id == world["A"].school_id
         db.session.delete(created)
         db.session.commit()
+
+
+# --- Sign-in redirects --------------------------------------------------------------------
+
+
+def _redirect_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "Invalid redirect" in r.getMessage()]
+
+
+def test_plain_sign_in_logs_no_redirect_warning(app, world, caplog):
+    client = app.test_client()
+    user = world["A"].users["teacher"]
+
+    with caplog.at_level("WARNING", logger="flask_appbuilder"):
+        response = client.post("/login/", data={"username": user, "password": TEST_PASSWORD})
+
+    assert response.status_code == 302
+    assert _redirect_warnings(caplog) == []
+
+
+def test_sign_in_to_other_site_is_logged(app, world, caplog):
+    client = app.test_client()
+    user = world["A"].users["teacher"]
+
+    with caplog.at_level("WARNING", logger="flask_appbuilder"):
+        response = client.post(
+            "/login/?next=https://example.org/",
+            data={"username": user, "password": TEST_PASSWORD},
+        )
+
+    assert response.status_code == 302
+    assert "example.org" not in response.headers["Location"]
+    assert len(_redirect_warnings(caplog)) == 1
