@@ -842,3 +842,16 @@ def test_report_card_page_for_parent(data, login):
     # The fixture school's first quarter mark of the own child in Математика is «5».
     assert "Математика" in page
     assert 'data-testid="report-table-1"' in page
+
+
+def test_change_heading_needs_no_declension(app):
+    """Term names stay in the nominative, so the heading must not govern a case."""
+    from flask_babel import force_locale
+
+    from app.models import Term
+    from app.reports.school import change_column
+
+    with app.test_request_context("/"), force_locale("ru"):
+        heading = change_column(Term(name="2 четверть"), Term(name="1 четверть"))
+
+    assert heading == "Изменение (2 четверть − 1 четверть)"
