@@ -57,6 +57,10 @@ ERROR_MESSAGES = {
         "system administrator."
     ),
     404: _l("The page or record was not found. Check the address or go to the start page."),
+    405: _l(
+        "This address does not open as a page: it takes data sent by a form. Open the page "
+        "from the menu or go to the start page."
+    ),
     # NOTE: the browser gets this page instead of the form, so the typed text is lost.
     # The per-file limit is checked in the form, which keeps the text.
     413: _l(
@@ -152,8 +156,10 @@ def render_error(error):
     if status == 500:
         log.error("Unhandled error on %s %s", request.method, request.path)
     message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
+    # A 405 response must list the allowed methods in its Allow header.
+    headers = {"Allow": ", ".join(error.valid_methods)} if status == 405 else {}
     if request.path.startswith("/api/"):
-        return jsonify({"message": str(message)}), status
+        return jsonify({"message": str(message)}), status, headers
     page = render_template(
         "error.html",
         appbuilder=current_app.appbuilder,
@@ -161,7 +167,7 @@ def render_error(error):
         status=status,
         message=message,
     )
-    return page, status
+    return page, status, headers
 
 
 def filter_queries_to_school():

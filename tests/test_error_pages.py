@@ -17,6 +17,15 @@ def test_forbidden_page_is_russian(app, world, login):
     assert "нет прав" in response.text
 
 
+def test_wrong_method_page_is_russian(app, world, login):
+    response = login(world["A"].users["teacher"]).get("/journal/lesson/1/cell")
+
+    assert response.status_code == 405
+    assert "принимает данные формы" in response.text
+    assert "Method Not Allowed" not in response.text
+    assert "POST" in response.headers["Allow"]
+
+
 def test_oversized_upload_page_is_russian(app, world, login):
     client = login(world["A"].users["parent"])
     limit = app.config["MAX_CONTENT_LENGTH"]
