@@ -63,3 +63,17 @@ def test_lists_write_dates_and_numbers_in_russian(app, world, login):
     assert "Контрольная работа" in types
     assert "2.00" not in types
     assert "None" not in types
+
+
+#: Reports of one school, and their addresses.
+SCHOOL_ONLY_LINKS = ("/journal-fill/", "/journal/programme/", "/assessment-schedule/")
+
+
+def test_server_admin_menu_hides_school_reports(app, world, login):
+    """The server administrator holds every permission but works in no school."""
+    admin_page = login(world.users["server_admin"]).get("/").get_data(as_text=True)
+    principal_page = login(world["A"].users["principal"]).get("/").get_data(as_text=True)
+
+    for link in SCHOOL_ONLY_LINKS:
+        assert f'href="{link}' not in admin_page, link
+        assert f'href="{link}' in principal_page, link

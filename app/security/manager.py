@@ -6,7 +6,16 @@ from flask_appbuilder.security.sqla.models import assoc_permissionview_role as r
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.security.scope import current_membership
+from app.security.scope import current_membership, current_scope
+
+#: Menu items of reports that cover one school: a session outside a school (the server
+#: administrator has every permission) would only reach their 404.
+SCHOOL_ONLY_MENUS: set[str] = set()
+
+
+def school_only_menu(name: str) -> None:
+    """Hide the menu item ``name`` from sessions that do not work in a school."""
+    SCHOOL_ONLY_MENUS.add(name)
 
 
 def login_failed(response) -> bool:
@@ -65,7 +74,11 @@ class SchoolSecurityManager(SecurityManager):
         by_user = request.environ.setdefault("school.session_permissions", {})
         if user.id not in by_user:
             role_ids = [role.id for role in self.get_user_roles(user)]
-            by_user[user.id] = self._role_permission_pairs(tuple(sorted(role_ids)))
+            pairs = self._role_permission_pairs(tuple(sorted(role_ids)))
+            scope = current_scope()
+            if scope is None or scope.level != "school":
+                pairs = pairs - {("menu_access", name) for name in SCHOOL_ONLY_MENUS}
+            by_user[user.id] = pairs
         return by_user[user.id]
 
     def exist_permission_on_roles(self, view_name, permission_name, role_ids) -> bool:

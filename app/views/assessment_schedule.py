@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import SchoolClass
 from app.reports.xlsx import DATE, INTEGER, frame_to_xlsx, xlsx_response
+from app.security.manager import school_only_menu
 from app.security.scope import Scope, current_scope
 from app.services import assessment_procedures
 from app.services.assessment_procedures import ScheduleRow
@@ -181,6 +182,7 @@ def _frames_per_class(classes: list[SchoolClass], rows: list[ScheduleRow]) -> li
 
 
 def register(appbuilder) -> None:
+    school_only_menu("Assessment procedure schedule")
     # The menu name differs from the permission name (FAB drops menu_access from a view
     # menu that is also a permission name).
     appbuilder.add_view(

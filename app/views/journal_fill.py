@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.reports.xlsx import DATE, INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
+from app.security.manager import school_only_menu
 from app.security.scope import current_scope
 from app.services import journal_fill
 from app.services.journal_fill import Filters
@@ -161,6 +162,7 @@ def _lessons_frame(lessons) -> tuple[pd.DataFrame, dict[str, str]]:
 
 
 def register(appbuilder) -> None:
+    school_only_menu("Journal fill control")
     # The menu name differs from the permission name "SchoolReports" (FAB drops
     # menu_access from a view menu that is also a permission name).
     appbuilder.add_view(

@@ -11,6 +11,7 @@ from flask_babel import ngettext
 
 from app.models import PlanItem, db
 from app.reports.xlsx import INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
+from app.security.manager import school_only_menu
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import programme, thematic_plan
 from app.services.journal import get_course_or_404, journal_access, may_write_course
@@ -281,6 +282,7 @@ def _report_frame(rows) -> tuple[pd.DataFrame, dict[str, str]]:
 
 
 def register(appbuilder) -> None:
+    school_only_menu("Programme completion")
     appbuilder.add_view_no_menu(ThematicPlanView)
     appbuilder.add_view(
         ProgrammeReportView,
