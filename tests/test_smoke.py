@@ -77,3 +77,11 @@ def test_server_admin_menu_hides_school_reports(app, world, login):
     for link in SCHOOL_ONLY_LINKS:
         assert f'href="{link}' not in admin_page, link
         assert f'href="{link}' in principal_page, link
+
+
+def test_alert_dialog_button_is_russian(app, world, login):
+    page = login(world["A"].users["teacher"]).get("/").get_data(as_text=True)
+
+    alert = page[page.index('id="modal-alert"') :]
+    alert = alert[: alert.index("</button>")]
+    assert alert.endswith(">ОК")
