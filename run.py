@@ -7,6 +7,7 @@ or in production.
 
 import logging
 import os
+from pathlib import Path
 
 from flask_babel import gettext as _
 
@@ -33,6 +34,7 @@ def _first_start() -> None:
             return
         if not _database_is_empty():
             prepare_database()
+            _mention_demo_logins()
             return
         from app.demo.builder import build_demo
 
@@ -40,6 +42,13 @@ def _first_start() -> None:
         prepare_database()
         result = build_demo(progress=True)
         print(_("Demo logins and passwords: %(path)s", path=result.logins_file))
+
+
+def _mention_demo_logins() -> None:
+    """Remind a returning newcomer where the demo logins are, if the demo wrote them."""
+    logins = Path(app.config["DEMO_LOGINS_FILE"])
+    if logins.exists():
+        print(_("Demo logins and passwords: %(path)s", path=logins))
 
 
 if __name__ == "__main__":
