@@ -503,3 +503,16 @@ def test_report_scoped_to_school(app, world, login, reported):
     assert other_page.status_code == 200
     shown = {int(i) for i in re.findall(r'data-audit="(\d+)"', other_page.text)}
     assert not shown & {r.id for r in audit_rows(app, school)}
+
+
+def test_report_user_filter_lists_staff_only(app, world, login, reported):
+    school, _other = reported
+    page = login(school.users["principal"]).get("/journal/audit/").text
+    who = page[page.index('name="user_id"') :]
+    who = who[: who.index("</select>")]
+    offered = {int(value) for value in re.findall(r'<option value="(\d+)"', who)}
+
+    assert user_id(app, school.users["teacher"]) in offered
+    assert user_id(app, school.users["principal"]) in offered
+    assert user_id(app, school.users["student"]) not in offered
+    assert user_id(app, school.users["parent"]) not in offered

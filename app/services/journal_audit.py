@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from flask import abort, has_request_context, request
-from flask_appbuilder.security.sqla.models import User
+from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import aliased
@@ -28,8 +28,10 @@ from app.models import (
     Student,
     Subject,
     db,
+    membership_role,
 )
 from app.models.audit import AUDIT_ACTIONS, AUDIT_ENTITIES
+from app.security.roles import role_name
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 
 #: Rows on one page of the report.
@@ -239,8 +241,18 @@ def parse_filters(scope: Scope, args) -> tuple[AuditFilters, list[str]]:
 
 
 def audit_users(scope: Scope) -> list[User]:
-    """Users who appear in the school's log or belong to the school, for the user filter."""
-    members = select(Membership.user_id)
+    """List the users who appear in the school's log or work on its staff, for the filter.
+
+    Students and parents never write the journal, and listing them made the select of a
+    school of a thousand students some three thousand options long.
+    """
+    family = [role_name("student"), role_name("parent")]
+    staff_memberships = (
+        select(membership_role.c.membership_id)
+        .join(Role, Role.id == membership_role.c.role_id)
+        .where(Role.name.not_in(family))
+    )
+    members = select(Membership.user_id).where(Membership.id.in_(staff_memberships))
     if scope.school_id is not None:
         members = members.where(Membership.school_id == scope.school_id)
     authors = apply_scope(select(JournalAudit.user_id), JournalAudit, scope)
