@@ -70,7 +70,7 @@ SCHOOL_ONLY_LINKS = ("/journal-fill/", "/journal/programme/", "/assessment-sched
 
 
 def test_server_admin_menu_hides_school_reports(app, world, login):
-    """The server administrator holds every permission but works in no school."""
+    """The server administrator has every permission but works in no school."""
     admin_page = login(world.users["server_admin"]).get("/").get_data(as_text=True)
     principal_page = login(world["A"].users["principal"]).get("/").get_data(as_text=True)
 

@@ -69,7 +69,7 @@ def active_memberships(user) -> list:
     """Return the memberships a login may work in, ordered for the chooser.
 
     A request needs them several times (the scope, the organisation check, the menu), so the
-    answer is kept for the request; ``forget_cached_scope`` drops it after a change.
+    list is kept for the request; ``forget_cached_scope`` drops it after a change.
     """
     if user is None or not getattr(user, "is_active", False):
         return []

@@ -412,7 +412,7 @@ class GridLesson:
 class GridMark:
     """A mark as the course grid shows it, read as plain columns rather than a ``Mark``.
 
-    A full term holds over a thousand marks; loading them as ORM rows cost the page more
+    A full term has over a thousand marks; loading them as ORM rows cost the page more
     than the query that fetched them.
     """
 
@@ -1408,14 +1408,7 @@ def _write_cell_mark(lesson: Lesson, change: MarkChange, acting_user_id, correct
     row names its id.
     """
     mark, value = change.stored, change.value
-    audit = dict(
-        school_id=lesson.school_id,
-        user_id=acting_user_id,
-        lesson=lesson,
-        student_id=change.student.id,
-        assignment_id=change.assignment.id,
-        correction=correction,
-    )
+    audit = _mark_audit_fields(lesson, change, acting_user_id, correction)
     # The session's copy of the mark is not updated: nothing reads it before the commit.
     unsynchronised = {"synchronize_session": False}
     if value is None:
@@ -1587,19 +1580,24 @@ def _attendance_conflict(lesson, change: AttendanceChange, form, result) -> bool
     return True
 
 
+def _mark_audit_fields(lesson, change: MarkChange, acting_user_id, correction) -> dict:
+    """Return the audit fields that every change of one mark shares, old and new value aside."""
+    return dict(
+        school_id=lesson.school_id,
+        user_id=acting_user_id,
+        lesson=lesson,
+        student_id=change.student.id,
+        assignment_id=change.assignment.id,
+        correction=correction,
+    )
+
+
 def _apply_marks(lesson, changes: list[MarkChange], acting_user_id, correction) -> int:
     """Write the mark changes, each with its audit row."""
     created = []
     for change in changes:
         mark, value = change.stored, change.value
-        audit = dict(
-            school_id=lesson.school_id,
-            user_id=acting_user_id,
-            lesson=lesson,
-            student_id=change.student.id,
-            assignment_id=change.assignment.id,
-            correction=correction,
-        )
+        audit = _mark_audit_fields(lesson, change, acting_user_id, correction)
         if value is None:
             record_change(
                 "mark",
