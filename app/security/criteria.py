@@ -62,8 +62,9 @@ def core_rows(session: Session, statement):
     NOTE: the school criterion above is an ORM hook and does not reach these statements,
     so each one must filter every school-owned table itself (:func:`in_school` on
     joins). Past the ORM, a short query of plain columns took about 40% less time.
+    The rows are fetched at once: iterating the result fetched them one call at a time.
     """
-    return session.connection().execute(statement)
+    return session.connection().execute(statement).all()
 
 
 def in_school(entity, condition, school_id: int):

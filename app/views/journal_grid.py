@@ -164,34 +164,46 @@ def _cell(column: _Column, cell: GridCell, pieces: "_Pieces") -> str:
             others.append(pieces.mark(mark, ""))
     if own is None:
         return f"{column.opening}{_EMPTY_VALUE}{''.join(others)}{attendance}</td>"
-    return (
-        f"{_open_tag(column, mark_input_value(own))}{pieces.mark(own, 'grid-value ')}"
-        f"{''.join(others)}{attendance}</td>"
-    )
+    return f"{pieces.own_mark(column, own)}{''.join(others)}{attendance}</td>"
 
 
 class _Pieces:
     """The spans of marks and attendance entries, each written once per grid.
 
-    A term repeats the same few values of one assignment down its column, and the same
-    absence codes, so most cells reuse a span already written.
+    A term repeats the same few values down a column, and the same assignment types,
+    weights and absence codes across columns, so most cells reuse a span already
+    written. A mark's span is keyed by what it shows, not by its assignment.
     """
 
     def __init__(self, assignments: dict):
-        self._assignments = assignments
+        #: (type name, weight) by assignment id: what a mark's tooltip begins with.
+        self._kinds = {key: (a.type_name, a.weight) for key, a in assignments.items()}
         self._titles: dict[tuple, str] = {}
         self._spans: dict = {}
+        self._own_cells: dict[tuple, str] = {}
 
     def mark(self, mark: GridMark, extra_class: str) -> str:
-        key = (mark, extra_class)
+        kind = self._kinds[mark.assignment_id]
+        key = (kind, mark.kind, mark.value, mark.comment, extra_class)
         span = self._spans.get(key)
         if span is None:
-            kind = mark.value if mark.value is not None else mark.kind
+            shown = mark.value if mark.value is not None else mark.kind
             span = self._spans[key] = (
-                f'<span class="{extra_class}mark mark-{escape(kind)}" '
-                f'title="{escape(self._title(mark))}">{escape(mark.display())}</span>'
+                f'<span class="{extra_class}mark mark-{escape(shown)}" '
+                f'title="{escape(self._title(kind, mark.comment))}">'
+                f"{escape(mark.display())}</span>"
             )
         return span
+
+    def own_mark(self, column: _Column, mark: GridMark) -> str:
+        """Write the opening tag and the value span of an editable cell with its mark."""
+        key = (column.lesson_id, mark.kind, mark.value, mark.comment)
+        text = self._own_cells.get(key)
+        if text is None:
+            text = self._own_cells[key] = (
+                f"{_open_tag(column, mark_input_value(mark))}{self.mark(mark, 'grid-value ')}"
+            )
+        return text
 
     def attendance(self, attendance: GridAttendance) -> str:
         span = self._spans.get(attendance)
@@ -202,11 +214,9 @@ class _Pieces:
             )
         return span
 
-    def _title(self, mark: GridMark) -> str:
+    def _title(self, kind: tuple, comment: str | None) -> str:
         """Build the tooltip: the type and weight, worked out once per pair, and the comment."""
-        assignment = self._assignments[mark.assignment_id]
-        key = (assignment.type_name, assignment.weight)
-        base = self._titles.get(key)
+        base = self._titles.get(kind)
         if base is None:
-            base = self._titles[key] = assignment_title(*key)
-        return f"{base}: {mark.comment}" if mark.comment else base
+            base = self._titles[kind] = assignment_title(*kind)
+        return f"{base}: {comment}" if comment else base
