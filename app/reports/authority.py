@@ -8,7 +8,8 @@ Which marks count:
 
 * only lesson courses with marks or pass/fail (courses without marks are left out), and
   no grade 1 (no marks there);
-* «осв» (exempt) removes the student from that subject only;
+* «осв» (exempt) removes the student from that subject only, and a blank mark is not
+  counted;
 * a numeric mark passes at 3 and counts toward quality at 4 or 5; «1», «2», «н/а» and
   «незач» fail; «зач» passes and leaves quality to the student's other marks;
 * across subjects, a student passes when every counted mark passes, and counts toward
@@ -93,33 +94,49 @@ def _term_condition(period: TermPeriod | DateRange):
     )
 
 
-def _per_student(authority_id: int, period):
-    """Build a subquery with one row per school, grade and student, folding the counted marks."""
-    value = FinalMark.value
+@dataclass(frozen=True)
+class YearPeriod:
+    """The year marks of a school year, by the year's name (for example «2026/2027»)."""
+
+    year_name: str
+
+
+def mark_number(value):
+    """Build the SQL value of a numeric mark as an integer, NULL for «н/а», «зач» and the like."""
     is_number = and_(value != "", func.ltrim(value, "0123456789") == "")
-    number = case((is_number, cast(value, Integer)), else_=None)
-    fails = case(
-        (and_(is_number, number < PASS_THRESHOLD), 1),
+    return case((is_number, cast(value, Integer)), else_=None)
+
+
+def fails_expression(value):
+    """Build 1 for a failing mark («1», «2», «н/а», «незач»), else 0."""
+    number = mark_number(value)
+    return case(
+        (number < PASS_THRESHOLD, 1),
         (value.in_(FAILING_WORDS), 1),
         else_=0,
     )
-    below_quality = case(
-        (and_(is_number, number >= QUALITY_THRESHOLD), 0),
+
+
+def below_quality_expression(value):
+    """Build 1 for a mark that keeps a student out of quality (below 4, «н/а», «незач»), else 0."""
+    number = mark_number(value)
+    return case(
+        (number >= QUALITY_THRESHOLD, 0),
         (value.in_(PASSING_WORDS), 0),
         else_=1,
     )
-    return (
-        select(
-            School.id.label("school_id"),
-            SchoolClass.grade.label("grade"),
-            FinalMark.student_id.label("student_id"),
-            func.max(fails).label("any_fail"),
-            func.max(below_quality).label("any_below_quality"),
-            func.sum(number).label("mark_sum"),
-            func.count(number).label("mark_count"),
-        )
+
+
+def counted_marks(authority_id: int, period: TermPeriod | DateRange | YearPeriod):
+    """Select from the period marks of the authority's schools that count, without columns.
+
+    Term periods read term marks, a :class:`YearPeriod` reads year marks. Blank marks,
+    «осв», grade 1 and courses without marks are left out. ``School`` and the course's
+    ``SchoolClass`` are joined for the caller's columns and grouping.
+    """
+    statement = (
+        select()
         .select_from(FinalMark)
-        .join(Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id))
         .join(
             Course, and_(Course.id == FinalMark.course_id, Course.school_id == FinalMark.school_id)
         )
@@ -130,15 +147,50 @@ def _per_student(authority_id: int, period):
         .join(School, School.id == FinalMark.school_id)
         .where(
             School.authority_id == authority_id,
-            FinalMark.kind == "term",
+            FinalMark.value != "",
             FinalMark.value != EXEMPT,
             Course.kind == "lesson",
             Course.assessment.in_(("marks", "pass_fail")),
             SchoolClass.grade > 1,
-            _term_condition(period),
+        )
+    )
+    if isinstance(period, YearPeriod):
+        year_ids = select(AcademicYear.id).where(AcademicYear.name == period.year_name)
+        return statement.where(FinalMark.kind == "year", Course.year_id.in_(year_ids))
+    return statement.join(
+        Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id)
+    ).where(FinalMark.kind == "term", _term_condition(period))
+
+
+def per_student(authority_id: int, period, *aggregates, name: str = "per_student"):
+    """Build a subquery of the counted marks grouped by school, grade and student.
+
+    Its columns are ``school_id``, ``grade``, ``student_id`` and the labelled
+    ``aggregates`` over each student's marks.
+    """
+    return (
+        counted_marks(authority_id, period)
+        .add_columns(
+            School.id.label("school_id"),
+            SchoolClass.grade.label("grade"),
+            FinalMark.student_id.label("student_id"),
+            *aggregates,
         )
         .group_by(School.id, SchoolClass.grade, FinalMark.student_id)
-        .subquery("per_student")
+        .subquery(name)
+    )
+
+
+def _per_student(authority_id: int, period):
+    """Fold each student's counted marks into fail and quality flags and the mark sum."""
+    number = mark_number(FinalMark.value)
+    return per_student(
+        authority_id,
+        period,
+        func.max(fails_expression(FinalMark.value)).label("any_fail"),
+        func.max(below_quality_expression(FinalMark.value)).label("any_below_quality"),
+        func.sum(number).label("mark_sum"),
+        func.count(number).label("mark_count"),
     )
 
 

@@ -1,4 +1,5 @@
-"""The authority's pages: the summary of its schools (on screen and as XLSX) and school cards."""
+"""The authority's pages: the summary and the term and year results of its schools (on
+screen and as XLSX), and school cards."""
 
 import datetime as dt
 
@@ -13,12 +14,14 @@ from app.models import EducationAuthority, School, db
 from app.reports.authority import (
     SummaryColumns,
     TermPeriod,
+    YearPeriod,
     authority_summary,
     default_term_number,
     default_year_name,
     year_names,
 )
-from app.reports.xlsx import frame_to_xlsx, xlsx_response
+from app.reports.authority_results import ResultsColumns, authority_results
+from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.views.base import SafeSQLAInterface, SchoolModelView
 from app.views.labels import LABELS
@@ -26,14 +29,30 @@ from app.views.labels import LABELS
 #: Term numbers offered in the selector: quarters 1–4 (half-years map onto them).
 TERM_NUMBERS = (1, 2, 3, 4)
 
+#: The value of the period selector that selects year marks instead of a term.
+YEAR_PERIOD = "year"
+
+
+def _period_choices(with_year: bool) -> list[tuple[str, str]]:
+    """(value, label) of the period selector: the terms, and the year where a report has one."""
+    choices = [(str(number), _("Term %(number)s", number=number)) for number in TERM_NUMBERS]
+    if with_year:
+        choices.append((YEAR_PERIOD, _("Year marks")))
+    return choices
+
 
 class AuthorityReportView(BaseView):
-    """The summary of the authority's schools by school and grade for one term."""
+    """The authority's reports on its schools by school and grade: summary and results."""
 
     route_base = "/authority"
     default_view = "summary"
     class_permission_name = "AuthorityReports"
-    method_permission_name = {"summary": "read", "summary_xlsx": "read"}
+    method_permission_name = {
+        "summary": "read",
+        "summary_xlsx": "read",
+        "results": "read",
+        "results_xlsx": "read",
+    }
 
     @expose("/summary")
     @has_access
@@ -46,7 +65,7 @@ class AuthorityReportView(BaseView):
             frame=frame,
             columns=columns,
             rows=frame.to_dict("records"),
-            term_numbers=TERM_NUMBERS,
+            period_choices=_period_choices(with_year=False),
             **request_data,
         )
 
@@ -63,16 +82,54 @@ class AuthorityReportView(BaseView):
             year=request_data["year"] or "—",
             term=request_data["term"],
         )
-        content = frame_to_xlsx([(title, frame, columns.formats())], title, filters)
         file_name = _(
             "Summary of schools %(year)s term %(term)s",
             year=request_data["year"] or "",
             term=request_data["term"],
         )
-        return xlsx_response(content, file_name)
+        return _xlsx_download((title, frame, columns.formats()), filters, file_name)
 
-    def _read_request(self) -> dict:
-        """Read the authority, year and term of the request, with defaults."""
+    @expose("/results")
+    @has_access
+    def results(self):
+        request_data = self._read_request(with_year=True)
+        columns = ResultsColumns.translated()
+        frame = self._results_frame(request_data, columns)
+        return self.render_template(
+            "reports_authority_results.html",
+            columns=columns,
+            rows=frame.to_dict("records"),
+            period_choices=_period_choices(with_year=True),
+            **request_data,
+        )
+
+    @expose("/results.xlsx")
+    @has_access
+    def results_xlsx(self):
+        request_data = self._read_request(with_year=True)
+        columns = ResultsColumns.translated()
+        frame = self._results_frame(request_data, columns)
+        title = _("Term and year results of schools")
+        term = request_data["term"]
+        period_label = _("year marks") if term == YEAR_PERIOD else str(term)
+        filters = _(
+            "Authority: %(authority)s. School year: %(year)s. Period: %(period)s.",
+            authority=request_data["authority"],
+            year=request_data["year"] or "—",
+            period=period_label,
+        )
+        file_name = _(
+            "Results of schools %(year)s %(period)s",
+            year=request_data["year"] or "",
+            period=period_label,
+        )
+        return _xlsx_download((title, frame, columns.formats()), filters, file_name)
+
+    def _read_request(self, with_year: bool = False) -> dict:
+        """Read the authority, year and term of the request, with defaults.
+
+        With ``with_year`` the term may also be :data:`YEAR_PERIOD`, for year marks.
+        """
         authority = _requested_authority()
         years = year_names(authority.id)
         year = request.args.get("year") or default_year_name(authority.id, dt.date.today())
@@ -90,16 +147,7 @@ class AuthorityReportView(BaseView):
         term_value = request.args.get("term")
         if not term_value:
             term_value = str(default_term_number(authority.id, year, dt.date.today()))
-        term = int(term_value) if term_value.isdigit() else 0
-        if term not in TERM_NUMBERS:
-            flash(
-                _(
-                    "The term %(value)s is invalid: choose a term number from 1 to 4.",
-                    value=term_value,
-                ),
-                "danger",
-            )
-            term = 1
+        term = _parse_term(term_value, with_year)
         return {
             "authority": authority,
             "authorities": _authority_choices(),
@@ -114,6 +162,39 @@ class AuthorityReportView(BaseView):
             return authority_summary(request_data["authority"].id, TermPeriod("", 0), columns)
         period = TermPeriod(request_data["year"], request_data["term"])
         return authority_summary(request_data["authority"].id, period, columns)
+
+    @staticmethod
+    def _results_frame(request_data, columns):
+        year, term = request_data["year"] or "", request_data["term"]
+        period = YearPeriod(year) if term == YEAR_PERIOD else TermPeriod(year, term)
+        return authority_results(request_data["authority"].id, period, columns)
+
+
+def _xlsx_download(sheet: Frame, filters: str, file_name: str):
+    """Send one sheet as an XLSX download. The sheet's title also heads the workbook."""
+    title = sheet[0]
+    return xlsx_response(frame_to_xlsx([sheet], title, filters), file_name)
+
+
+def _parse_term(value: str, with_year: bool) -> int | str:
+    """Return the term number, or :data:`YEAR_PERIOD` where allowed.
+
+    An invalid value is flashed with its fix and replaced by term 1.
+    """
+    if with_year and value == YEAR_PERIOD:
+        return YEAR_PERIOD
+    term = int(value) if value.isdigit() else 0
+    if term in TERM_NUMBERS:
+        return term
+    if with_year:
+        message = _(
+            "The period %(value)s is invalid: choose a term number from 1 to 4 or the year.",
+            value=value,
+        )
+    else:
+        message = _("The term %(value)s is invalid: choose a term number from 1 to 4.", value=value)
+    flash(message, "danger")
+    return 1
 
 
 def _requested_authority() -> EducationAuthority:
@@ -188,6 +269,13 @@ def register(appbuilder) -> None:
         label=_l("Summary of schools"),
         category="Authority",
         category_label=_l("Authority reports"),
+    )
+    appbuilder.add_link(
+        "Term and year results",
+        href="AuthorityReportView.results",
+        label=_l("Term and year results"),
+        category="Authority",
+        baseview=AuthorityReportView,
     )
     appbuilder.add_view(
         SchoolCardView,

@@ -1,0 +1,198 @@
+"""Term and year results of the authority's schools, as authorities collect them from schools.
+
+The report has a row per school and grade, a total row per school and the authority
+total. Each row counts the students with a period mark, отличники (only «5»), хорошисты
+(only «4» and «5», at least one «4»), students with exactly one «3» (the rest «4» and «5»),
+failing students (a «1», «2» or «незач») and students with a «н/а». It ends with the pass
+and quality rates.
+
+The period marks counted are those of the authority summary (``counted_marks``): blanks,
+«осв», grade 1 and courses without marks are left out, and «зач» passes without affecting
+quality. A term period reads term marks; a year period reads year marks.
+
+Everything is folded in the database: one row per student first, then one per school and
+grade. Only those rows reach Python, where the subtotals are summed.
+"""
+
+# TODO: the columns of students at the start and end of the period, arrived and departed,
+# need enrolment records (admission, transfer and departure with their dates). The models
+# keep none yet: a Student has only its current class and an is_active flag.
+
+from collections import Counter
+from dataclasses import dataclass
+
+import pandas as pd
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, select
+
+from app.models import FinalMark, School, db
+from app.reports.authority import (
+    DateRange,
+    TermPeriod,
+    YearPeriod,
+    below_quality_expression,
+    fails_expression,
+    mark_number,
+    per_student,
+)
+from app.reports.school import NOT_ATTESTED
+from app.reports.xlsx import INTEGER, PERCENT_1
+
+#: Counts of a row, in column order. The rates are computed from them.
+COUNTS = (
+    "students",
+    "excellent",
+    "good",
+    "one_three",
+    "failing",
+    "not_attested",
+    "passed",
+    "quality",
+)
+
+
+def _count_of(value: str):
+    return func.sum(case((FinalMark.value == value, 1), else_=0))
+
+
+def _per_student(authority_id: int, period):
+    """Build a subquery with one row per school, grade and student, counting marks by kind."""
+    value = FinalMark.value
+    fails = fails_expression(value)
+    # «н/а» fails, but has its own column: the failing column counts the other failing marks.
+    failing_mark = case((and_(fails == 1, value != NOT_ATTESTED), 1), else_=0)
+    return per_student(
+        authority_id,
+        period,
+        func.count(mark_number(value)).label("numeric_marks"),
+        _count_of("5").label("fives"),
+        _count_of("4").label("fours"),
+        _count_of("3").label("threes"),
+        func.sum(below_quality_expression(value)).label("below_quality"),
+        func.max(fails).label("any_fail"),
+        func.max(failing_mark).label("any_failing_mark"),
+        func.max(case((value == NOT_ATTESTED, 1), else_=0)).label("any_not_attested"),
+    )
+
+
+def _flag_sum(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grade_rows(authority_id: int, period):
+    """Read one row per school and grade with the counts of :data:`COUNTS`."""
+    student = _per_student(authority_id, period).c
+    only_four_five = student.below_quality == 0
+    statement = (
+        select(
+            School.id.label("school_id"),
+            School.name.label("school"),
+            student.grade,
+            func.count().label("students"),
+            # NOTE: on a scale above 5 (School.max_mark) marks 6 and up keep a student out
+            # of отличники and хорошисты, since only «5» and «4» are counted by value.
+            _flag_sum(
+                and_(only_four_five, student.fives == student.numeric_marks, student.fives > 0)
+            ).label("excellent"),
+            _flag_sum(and_(only_four_five, student.fours > 0)).label("good"),
+            _flag_sum(and_(student.below_quality == 1, student.threes == 1)).label("one_three"),
+            func.sum(student.any_failing_mark).label("failing"),
+            func.sum(student.any_not_attested).label("not_attested"),
+            _flag_sum(student.any_fail == 0).label("passed"),
+            _flag_sum(only_four_five).label("quality"),
+        )
+        .join(School, School.id == student.school_id)
+        .group_by(School.id, School.name, student.grade)
+        .order_by(School.name, School.id, student.grade)
+    )
+    return db.session.execute(statement).all()
+
+
+@dataclass(frozen=True)
+class ResultsColumns:
+    """Column names of the results report, in the user's language."""
+
+    school: str
+    grade: str
+    students: str
+    excellent: str
+    good: str
+    one_three: str
+    failing: str
+    not_attested: str
+    passed: str
+    quality: str
+    pass_rate: str
+    quality_rate: str
+
+    @classmethod
+    def translated(cls) -> "ResultsColumns":
+        return cls(
+            school=_("School"),
+            grade=_("Grade"),
+            students=_("Students with period marks"),
+            excellent=_("Excellent students (only «5»)"),
+            good=_("Good students (only «4» and «5», at least one «4»)"),
+            one_three=_("One «3»"),
+            failing=_("Failing («1», «2», «незач»)"),
+            not_attested=_("Not attested («н/а»)"),
+            passed=_("Students passing"),
+            quality=_("Students with only 4 and 5"),
+            pass_rate=_("Pass rate"),
+            quality_rate=_("Quality rate"),
+        )
+
+    def names(self) -> list[str]:
+        return [
+            self.school,
+            self.grade,
+            *(getattr(self, name) for name in COUNTS),
+            self.pass_rate,
+            self.quality_rate,
+        ]
+
+    def formats(self) -> dict[str, str]:
+        formats = {self.grade: INTEGER, self.pass_rate: PERCENT_1, self.quality_rate: PERCENT_1}
+        formats.update({getattr(self, name): INTEGER for name in COUNTS})
+        return formats
+
+
+def _record(columns: ResultsColumns, school: str, grade, counts: Counter) -> dict:
+    """Build one frame row from its counts. Rates are fractions of the students."""
+    record = {columns.school: school, columns.grade: grade}
+    record.update({getattr(columns, name): counts[name] for name in COUNTS})
+    students = counts["students"]
+    record[columns.pass_rate] = counts["passed"] / students if students else None
+    record[columns.quality_rate] = counts["quality"] / students if students else None
+    return record
+
+
+def authority_results(
+    authority_id: int,
+    period: TermPeriod | DateRange | YearPeriod,
+    columns: ResultsColumns | None = None,
+) -> pd.DataFrame:
+    """Build the results frame with a total row after each school and the authority total last.
+
+    Grade rows carry the grade number; a school's total row carries «Итого» in the grade
+    column, and the authority total also in the school column. A student with marks in
+    courses of two grades counts in both. An authority without marks gets an empty frame.
+    """
+    columns = columns or ResultsColumns.translated()
+    rows = _grade_rows(authority_id, period)
+    records = []
+    school_counts: Counter = Counter()
+    authority_counts: Counter = Counter()
+    for index, row in enumerate(rows):
+        counts = Counter({name: int(getattr(row, name) or 0) for name in COUNTS})
+        records.append(_record(columns, row.school, int(row.grade), counts))
+        school_counts.update(counts)
+        authority_counts.update(counts)
+
+        last_of_school = index + 1 == len(rows) or rows[index + 1].school_id != row.school_id
+        if last_of_school:
+            records.append(_record(columns, row.school, _("Total"), school_counts))
+            school_counts = Counter()
+    if rows:
+        records.append(_record(columns, _("All schools"), _("Total"), authority_counts))
+    return pd.DataFrame.from_records(records, columns=columns.names())
