@@ -473,6 +473,7 @@ def test_results_xlsx_layout(results, login):
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
     assert "2026-2027" in disposition
+    assert sheet.title == "Итоги четвертей и года"
     assert sheet["A1"].value == "Итоги четвертей и года по школам"
     assert "2026/2027" in sheet["A2"].value
     assert "Период: 1." in sheet["A2"].value

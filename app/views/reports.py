@@ -87,7 +87,7 @@ class AuthorityReportView(BaseView):
             year=request_data["year"] or "",
             term=request_data["term"],
         )
-        return _xlsx_download((title, frame, columns.formats()), filters, file_name)
+        return _xlsx_download(title, (title, frame, columns.formats()), filters, file_name)
 
     @expose("/results")
     @has_access
@@ -123,7 +123,9 @@ class AuthorityReportView(BaseView):
             year=request_data["year"] or "",
             period=period_label,
         )
-        return _xlsx_download((title, frame, columns.formats()), filters, file_name)
+        # The title is longer than the 31 characters Excel allows in a sheet name.
+        sheet = (_("Term and year results"), frame, columns.formats())
+        return _xlsx_download(title, sheet, filters, file_name)
 
     def _read_request(self, with_year: bool = False) -> dict:
         """Read the authority, year and term of the request, with defaults.
@@ -170,9 +172,8 @@ class AuthorityReportView(BaseView):
         return authority_results(request_data["authority"].id, period, columns)
 
 
-def _xlsx_download(sheet: Frame, filters: str, file_name: str):
-    """Send one sheet as an XLSX download. The sheet's title also heads the workbook."""
-    title = sheet[0]
+def _xlsx_download(title: str, sheet: Frame, filters: str, file_name: str):
+    """Send one sheet as an XLSX download headed by ``title`` and ``filters``."""
     return xlsx_response(frame_to_xlsx([sheet], title, filters), file_name)
 
 
