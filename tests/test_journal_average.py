@@ -268,3 +268,19 @@ def test_average_table_in_diary(app, average_pages, login, case, expected):
     row = next(row for row in rows if f">{subject}<" in row).split("</tr>")[0]
     average = re.search(r'<td data-testid="average">([^<]*)</td>', row).group(1)
     assert average == _on_page(expected)
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_format_average_writes_as_babel_does(app, language):
+    from flask_babel import format_decimal
+
+    values = ["4.165", "4.1649999", "10", "2.005", "1234.5"]
+    with app.test_request_context(headers={"Accept-Language": language}):
+        from flask import session
+
+        session["locale"] = language
+        for value in values:
+            rounded = Decimal(value).quantize(TWO_PLACES, rounding="ROUND_HALF_UP")
+            expected = format_decimal(rounded, format="0.00")
+            assert format_average(Decimal(value)) == expected
+        assert format_average(Decimal("4.165")) == ("4,17" if language == "ru" else "4.17")

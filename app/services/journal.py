@@ -11,10 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import NamedTuple
 
+from babel.numbers import get_decimal_symbol
 from flask import abort
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased, joinedload, lazyload
@@ -73,7 +75,7 @@ MAX_COMMENT_LENGTH = 500
 # --- Averages -------------------------------------------------------------------
 
 
-def _numeric_pair(mark) -> tuple[Decimal, Decimal] | None:
+def _numeric_pair(mark) -> tuple[int, Decimal] | None:
     """(value, weight) of a mark that counts toward the average, else None.
 
     Accepts a ``Mark`` row (its weight is its assignment's) or a ``(value, weight)`` pair
@@ -83,11 +85,41 @@ def _numeric_pair(mark) -> tuple[Decimal, Decimal] | None:
         if mark.kind != "number" or mark.value is None:
             return None
         weight = mark.weight if isinstance(mark, GridMark) else mark.assignment.weight
-        return Decimal(mark.value), Decimal(weight)
+        return mark.value, Decimal(weight)
     value, weight = mark
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return Decimal(value), Decimal(str(weight))
+    return value, Decimal(str(weight))
+
+
+class AverageTally:
+    """The running sums of one student's numeric marks, from which the average follows.
+
+    The course grid adds each mark as it reads it: building a list of pairs per student
+    and summing it three times cost the page more than the query of the marks.
+    """
+
+    __slots__ = ("weighted", "weights", "values", "count")
+
+    def __init__(self) -> None:
+        self.weighted = Decimal(0)
+        self.weights = Decimal(0)
+        self.values = 0
+        self.count = 0
+
+    def add(self, value: int, weight: Decimal) -> None:
+        self.weighted += value * weight
+        self.weights += weight
+        self.values += value
+        self.count += 1
+
+    def average(self, weighting_enabled: bool = True) -> Decimal | None:
+        """Σ(mark × weight) / Σ(weight), or the plain mean; see :func:`weighted_average`."""
+        if not self.count:
+            return None
+        if not weighting_enabled or self.weights == 0:
+            return Decimal(self.values) / self.count
+        return self.weighted / self.weights
 
 
 def weighted_average(marks: Iterable, weighting_enabled: bool = True) -> Decimal | None:
@@ -97,14 +129,12 @@ def weighted_average(marks: Iterable, weighting_enabled: bool = True) -> Decimal
     of weight 0 counts only when every weight is 0; then, and when the school turned
     weighting off, the plain mean is returned. Returns None when nothing counts.
     """
-    pairs = [pair for pair in (_numeric_pair(m) for m in marks) if pair is not None]
-    if not pairs:
-        return None
-
-    total_weight = sum((weight for _, weight in pairs), Decimal(0))
-    if not weighting_enabled or total_weight == 0:
-        return sum((value for value, _ in pairs), Decimal(0)) / len(pairs)
-    return sum((value * weight for value, weight in pairs), Decimal(0)) / total_weight
+    tally = AverageTally()
+    for mark in marks:
+        pair = _numeric_pair(mark)
+        if pair is not None:
+            tally.add(*pair)
+    return tally.average(weighting_enabled)
 
 
 def format_average(average: Decimal | None) -> str:
@@ -112,7 +142,17 @@ def format_average(average: Decimal | None) -> str:
     if average is None:
         return NO_AVERAGE
     rounded = average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return format_decimal(rounded, format="0.00")
+    locale = get_locale()
+    if locale is None:
+        return format_decimal(rounded, format="0.00")
+    # The pattern "0.00" has no grouping, so the locale adds only its decimal sign:
+    # Babel's formatter cost a grid row as much as its twenty cells.
+    return f"{rounded:f}".replace(".", _decimal_symbol(str(locale)))
+
+
+@lru_cache(maxsize=16)
+def _decimal_symbol(locale: str) -> str:
+    return get_decimal_symbol(locale)
 
 
 # --- Mark values ----------------------------------------------------------------
@@ -522,8 +562,11 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
     lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
 
     cells: dict[int, dict[int, GridCell]] = defaultdict(lambda: defaultdict(GridCell))
+    tallies: dict[int, AverageTally] = defaultdict(AverageTally)
     for student_id, lesson_id, mark in _grid_marks(course.school_id, lesson_ids):
         cells[student_id][lesson_id].marks.append(mark)
+        if mark.kind == "number" and mark.value is not None:
+            tallies[student_id].add(mark.value, mark.weight)
     for student_id, lesson_id, attendance in _grid_attendance(course.school_id, lesson_ids):
         cells[student_id][lesson_id].attendance = attendance
 
@@ -541,15 +584,15 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             )
         }
 
+    weighting = course.school.weighting_enabled
+    no_marks = AverageTally()
     rows = []
     for student in course.students():
-        student_cells = cells.get(student.id, {})
-        student_marks = [m for cell in student_cells.values() for m in cell.marks]
         rows.append(
             GridRow(
                 student=student,
-                cells=student_cells,
-                average=student_average(course, student_marks),
+                cells=cells.get(student.id, {}),
+                average=tallies.get(student.id, no_marks).average(weighting),
                 term_mark=term_marks.get(student.id),
             )
         )
