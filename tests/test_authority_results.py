@@ -3,25 +3,21 @@ computation on hand-made period marks, totals, scoping, the page and the XLSX.""
 
 import io
 from collections import Counter, defaultdict
-from decimal import Decimal
 
 import openpyxl
 import pytest
-from sqlalchemy import delete, select, update
 
-from app.models import (
-    Course,
-    EducationAuthority,
-    FinalMark,
-    SchoolClass,
-    Student,
-    Subject,
-    Term,
-    db,
-)
+from app.models import db
 from app.reports.authority import TermPeriod, YearPeriod
 from app.reports.authority_results import COUNTS, ResultsColumns, authority_results
-from tests.factories import add_membership, build_school_under, make_user
+from tests.period_marks import (
+    READS,
+    YEAR,
+    PeriodMarkBuilder,
+    build_marked_authorities,
+    school_name,
+    teach_half_years_from_grade_five,
+)
 
 COLUMNS = ResultsColumns(
     school="school",
@@ -40,8 +36,6 @@ COLUMNS = ResultsColumns(
 #: Labels of the total rows, in the default (Russian) locale.
 TOTAL = "Итого"
 ALL_SCHOOLS = "Все школы"
-
-YEAR = "2026/2027"
 
 #: Subjects taught pass/fail, and subjects without marks (whose marks must be ignored).
 PASS_FAIL = {"Физкультура"}
@@ -100,21 +94,6 @@ MARKS = [
 
 OWN_SCHOOLS = ("T1", "T2")
 
-#: Which stored periods a report period reads: term N is quarter N, and in half-year
-#: grades the half-year containing the end of quarter N (1–2 → first, 3–4 → second).
-READS = {
-    1: {"q1", "h1"},
-    2: {"q2", "h1"},
-    3: {"q3", "h2"},
-    4: {"q4", "h2"},
-    "year": {"year"},
-}
-
-
-def school_name(key: str) -> str:
-    return f"Школа № {key}"
-
-
 # --- The independent computation ----------------------------------------------------------
 
 
@@ -167,137 +146,21 @@ def expected_rows(period) -> dict[tuple[str, object], Counter]:
 # --- The data set -------------------------------------------------------------------------
 
 
-class _Builder:
-    """Create the classes, students, courses and period marks of :data:`MARKS` in one school."""
-
-    def __init__(self, school):
-        self.school = school
-        self.classes: dict[int, int] = {}
-        self.students: dict[tuple[int, str], int] = {}
-        self.courses: dict[tuple[int, str], int] = {}
-
-    def class_id(self, grade: int) -> int:
-        if grade not in self.classes:
-            school_class = SchoolClass(
-                school_id=self.school.school_id,
-                year_id=self.school.ids["AcademicYear"],
-                grade=grade,
-                letter="И",
-                name=f"{grade}И",
-            )
-            db.session.add(school_class)
-            db.session.flush()
-            self.classes[grade] = school_class.id
-        return self.classes[grade]
-
-    def student_id(self, grade: int, name: str) -> int:
-        if (grade, name) not in self.students:
-            student = Student(
-                school_id=self.school.school_id,
-                class_id=self.class_id(grade),
-                last_name="Итогов",
-                first_name=name,
-                sex="m",
-            )
-            db.session.add(student)
-            db.session.flush()
-            self.students[(grade, name)] = student.id
-        return self.students[(grade, name)]
-
-    def course_id(self, grade: int, subject_name: str) -> int:
-        if (grade, subject_name) not in self.courses:
-            subject = Subject(school_id=self.school.school_id, name=f"{subject_name} {grade}")
-            db.session.add(subject)
-            db.session.flush()
-            assessment = "marks"
-            if subject_name in PASS_FAIL:
-                assessment = "pass_fail"
-            if subject_name in WITHOUT_MARKS:
-                assessment = "none"
-            course = Course(
-                school_id=self.school.school_id,
-                year_id=self.school.ids["AcademicYear"],
-                subject_id=subject.id,
-                class_id=self.class_id(grade),
-                assessment=assessment,
-                hours_per_week=Decimal("1"),
-            )
-            db.session.add(course)
-            db.session.flush()
-            self.courses[(grade, subject_name)] = course.id
-        return self.courses[(grade, subject_name)]
-
-    def term_id(self, period: str) -> int | None:
-        if period == "year":
-            return None
-        kind = {"q": "quarter", "h": "half_year"}[period[0]]
-        return db.session.scalars(
-            select(Term.id).where(
-                Term.school_id == self.school.school_id,
-                Term.kind == kind,
-                Term.number == int(period[1:]),
-            )
-        ).one()
-
-    def add_mark(self, grade, student, subject, period, value) -> None:
-        term_id = self.term_id(period)
-        db.session.add(
-            FinalMark(
-                school_id=self.school.school_id,
-                student_id=self.student_id(grade, student),
-                course_id=self.course_id(grade, subject),
-                kind="year" if term_id is None else "term",
-                term_id=term_id,
-                value=value,
-            )
-        )
-
-
-def _teach_half_years_from_grade_five(school_id: int) -> None:
-    """Move a school's grades 5–11 onto half-years, leaving quarters to grades 1–4."""
-    db.session.execute(
-        update(Term).where(Term.school_id == school_id, Term.kind == "quarter").values(grade_to=4)
-    )
-    db.session.execute(
-        update(Term)
-        .where(Term.school_id == school_id, Term.kind == "half_year")
-        .values(grade_from=5)
-    )
-
-
 @pytest.fixture(scope="module")
 def results(app):
     """Two schools of a fresh authority and one of another, filled from :data:`MARKS`."""
     with app.app_context():
-        own = EducationAuthority(name="Управление образования для итогов", short_name="УО-И")
-        other = EducationAuthority(name="Чужое управление для итогов", short_name="УО-Ч")
-        db.session.add_all([own, other])
-        db.session.commit()
-        schools = {
-            "T1": build_school_under("T1", own.id),
-            "T2": build_school_under("T2", own.id),
-            "T3": build_school_under("T3", other.id),
+        data = build_marked_authorities("results", OWN_SCHOOLS, "T3")
+        teach_half_years_from_grade_five(data.schools["T2"].school_id)
+        assessments = {name: "pass_fail" for name in PASS_FAIL}
+        assessments.update({name: "none" for name in WITHOUT_MARKS})
+        builders = {
+            key: PeriodMarkBuilder(school, assessments) for key, school in data.schools.items()
         }
-        # The factory's own term mark would be a row outside MARKS.
-        school_ids = [school.school_id for school in schools.values()]
-        db.session.execute(delete(FinalMark).where(FinalMark.school_id.in_(school_ids)))
-        _teach_half_years_from_grade_five(schools["T2"].school_id)
-
-        builders = {key: _Builder(school) for key, school in schools.items()}
         for school, *mark in MARKS:
-            builders[school].add_mark(*mark)
-
-        reader = make_user("authority_results")
-        add_membership(reader, "authority", authority=own)
-        outsider = make_user("authority_results_other")
-        add_membership(outsider, "authority", authority=other)
+            builders[school].add_mark(YEAR, *mark)
         db.session.commit()
-        return {
-            "authority_id": own.id,
-            "other_authority_id": other.id,
-            "reader": reader.username,
-            "outsider": outsider.username,
-        }
+        return data
 
 
 def _frame(app, authority_id, period):
