@@ -27,7 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Term, db
+from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Subject, Term, db
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1
 
 #: On the 5-point scale a period mark passes at 3 and counts toward quality at 4.
@@ -127,12 +127,24 @@ def below_quality_expression(value):
     )
 
 
-def counted_marks(authority_id: int, period: TermPeriod | DateRange | YearPeriod):
+def marked_course_condition():
+    """Build the condition on ``Course`` for courses whose period marks count.
+
+    Those are lessons assessed by marks or pass/fail: extra-curricular courses and
+    courses without marks are left out.
+    """
+    return and_(Course.kind == "lesson", Course.assessment.in_(("marks", "pass_fail")))
+
+
+def counted_marks(
+    authority_id: int, period: TermPeriod | DateRange | YearPeriod, with_subject: bool = False
+):
     """Select from the period marks of the authority's schools that count, without columns.
 
     Term periods read term marks, a :class:`YearPeriod` reads year marks. Blank marks,
     «осв», grade 1 and courses without marks are left out. ``School`` and the course's
-    ``SchoolClass`` are joined for the caller's columns and grouping.
+    ``SchoolClass`` are joined for the caller's columns and grouping, and the course's
+    ``Subject`` too with ``with_subject``.
     """
     statement = (
         select()
@@ -145,14 +157,18 @@ def counted_marks(authority_id: int, period: TermPeriod | DateRange | YearPeriod
             and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == FinalMark.school_id),
         )
         .join(School, School.id == FinalMark.school_id)
-        .where(
-            School.authority_id == authority_id,
-            FinalMark.value != "",
-            FinalMark.value != EXEMPT,
-            Course.kind == "lesson",
-            Course.assessment.in_(("marks", "pass_fail")),
-            SchoolClass.grade > 1,
+    )
+    if with_subject:
+        statement = statement.join(
+            Subject,
+            and_(Subject.id == Course.subject_id, Subject.school_id == FinalMark.school_id),
         )
+    statement = statement.where(
+        School.authority_id == authority_id,
+        FinalMark.value != "",
+        FinalMark.value != EXEMPT,
+        marked_course_condition(),
+        SchoolClass.grade > 1,
     )
     if isinstance(period, YearPeriod):
         year_ids = select(AcademicYear.id).where(AcademicYear.name == period.year_name)
@@ -162,36 +178,55 @@ def counted_marks(authority_id: int, period: TermPeriod | DateRange | YearPeriod
     ).where(FinalMark.kind == "term", _term_condition(period))
 
 
-def per_student(authority_id: int, period, *aggregates, name: str = "per_student"):
+def per_student(
+    authority_id: int,
+    period,
+    *aggregates,
+    name: str = "per_student",
+    keys=(),
+    conditions=(),
+    with_subject: bool = False,
+):
     """Build a subquery of the counted marks grouped by school, grade and student.
 
-    Its columns are ``school_id``, ``grade``, ``student_id`` and the labelled
-    ``aggregates`` over each student's marks.
+    Its columns are ``school_id``, ``grade``, ``student_id``, the labelled ``keys`` (also
+    grouped by, such as the subject's name) and the labelled ``aggregates`` over each
+    student's marks. ``conditions`` narrow the counted marks; ``with_subject`` joins
+    ``Subject`` for keys and conditions that use it.
     """
     return (
-        counted_marks(authority_id, period)
+        counted_marks(authority_id, period, with_subject=with_subject)
+        .where(*conditions)
         .add_columns(
             School.id.label("school_id"),
             SchoolClass.grade.label("grade"),
             FinalMark.student_id.label("student_id"),
+            *keys,
             *aggregates,
         )
-        .group_by(School.id, SchoolClass.grade, FinalMark.student_id)
+        .group_by(School.id, SchoolClass.grade, FinalMark.student_id, *keys)
         .subquery(name)
     )
 
 
-def _per_student(authority_id: int, period):
-    """Fold each student's counted marks into fail and quality flags and the mark sum."""
+def indicator_aggregates() -> list:
+    """Build the per-student aggregates of the rates and the average.
+
+    ``any_fail`` and ``any_below_quality`` are the student's fail and quality flags;
+    ``mark_sum`` and ``mark_count`` sum and count the numeric marks.
+    """
     number = mark_number(FinalMark.value)
-    return per_student(
-        authority_id,
-        period,
+    return [
         func.max(fails_expression(FinalMark.value)).label("any_fail"),
         func.max(below_quality_expression(FinalMark.value)).label("any_below_quality"),
         func.sum(number).label("mark_sum"),
         func.count(number).label("mark_count"),
-    )
+    ]
+
+
+def _per_student(authority_id: int, period):
+    """Fold each student's counted marks into fail and quality flags and the mark sum."""
+    return per_student(authority_id, period, *indicator_aggregates())
 
 
 @dataclass(frozen=True)
@@ -300,6 +335,19 @@ def year_names(authority_id: int) -> list[str]:
         .order_by(func.max(AcademicYear.start_date).desc())
     )
     return list(db.session.scalars(statement))
+
+
+def closed_year_names(authority_id: int) -> set[str]:
+    """Return the names of the school years that every school of the authority has closed."""
+    open_flag = case((AcademicYear.is_closed.is_(True), 0), else_=1)
+    statement = (
+        select(AcademicYear.name)
+        .join(School, School.id == AcademicYear.school_id)
+        .where(School.authority_id == authority_id)
+        .group_by(AcademicYear.name)
+        .having(func.max(open_flag) == 0)
+    )
+    return set(db.session.scalars(statement))
 
 
 def default_year_name(authority_id: int, today: dt.date) -> str | None:
