@@ -153,6 +153,14 @@ MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 6))
 MAIL_RETRY_SECONDS = int(os.environ.get("MAIL_RETRY_SECONDS", 60))
 #: Local hour after which the worker sends the day's digests.
 DIGEST_HOUR = int(os.environ.get("DIGEST_HOUR", 18))
+#: Seconds without a progress step after which a running report job is taken to have
+#: lost its worker and is queued again. Each step of a report commits a heartbeat, so
+#: only a step longer than this is cut short.
+REPORT_JOB_TIMEOUT_SECONDS = int(os.environ.get("REPORT_JOB_TIMEOUT_SECONDS", 900))
+#: Claims of a report job before a job that keeps losing its worker is marked failed.
+REPORT_JOB_MAX_ATTEMPTS = int(os.environ.get("REPORT_JOB_MAX_ATTEMPTS", 3))
+#: Days a finished report job and its file are kept before the worker deletes them.
+REPORT_JOB_KEEP_DAYS = int(os.environ.get("REPORT_JOB_KEEP_DAYS", 7))
 #: The address users open the application at, for links in e-mails and calendar feeds.
 #: When empty, pages use the address of the request and the worker uses
 #: http://127.0.0.1:8080, so a production deployment sets it.

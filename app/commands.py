@@ -114,8 +114,10 @@ def register_commands(app: Flask) -> None:
         help="Seconds between rounds.",
     )
     def worker_command(once, interval):
-        """Send queued e-mails and queue the daily digests, until Ctrl-C or SIGTERM."""
-        # NOTE: background report jobs are to be added to this worker as well.
+        """Send queued e-mails, queue the daily digests and build queued reports.
+
+        Runs until Ctrl-C or SIGTERM, or one round with --once.
+        """
         from app.services.mail import Worker
 
         if not logging.getLogger().handlers:

@@ -36,7 +36,7 @@ PUBLISHED_TO_SCHOOL = {"AssessmentSchedule", "Regulation"}
 #: Role code → (features read only, features written). Writing a feature implies
 #: reading it. The server administrator holds every permission and is checked apart.
 BASELINE = {
-    "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements"}),
+    "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements", "ReportJobs"}),
     "school_admin": (
         PUBLISHED_TO_SCHOOL
         | {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
@@ -66,7 +66,15 @@ BASELINE = {
             "ProgrammeReport",
         },
         EDUCATION
-        | {"Journal", "Timetable", "Announcements", "Messages", "Notifications", "RegulationEdit"},
+        | {
+            "Journal",
+            "Timetable",
+            "Announcements",
+            "Messages",
+            "Notifications",
+            "RegulationEdit",
+            "ReportJobs",
+        },
     ),
     "teacher": (
         PUBLISHED_TO_SCHOOL
@@ -83,7 +91,7 @@ BASELINE = {
             "AbsenteeList",
             "ProgrammeReport",
         },
-        {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications"},
+        {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications", "ReportJobs"},
     ),
     "secretary": (
         PUBLISHED_TO_SCHOOL

@@ -76,6 +76,7 @@ ROUTE_PARAMETER_MODELS = {
     "note_id": "AbsenceNote",
     "document_id": "AbsenceDocument",
     "plan_item_id": "PlanItem",
+    "job_id": "ReportJob",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.

@@ -40,6 +40,7 @@ from app.models.org import EducationAuthority, Membership, School, membership_ro
 from app.models.people import Employee, Guardian, Student
 from app.models.plan import PlanItem
 from app.models.regulation import Regulation
+from app.models.report_jobs import ReportJob
 from app.models.schoolyear import (
     AcademicYear,
     BellPeriod,
@@ -84,6 +85,7 @@ __all__ = [
     "Mark",
     "PlanItem",
     "Regulation",
+    "ReportJob",
     "Membership",
     "Room",
     "School",

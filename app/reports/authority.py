@@ -28,7 +28,7 @@ from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Subject, Term, db
-from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1
+from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, frame_to_xlsx
 
 #: On the 5-point scale a period mark passes at 3 and counts toward quality at 4.
 # NOTE: schools on other scales (School.max_mark) use the same thresholds until the
@@ -323,6 +323,37 @@ def authority_summary(
             columns.pass_rate,
         ],
     )
+
+
+def summary_period(year_name: str | None, term: int) -> TermPeriod:
+    """Return the period of the summary's filters; without a year it matches no term."""
+    if year_name is None:
+        return TermPeriod("", 0)
+    return TermPeriod(year_name, term)
+
+
+def summary_workbook(
+    frame: pd.DataFrame, columns: SummaryColumns, authority_name: str, year_name, term: int
+) -> tuple[str, bytes]:
+    """Write the summary to XLSX; return the download name (without ``.xlsx``) and the bytes.
+
+    The page's download and the background job both call this, so both files have the
+    same sheets and values.
+    """
+    title = _("Summary of schools")
+    filters = _(
+        "Authority: %(authority)s. School year: %(year)s. Term: %(term)s.",
+        authority=authority_name,
+        year=year_name or "—",
+        term=term,
+    )
+    content = frame_to_xlsx([(title, frame, columns.formats())], title, filters)
+    file_name = _(
+        "Summary of schools %(year)s term %(term)s",
+        year=year_name or "",
+        term=term,
+    )
+    return file_name, content
 
 
 def year_names(authority_id: int) -> list[str]:

@@ -47,7 +47,7 @@ from app.reports.authority import (
     PASSING_WORDS,
     QUALITY_THRESHOLD,
 )
-from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, Frame
+from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, Frame, frame_to_xlsx
 from app.services.journal import weighted_average
 from app.services.regulation import regulation_for, round_average, stored_thresholds
 
@@ -715,6 +715,28 @@ def summary_sheet_frame(school_class: SchoolClass) -> Frame:
                 )
         records.append(row)
     return _("Summary sheet"), pd.DataFrame.from_records(records, columns=names), {}
+
+
+def describe_year(school_class: SchoolClass) -> str:
+    """Return the filters line of a class report over the whole school year."""
+    return _(
+        "Class: %(class_name)s. School year: %(year)s.",
+        class_name=school_class.name,
+        year=school_class.year.name,
+    )
+
+
+def summary_sheet_title(school_class: SchoolClass) -> str:
+    return _("Summary sheet of %(class_name)s", class_name=school_class.name)
+
+
+def summary_sheet_workbook(frame: Frame, school_class: SchoolClass) -> tuple[str, bytes]:
+    """Write the summary sheet to XLSX; return the download name and the bytes.
+
+    The page's download and the background job both write the file this way.
+    """
+    title = summary_sheet_title(school_class)
+    return title, frame_to_xlsx([frame], title, describe_year(school_class))
 
 
 # --- Dynamics --------------------------------------------------------------------------------

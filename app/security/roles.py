@@ -96,7 +96,8 @@ ROLES: dict[str, RoleSpec] = {
             _l("Education authority"),
             "authority",
             read={"SchoolCards", "AuthorityReports"},
-            write={"AuthorityAnnouncements"},
+            # ReportJobs: queue background reports, see and download one's own.
+            write={"AuthorityAnnouncements", "ReportJobs"},
         ),
         # The server administrator is FAB's admin role: it receives every permission
         # FAB creates, so its baseline is "everything" and is not listed here.
@@ -133,7 +134,7 @@ ROLES: dict[str, RoleSpec] = {
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
-            | {"Journal", "Timetable", "Announcements", "RegulationEdit"},
+            | {"Journal", "Timetable", "Announcements", "RegulationEdit", "ReportJobs"},
         ),
         _spec(
             "teacher",
@@ -154,7 +155,8 @@ ROLES: dict[str, RoleSpec] = {
                 "AbsenteeList",
                 "ProgrammeReport",
             },
-            write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes"},
+            # ReportJobs: class teachers queue their own class's reports.
+            write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes", "ReportJobs"},
         ),
         _spec(
             "secretary",

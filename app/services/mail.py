@@ -1,7 +1,8 @@
 """The mail worker: sends the queued e-mails through SMTP and retries the failed ones.
 
 Pages only insert :class:`~app.models.OutgoingMail` rows, so a slow or broken SMTP server
-never slows a request. ``flask --app run worker`` calls :func:`send_due_mail` in rounds.
+never slows a request. ``flask --app run worker`` calls :func:`send_due_mail` in rounds,
+and the same rounds run the background report jobs (``app.services.report_jobs``).
 
 Logs name mail ids and kinds only: addresses, names and bodies of e-mails are personal
 data, and SMTP error texts may quote addresses, so only the error class is kept.
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.models import OutgoingMail, db
-from app.services import digest
+from app.services import digest, report_jobs
 from app.services.notifications import database_now
 
 log = logging.getLogger(__name__)
@@ -282,10 +283,11 @@ class _Sender:
 
 
 class Worker:
-    """Rounds of background work: due e-mails every round, digests once a school day.
+    """Rounds of background work: due e-mails and report jobs every round, digests once a day.
 
-    NOTE: background report jobs are meant to run here too, as one more step of
-    :meth:`run_round`.
+    NOTE: a round runs its report jobs one after another, so a long report delays the
+    next e-mails by its duration. On PostgreSQL a second worker process can share the
+    load. SQLite supports one worker only, because the mail claim locks no rows there.
     """
 
     def __init__(self, interval: float):
@@ -315,10 +317,10 @@ class Worker:
         self._stop.set()
 
     def run_round(self, local_now: dt.datetime | None = None) -> None:
-        """Queue the digests when they are due, then send the due e-mails.
+        """Queue the digests when they are due, send the due e-mails, then run report jobs.
 
-        A database error ends the round, not the worker: it is logged by class only
-        (its text may quote e-mail addresses) and the next round tries again.
+        A database error ends that step of the round, not the worker: it is logged by
+        class only (its text may quote e-mail addresses) and the next round tries again.
         """
         try:
             self._queue_digests_when_due(local_now or dt.datetime.now())
@@ -326,6 +328,11 @@ class Worker:
         except SQLAlchemyError as error:
             db.session.rollback()
             log.error("Worker round failed: %s", type(error).__name__)
+        try:
+            report_jobs.run_due_jobs()
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            log.error("Report jobs round failed: %s", type(error).__name__)
 
     def _queue_digests_when_due(self, local_now: dt.datetime) -> None:
         today = local_now.date()

@@ -21,6 +21,7 @@ FEATURE_MODULES = [
     "timetable",
     "reports",
     "school_reports",
+    "report_jobs",
     "users",
     "school_settings",
     "regulation",

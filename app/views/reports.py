@@ -3,9 +3,10 @@ and the ranking of its schools (on screen and as XLSX), and school cards."""
 
 import datetime as dt
 
-from flask import abort, flash, request
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -19,6 +20,8 @@ from app.reports.authority import (
     closed_year_names,
     default_term_number,
     default_year_name,
+    summary_period,
+    summary_workbook,
     year_names,
 )
 from app.reports.authority_results import ResultsColumns, authority_results
@@ -36,8 +39,10 @@ from app.reports.authority_subjects import (
 )
 from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
+from app.services import report_jobs
 from app.views.base import SafeSQLAInterface, SchoolModelView
 from app.views.labels import LABELS
+from app.views.report_jobs import QUEUED_MESSAGE, REPORT_JOBS_PERMISSION
 
 #: Term numbers offered in the selector: quarters 1–4 (half-years map onto them).
 TERM_NUMBERS = (1, 2, 3, 4)
@@ -63,6 +68,7 @@ class AuthorityReportView(BaseView):
     method_permission_name = {
         "summary": "read",
         "summary_xlsx": "read",
+        "summary_job": "read",
         "results": "read",
         "results_xlsx": "read",
         "subjects": "read",
@@ -74,7 +80,7 @@ class AuthorityReportView(BaseView):
     @expose("/summary")
     @has_access
     def summary(self):
-        request_data = self._read_request()
+        request_data = self._read_request(request.args)
         columns = SummaryColumns.translated()
         frame = self._frame(request_data, columns)
         return self.render_template(
@@ -83,33 +89,50 @@ class AuthorityReportView(BaseView):
             columns=columns,
             rows=frame.to_dict("records"),
             period_choices=_period_choices(with_year=False),
+            can_queue_job=_can_queue_job(self.appbuilder),
             **request_data,
         )
 
     @expose("/summary.xlsx")
     @has_access
     def summary_xlsx(self):
-        request_data = self._read_request()
+        request_data = self._read_request(request.args)
         columns = SummaryColumns.translated()
         frame = self._frame(request_data, columns)
-        title = _("Summary of schools")
-        filters = _(
-            "Authority: %(authority)s. School year: %(year)s. Term: %(term)s.",
-            authority=request_data["authority"],
-            year=request_data["year"] or "—",
-            term=request_data["term"],
+        authority_name = str(request_data["authority"])
+        file_name, content = summary_workbook(
+            frame, columns, authority_name, request_data["year"], request_data["term"]
         )
-        file_name = _(
-            "Summary of schools %(year)s term %(term)s",
-            year=request_data["year"] or "",
-            term=request_data["term"],
+        return xlsx_response(content, file_name)
+
+    @expose("/summary/job", methods=["POST"])
+    @has_access
+    def summary_job(self):
+        """Queue the summary with the posted filters as a background job of the user."""
+        if not _can_queue_job(self.appbuilder):
+            abort(403)
+        request_data = self._read_request(request.form, report_problems=False)
+        filters = {key: request_data[key] for key in ("year", "term") if request.form.get(key)}
+        if request_data["problems"]:
+            for problem in request_data["problems"]:
+                flash(problem, "danger")
+            return redirect(url_for(".summary", **filters))
+
+        job = report_jobs.enqueue(
+            current_scope().user_id,
+            "authority_summary",
+            {"year": request_data["year"], "term": request_data["term"]},
+            locale=str(get_locale()),
+            authority_id=request_data["authority"].id,
         )
-        return _xlsx_download(title, (title, frame, columns.formats()), filters, file_name)
+        db.session.commit()
+        flash(QUEUED_MESSAGE, "success")
+        return redirect(url_for("ReportJobView.index", highlight=job.id))
 
     @expose("/results")
     @has_access
     def results(self):
-        request_data = self._read_request(with_year=True)
+        request_data = self._read_request(request.args, with_year=True)
         columns = ResultsColumns.translated()
         frame = self._results_frame(request_data, columns)
         return self.render_template(
@@ -123,7 +146,7 @@ class AuthorityReportView(BaseView):
     @expose("/results.xlsx")
     @has_access
     def results_xlsx(self):
-        request_data = self._read_request(with_year=True)
+        request_data = self._read_request(request.args, with_year=True)
         columns = ResultsColumns.translated()
         frame = self._results_frame(request_data, columns)
         title = _("Term and year results of schools")
@@ -197,82 +220,120 @@ class AuthorityReportView(BaseView):
 
     def _subjects_report(self):
         """Read the request and build the report per subject: (request data, columns, frame)."""
-        request_data = self._read_comparison_request()
+        request_data = self._read_request(request.args, with_year=True, with_selection=True)
         columns = SubjectColumns.translated()
         frame = subjects_frame(request_data["authority"].id, _selection(request_data), columns)
         return request_data, columns, frame
 
     def _ranking_report(self):
         """Read the request and build the ranking: (request data, columns, frame)."""
-        request_data = self._read_comparison_request(with_indicator=True)
+        request_data = self._read_request(
+            request.args, with_year=True, with_selection=True, with_indicator=True
+        )
         indicator = request_data["indicator"]
         columns = RankingColumns.translated(indicator)
         selection = _selection(request_data)
         frame = ranking_frame(request_data["authority"].id, selection, indicator, columns)
         return request_data, columns, frame
 
-    def _read_comparison_request(self, with_indicator: bool = False) -> dict:
-        """Read the request of a report comparing schools: the period, subject and grade.
+    def _read_request(
+        self,
+        values,
+        with_year: bool = False,
+        with_selection: bool = False,
+        with_indicator: bool = False,
+        report_problems: bool = True,
+    ) -> dict:
+        """Read the authority, year and term from ``values``, with defaults.
 
-        With ``with_indicator`` the indicator to rank by is read too. Each chosen value is
-        also put in ``xlsx_args``, for the download link.
+        With ``with_year`` the term may also be :data:`YEAR_PERIOD`, for year marks. Reports
+        comparing schools pass ``with_selection`` to read the subject and grade, and
+        ``with_indicator`` to read the indicator to rank by. These values also go into
+        ``xlsx_args`` for the download link. An invalid value is replaced by a default (all
+        subjects or grades for those two), and the reason is added to ``problems``, which are
+        flashed at once when ``report_problems`` is set.
         """
-        request_data = self._read_request(with_year=True)
-        subjects = subject_names(request_data["authority"].id, request_data["year"])
-        subject = _parse_subject(request.args.get("subject", ""), subjects, request_data["year"])
-        grade = _parse_grade(request.args.get("grade", ""))
-        request_data.update(subjects=subjects, subject=subject, grades=GRADES, grade=grade)
-        xlsx_args = {"subject": subject, "grade": grade}
+        problems = []
+        request_data = _read_period(values, with_year, problems)
+        xlsx_args = {}
+        if with_selection:
+            selection = _read_selection(values, request_data, problems)
+            request_data.update(selection, grades=GRADES)
+            xlsx_args.update(subject=selection["subject"], grade=selection["grade"])
         if with_indicator:
-            indicator = _parse_indicator(request.args.get("indicator", ""))
+            indicator, problem = _parse_indicator(values.get("indicator", ""))
+            _add_problem(problems, problem)
             request_data["indicators"] = [(name, indicator_label(name)) for name in INDICATORS]
             request_data["indicator"] = indicator
             xlsx_args["indicator"] = indicator
-        request_data["xlsx_args"] = xlsx_args
+        if xlsx_args:
+            request_data["xlsx_args"] = xlsx_args
+
+        if report_problems:
+            for problem in problems:
+                flash(problem, "danger")
+        request_data["problems"] = problems
         return request_data
-
-    def _read_request(self, with_year: bool = False) -> dict:
-        """Read the authority, year and term of the request, with defaults.
-
-        With ``with_year`` the term may also be :data:`YEAR_PERIOD`, for year marks.
-        """
-        authority = _requested_authority()
-        years = year_names(authority.id)
-        year = request.args.get("year") or default_year_name(authority.id, dt.date.today())
-        if year is not None and year not in years:
-            flash(
-                _(
-                    "No school of the authority has the school year %(value)s. "
-                    "Choose a year from the list.",
-                    value=year,
-                ),
-                "danger",
-            )
-            year = years[0] if years else None
-
-        term_value = request.args.get("term")
-        if not term_value:
-            term_value = str(default_term_number(authority.id, year, dt.date.today()))
-        term = _parse_term(term_value, with_year)
-        return {
-            "authority": authority,
-            "authorities": _authority_choices(),
-            "year": year,
-            "years": years,
-            "closed_years": closed_year_names(authority.id),
-            "term": term,
-        }
 
     @staticmethod
     def _frame(request_data, columns):
-        if request_data["year"] is None:
-            return authority_summary(request_data["authority"].id, TermPeriod("", 0), columns)
-        period = TermPeriod(request_data["year"], request_data["term"])
+        period = summary_period(request_data["year"], request_data["term"])
         return authority_summary(request_data["authority"].id, period, columns)
 
     @staticmethod
     def _results_frame(request_data, columns):
         return authority_results(request_data["authority"].id, _period(request_data), columns)
+
+
+def _read_period(values, with_year: bool, problems: list[str]) -> dict:
+    """Read the authority, year and term from ``values``, adding each replaced value's reason to
+    ``problems``."""
+    authority = _requested_authority(values)
+    years = year_names(authority.id)
+    year = values.get("year") or default_year_name(authority.id, dt.date.today())
+    if year is not None and year not in years:
+        problems.append(
+            _(
+                "No school of the authority has the school year %(value)s. "
+                "Choose a year from the list.",
+                value=year,
+            )
+        )
+        year = years[0] if years else None
+
+    term_value = values.get("term")
+    if not term_value:
+        term_value = str(default_term_number(authority.id, year, dt.date.today()))
+    term, problem = _parse_term(term_value, with_year)
+    _add_problem(problems, problem)
+    return {
+        "authority": authority,
+        "authorities": _authority_choices(),
+        "year": year,
+        "years": years,
+        "closed_years": closed_year_names(authority.id),
+        "term": term,
+    }
+
+
+def _read_selection(values, request_data, problems: list[str]) -> dict:
+    """Read the subject and grade of a report comparing schools, with the subjects offered.
+
+    Returns ``subjects`` (the names offered that year), ``subject`` and ``grade``, where
+    None means all; the reasons of dropped values are added to ``problems``.
+    """
+    year = request_data["year"]
+    subjects = subject_names(request_data["authority"].id, year)
+    subject, problem = _parse_subject(values.get("subject", ""), subjects, year)
+    _add_problem(problems, problem)
+    grade, problem = _parse_grade(values.get("grade", ""))
+    _add_problem(problems, problem)
+    return {"subjects": subjects, "subject": subject, "grade": grade}
+
+
+def _add_problem(problems: list[str], problem: str | None) -> None:
+    if problem is not None:
+        problems.append(problem)
 
 
 def _period(request_data) -> TermPeriod | YearPeriod:
@@ -312,55 +373,61 @@ def _comparison_filters(request_data) -> str:
     )
 
 
-def _parse_subject(value: str, subjects: list[str], year: str | None) -> str | None:
-    """Return the chosen subject's name, or None for all subjects.
+def _parse_subject(
+    value: str, subjects: list[str], year: str | None
+) -> tuple[str | None, str | None]:
+    """Return the chosen subject's name, or None for all subjects, and the problem found.
 
-    A name no school of the authority teaches with marks that year is flashed with its fix
-    and dropped.
+    A name no school of the authority teaches with marks that year is dropped, with a
+    message that names it and its fix.
     """
     if not value:
-        return None
+        return None, None
     if value in subjects:
-        return value
+        return value, None
     message = _(
         "No school of the authority teaches the subject %(value)s with marks in the school "
         "year %(year)s. Choose a subject from the list or all subjects.",
         value=value,
         year=year or "—",
     )
-    flash(message, "danger")
-    return None
+    return None, message
 
 
-def _parse_grade(value: str) -> int | None:
-    """Return the chosen grade, or None for all grades; an invalid one is flashed and dropped."""
+def _parse_grade(value: str) -> tuple[int | None, str | None]:
+    """Return the chosen grade, or None for all grades, and the problem found.
+
+    An invalid grade is dropped, with a message that names it and its fix.
+    """
     if not value:
-        return None
+        return None, None
     grade = int(value) if value.isdigit() else 0
     if grade in GRADES:
-        return grade
+        return grade, None
     message = _(
         "The grade %(value)s is invalid: choose a grade from %(first)s to %(last)s or all grades.",
         value=value,
         first=GRADES[0],
         last=GRADES[-1],
     )
-    flash(message, "danger")
-    return None
+    return None, message
 
 
-def _parse_indicator(value: str) -> str:
-    """Return the indicator to rank by; an invalid one is flashed and the default used."""
+def _parse_indicator(value: str) -> tuple[str, str | None]:
+    """Return the indicator to rank by and the problem found.
+
+    An invalid indicator is replaced by the default, with a message that names it and the
+    valid ones.
+    """
     if not value:
-        return DEFAULT_INDICATOR
+        return DEFAULT_INDICATOR, None
     if value in INDICATORS:
-        return value
+        return value, None
     names = ", ".join(indicator_label(name) for name in INDICATORS)
     message = _(
         "The indicator %(value)s is invalid: choose one of %(names)s.", value=value, names=names
     )
-    flash(message, "danger")
-    return DEFAULT_INDICATOR
+    return DEFAULT_INDICATOR, message
 
 
 def _xlsx_download(title: str, sheet: Frame, filters: str, file_name: str):
@@ -368,16 +435,16 @@ def _xlsx_download(title: str, sheet: Frame, filters: str, file_name: str):
     return xlsx_response(frame_to_xlsx([sheet], title, filters), file_name)
 
 
-def _parse_term(value: str, with_year: bool) -> int | str:
-    """Return the term number, or :data:`YEAR_PERIOD` where allowed.
+def _parse_term(value: str, with_year: bool) -> tuple[int | str, str | None]:
+    """Return the term number, or :data:`YEAR_PERIOD` where allowed, and the problem found.
 
-    An invalid value is flashed with its fix and replaced by term 1.
+    An invalid value is replaced by term 1, with a message that names it and its fix.
     """
     if with_year and value == YEAR_PERIOD:
-        return YEAR_PERIOD
+        return YEAR_PERIOD, None
     term = int(value) if value.isdigit() else 0
     if term in TERM_NUMBERS:
-        return term
+        return term, None
     if with_year:
         message = _(
             "The period %(value)s is invalid: choose a term number from 1 to 4 or the year.",
@@ -385,17 +452,21 @@ def _parse_term(value: str, with_year: bool) -> int | str:
         )
     else:
         message = _("The term %(value)s is invalid: choose a term number from 1 to 4.", value=value)
-    flash(message, "danger")
-    return 1
+    return 1, message
 
 
-def _requested_authority() -> EducationAuthority:
-    """Return the session's authority, or for the server level the one named by ?authority=."""
+def _can_queue_job(appbuilder) -> bool:
+    """Tell whether the user's roles may queue background reports."""
+    return appbuilder.sm.has_access("can_write", REPORT_JOBS_PERMISSION)
+
+
+def _requested_authority(values) -> EducationAuthority:
+    """Return the session's authority, or for the server level the one named in ``values``."""
     scope = current_scope()
     if scope.level == "authority":
         return scoped_get_or_404(EducationAuthority, scope.authority_id)
     if scope.level == "server":
-        wanted = request.args.get("authority")
+        wanted = values.get("authority")
         if wanted:
             return scoped_get_or_404(EducationAuthority, wanted)
         first = db.session.scalars(

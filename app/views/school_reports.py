@@ -10,20 +10,23 @@ import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import abort, flash, request
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.models import db
 from app.reports import school as reports
 from app.reports import school_attendance as attendance_reports
 from app.reports import school_student as student_reports
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope
+from app.services import report_jobs
 from app.services import school_reports as access_rules
 from app.services.dates import format_date
 from app.services.journal import default_term
+from app.views.report_jobs import QUEUED_MESSAGE, REPORT_JOBS_PERMISSION
 
 CLASS_PERMISSION = "Journal"
 STUDENT_PERMISSION = "Diary"
@@ -111,6 +114,7 @@ class SchoolClassReportsView(BaseView):
         "class_results_xlsx": "read",
         "summary_sheet": "read",
         "summary_sheet_xlsx": "read",
+        "summary_sheet_job": "read",
         "attendance": "read",
         "attendance_xlsx": "read",
         "dynamics": "read",
@@ -164,9 +168,32 @@ class SchoolClassReportsView(BaseView):
     @has_access
     def summary_sheet_xlsx(self):
         report = self._summary_sheet()
-        if report["school_class"] is None:
+        school_class = report["school_class"]
+        if school_class is None:
             abort(404)
-        return _download(report["frames"], report["title"], report["filters"])
+        file_name, content = reports.summary_sheet_workbook(report["frames"][0], school_class)
+        return xlsx_response(content, file_name)
+
+    @expose("/summary-sheet/job", methods=["POST"])
+    @has_access
+    def summary_sheet_job(self):
+        """Queue the summary sheet of the posted class as a background job of the user."""
+        if not self.appbuilder.sm.has_access("can_write", REPORT_JOBS_PERMISSION):
+            abort(403)
+        access = _access(self.appbuilder)
+        if not access.opens_class_reports:
+            abort(404)
+        school_class = access_rules.report_class_or_404(access, request.form.get("class"))
+        job = report_jobs.enqueue(
+            access.scope.user_id,
+            "summary_sheet",
+            {"class_id": school_class.id},
+            locale=str(get_locale()),
+            school_id=school_class.school_id,
+        )
+        db.session.commit()
+        flash(QUEUED_MESSAGE, "success")
+        return redirect(url_for("ReportJobView.index", highlight=job.id))
 
     def _summary_sheet(self) -> dict:
         report = self._class_page(_access(self.appbuilder))
@@ -174,8 +201,8 @@ class SchoolClassReportsView(BaseView):
         if school_class is None:
             return report
         report.update(
-            title=_("Summary sheet of %(class_name)s", class_name=school_class.name),
-            filters=_describe_year(school_class),
+            title=reports.summary_sheet_title(school_class),
+            filters=reports.describe_year(school_class),
             frames=[reports.summary_sheet_frame(school_class)],
         )
         return report
@@ -202,7 +229,7 @@ class SchoolClassReportsView(BaseView):
             return report
         report.update(
             title=_("Dynamics of %(class_name)s by term", class_name=school_class.name),
-            filters=_describe_year(school_class),
+            filters=reports.describe_year(school_class),
             frames=reports.dynamics_frames(reports.class_dynamics(school_class)),
         )
         return report
@@ -289,6 +316,7 @@ class SchoolClassReportsView(BaseView):
             template,
             tables=_screen_tables(report["frames"]),
             args=_args("class", "term", "date_from", "date_to"),
+            can_queue_job=self.appbuilder.sm.has_access("can_write", REPORT_JOBS_PERMISSION),
             **report,
         )
 
@@ -322,14 +350,6 @@ def _describe_term(school_class, term, suggested: bool) -> str:
             "weighted average, rounded by the regulation's thresholds."
         )
     return text
-
-
-def _describe_year(school_class) -> str:
-    return _(
-        "Class: %(class_name)s. School year: %(year)s.",
-        class_name=school_class.name,
-        year=school_class.year.name,
-    )
 
 
 # --- Student reports ---------------------------------------------------------------------------
@@ -404,7 +424,7 @@ class SchoolStudentReportsView(BaseView):
             return report
         report.update(
             title=_("Report card of %(student)s", student=reports.student_name(student)),
-            filters=_describe_year(school_class),
+            filters=reports.describe_year(school_class),
             frames=[student_reports.report_card_frame(student, school_class)],
         )
         return report
