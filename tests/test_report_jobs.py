@@ -156,6 +156,8 @@ def test_invalid_term_is_rejected_before_queueing(world, login, app):
     assert "/authority/summary" in response.location
     with app.app_context():
         assert db.session.scalars(select(ReportJob)).all() == []
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Период 9 недопустим" in page
 
 
 def test_posted_foreign_authority_is_ignored(world, login, app):
@@ -167,6 +169,21 @@ def test_posted_foreign_authority_is_ignored(world, login, app):
     with app.app_context():
         job = db.session.scalars(select(ReportJob)).one()
         assert job.authority_id == world.authority_ids["first"]
+
+
+def test_server_admin_queues_chosen_authority(world, login, app):
+    client = login(world.users["server_admin"])
+    second = world.authority_ids["second"]
+
+    client.post("/authority/summary/job", data={"authority": second, "year": YEAR, "term": "1"})
+    _run_round(app)
+
+    with app.app_context():
+        job = db.session.scalars(select(ReportJob)).one()
+        assert job.authority_id == second
+        job_id = job.id
+    rows = _sheet_values(client.get(f"/report-jobs/{job_id}/download").data)
+    assert {row[0] for row in rows[3:]} == {"Школа № C"}
 
 
 def test_summary_page_offers_background_button(world, login):

@@ -112,11 +112,14 @@ class AuthorityReportView(BaseView):
         if not _can_queue_job(self.appbuilder):
             abort(403)
         request_data = self._read_request(request.form, report_problems=False)
-        filters = {key: request_data[key] for key in ("year", "term") if request.form.get(key)}
         if request_data["problems"]:
+            # Nothing is queued: the summary page shows the reasons and the corrected filters.
             for problem in request_data["problems"]:
                 flash(problem, "danger")
-            return redirect(url_for(".summary", **filters))
+            shown = {"year": request_data["year"], "term": request_data["term"]}
+            if request_data["authorities"]:
+                shown["authority"] = request_data["authority"].id
+            return redirect(url_for(".summary", **shown))
 
         job = report_jobs.enqueue(
             current_scope().user_id,
