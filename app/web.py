@@ -1,6 +1,7 @@
 """Request hooks and plain routes: the health check and the membership guard."""
 
 import logging
+from dataclasses import dataclass
 
 from flask import (
     Flask,
@@ -213,11 +214,23 @@ def has_several_memberships() -> bool:
 
 
 #: Rendered menus by (locale, permissions of the session); see ``navbar_menu``.
-_MENUS: dict[tuple, Markup] = {}
+_MENUS: dict[tuple, "NavbarMenu"] = {}
 _MENUS_KEPT = 64
 
 
-def navbar_menu() -> Markup:
+@dataclass(frozen=True)
+class NavbarMenu:
+    """The navbar's menu items as HTML, and how many top-level menus the session sees."""
+
+    html: Markup
+    #: school_base.html narrows the user menu to an icon from five menus on.
+    visible_count: int
+
+    def __html__(self) -> str:
+        return self.html
+
+
+def navbar_menu() -> NavbarMenu:
     """Render FAB's menu, or return the copy made for the same permissions and language.
 
     The menu depends only on the session's permission set and the language: the items
@@ -236,9 +249,12 @@ def navbar_menu() -> Markup:
     return menu
 
 
-def _render_menu() -> Markup:
+def _render_menu() -> NavbarMenu:
     menu = current_app.appbuilder.menu
-    return Markup(render_template("appbuilder/navbar_menu.html", menu=menu))
+    security = current_app.appbuilder.sm
+    visible = sum(1 for item in menu.get_list() if security.has_access("menu_access", item.name))
+    html = Markup(render_template("appbuilder/navbar_menu.html", menu=menu))
+    return NavbarMenu(html, visible)
 
 
 def inject_scope():

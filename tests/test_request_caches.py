@@ -81,3 +81,20 @@ def test_permission_change_takes_effect_next_request(app, world, login):
             assert response.status_code in (302, 403)
 
     assert client.get("/journal/").status_code == 200
+
+
+def _top_menus(page: str) -> int:
+    """Count the navbar's top-level menus: each opens a dropdown of its own."""
+    return _nav(page).count('class="dropdown-toggle"')
+
+
+def test_compact_navbar_follows_the_visible_menus(app, world, login):
+    # The count of top-level menus is kept with the cached menu: it must still match
+    # the menus drawn, for a role with many menus and one with few, on a repeat visit.
+    school = world.schools["A"]
+    for user, expected in ((school.users["principal"], True), (school.users["parent"], False)):
+        client = login(user)
+        for _visit in range(2):
+            page = client.get("/notifications/settings").text
+            compact = "navbar-compact" in page.split('role="navigation"', 1)[0]
+            assert compact == (_top_menus(page) >= 5) == expected, user
