@@ -3,6 +3,8 @@ closed past year: checked against an independent computation on hand-made period
 with scoping, the pages and the XLSX downloads."""
 
 import io
+import json
+import re
 from collections import defaultdict
 from fractions import Fraction
 
@@ -648,3 +650,97 @@ def test_ranking_xlsx_matches_computation(marks, login):
         assert value == pytest.approx(float(expected_value)), school
         assert authority_value == pytest.approx(float(expected_authority)), school
     assert sheet["D4"].number_format == "0.00"
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+CHART_DATA = re.compile(
+    r'<script type="application/json" class="report-chart-data">(.*?)</script>', re.DOTALL
+)
+
+
+def page_chart(page: str) -> dict:
+    """Return the data of the one chart on a page, read from its JSON element."""
+    found = CHART_DATA.findall(page)
+    assert len(found) == 1
+    return json.loads(found[0])
+
+
+def test_ranking_page_chart_has_values_per_school(marks, login):
+    client = login(marks["reader"])
+    page = client.get(f"/authority/ranking?year={YEAR}&term=1&indicator=pass_rate").get_data(
+        as_text=True
+    )
+    chart = page_chart(page)
+    expected = expected_ranking(YEAR, 1, "pass_rate")
+    assert chart["kind"] == "bar"
+    assert chart["title"] == "Успеваемость"
+    assert set(chart["labels"]) == set(expected)
+    value, reference = chart["series"]
+    assert value["label"] == "Успеваемость"
+    assert reference["label"] == "Значение по управлению"
+    assert reference["reference"] is True
+    for school, shown, authority in zip(
+        chart["labels"], value["values"], reference["values"], strict=True
+    ):
+        _rank, expected_value, expected_authority = expected[school]
+        assert shown == round(float(expected_value) * 100, 1), school
+        assert authority == round(float(expected_authority) * 100, 1), school
+
+
+def test_ranking_page_chart_average_is_not_percent(marks, login):
+    client = login(marks["reader"])
+    url = f"/authority/ranking?year={PAST_YEAR}&term=1&subject=Математика&indicator=average"
+    chart = page_chart(client.get(url).get_data(as_text=True))
+    expected = expected_ranking(PAST_YEAR, 1, "average", subject="Математика")
+    value = chart["series"][0]
+    assert value["percent"] is False
+    for school, shown in zip(chart["labels"], value["values"], strict=True):
+        expected_value = expected[school][1]
+        if expected_value is None:
+            assert shown is None, school
+        else:
+            assert shown == round(float(expected_value), 2), school
+
+
+def test_ranking_page_loads_chart_scripts_with_nonce(app, marks, login):
+    # Without a CSP extension FAB's nonce is empty; a csp_nonce() as Flask-Talisman provides it
+    # shows that the page passes the request's nonce to both chart scripts.
+    app.jinja_env.globals["csp_nonce"] = lambda: "nonce-of-request"
+    try:
+        client = login(marks["reader"])
+        page = client.get(f"/authority/ranking?year={YEAR}&term=1").get_data(as_text=True)
+    finally:
+        del app.jinja_env.globals["csp_nonce"]
+    for script in ("vendor/chartjs/chart.umd.min.js", "report_charts.js"):
+        pattern = rf'<script src="/static/{re.escape(script)}" nonce="nonce-of-request"></script>'
+        assert re.search(pattern, page), script
+    assert "cdn" not in page.lower()
+
+
+def test_ranking_page_without_marks_has_no_chart(marks, login):
+    client = login(marks["reader"])
+    page = client.get(f"/authority/ranking?year={YEAR}&term=1&grade=2").get_data(as_text=True)
+    assert "ranking-empty" in page
+    assert "report-chart-data" not in page
+    assert "report_charts.js" not in page
+
+
+def test_ranking_xlsx_chart_refers_to_table(marks, login):
+    url = f"/authority/ranking.xlsx?year={YEAR}&term=1&indicator=quality_rate"
+    _response, sheet = _download(marks, login, url)
+    assert len(sheet._charts) == 1
+    chart = sheet._charts[0]
+    assert chart.barDir == "bar"
+    rows = sheet.max_row
+    refs = [
+        (series.tx.strRef.f, series.cat.strRef.f, series.val.numRef.f) for series in chart.series
+    ]
+    sheet_ref = "'Рейтинг школ'!"
+    assert refs == [
+        (f"{sheet_ref}$D$3", f"{sheet_ref}$B$4:$B${rows}", f"{sheet_ref}$D$4:$D${rows}"),
+        (f"{sheet_ref}$E$3", f"{sheet_ref}$B$4:$B${rows}", f"{sheet_ref}$E$4:$E${rows}"),
+    ]
+    assert sheet["D3"].value == "Качество знаний"
+    assert sheet["E3"].value == "Значение по управлению"
+    assert rows - 3 == len(expected_ranking(YEAR, 1, "quality_rate"))

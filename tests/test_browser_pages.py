@@ -201,6 +201,28 @@ def test_authority_downloads_summary(page, live_server, world, tmp_path):
     assert "Школа № C" not in names
 
 
+def test_authority_ranking_draws_chart_on_phone(page, live_server, world):
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, live_server, world.users["authority"], TEST_PASSWORD)
+
+    page.goto(f"{live_server}/authority/ranking?year=2026/2027&term=1")
+    figure = page.get_by_test_id("ranking-chart")
+    canvas = figure.locator("canvas")
+    canvas.wait_for()
+    drawn = canvas.evaluate("canvas => Boolean(window.Chart && window.Chart.getChart(canvas))")
+    assert drawn
+    box = canvas.bounding_box()
+    assert box["width"] > 200
+    assert box["x"] + box["width"] <= 375
+    labels = canvas.evaluate("canvas => window.Chart.getChart(canvas).data.labels")
+    assert {"Школа № A", "Школа № B"} <= set(labels)
+    assert page.get_by_test_id("ranking-table").is_visible()
+    assert problems == []
+
+
 def test_login_of_two_schools_switches(page, live_server, app, world):
     with app.app_context():
         user = make_user("teacher_browser_AB")

@@ -8,6 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from app.reports.charts import BAR, COLUMN, ChartSpec
 from app.reports.xlsx import DECIMAL_2, PERCENT_1, frame_to_xlsx, xlsx_response
 
 RISKY_TEXTS = ["=1+1", "+7 495 000-00-00", "-5", "@SUM(A1)", '=HYPERLINK("http://x")']
@@ -143,3 +144,70 @@ def test_response_keeps_cyrillic_file_name(app):
     assert "%D0%A1%D0%B2%D0%BE%D0%B4%D0%BA%D0%B0" in disposition  # «Сводка»
     assert "/" not in disposition.split("filename*=")[1]
     assert disposition.endswith(".xlsx")
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+
+def series_refs(chart) -> list[tuple[str, str, str]]:
+    """Return (name, categories, values) cell references of each series of a read chart."""
+    refs = []
+    for series in chart.series:
+        categories = series.cat.strRef or series.cat.numRef
+        refs.append((series.tx.strRef.f, categories.f, series.val.numRef.f))
+    return refs
+
+
+CHART = ChartSpec(kind=BAR, category="Школа", values=("Качество", "Средний балл"), title="Итоги")
+
+
+def test_chart_series_refer_to_table_cells():
+    sheet = _workbook([("Сводка", _sample_frame(), FORMATS, CHART)]).active
+    assert len(sheet._charts) == 1
+    assert series_refs(sheet._charts[0]) == [
+        ("Сводка!$D$3", "Сводка!$A$4:$A$11", "Сводка!$D$4:$D$11"),
+        ("Сводка!$C$3", "Сводка!$A$4:$A$11", "Сводка!$C$4:$C$11"),
+    ]
+
+
+def test_chart_kind_and_title():
+    column = ChartSpec(kind=COLUMN, category="Школа", values=("Учащихся",), title="Учащиеся")
+    bars, columns = (
+        _workbook([("Сводка", _sample_frame(), FORMATS, spec)]).active._charts[0]
+        for spec in (CHART, column)
+    )
+    assert bars.type == "bar"
+    assert bars.barDir == "bar"
+    assert columns.barDir == "col"
+    title_runs = columns.title.tx.rich.p[0].r
+    assert "".join(run.t for run in title_runs) == "Учащиеся"
+
+
+def test_chart_sits_right_of_the_table():
+    sheet = _workbook([("Сводка", _sample_frame(), FORMATS, CHART)]).active
+    anchor = sheet._charts[0].anchor._from
+    # Five columns A–E, one empty column, then the chart from G (index 6) at the header row.
+    assert (anchor.col, anchor.row) == (6, 2)
+
+
+def test_chart_sheet_name_with_space_is_quoted():
+    sheet = _workbook([("Рейтинг школ", _sample_frame(), FORMATS, CHART)]).active
+    name, categories, values = series_refs(sheet._charts[0])[0]
+    assert values == "'Рейтинг школ'!$D$4:$D$11"
+    assert categories == "'Рейтинг школ'!$A$4:$A$11"
+
+
+def test_empty_frame_gets_no_chart():
+    empty = pd.DataFrame(columns=["Школа", "Качество", "Средний балл"])
+    sheet = _workbook([("Пусто", empty, {}, CHART)]).active
+    assert sheet._charts == []
+
+
+def test_sheet_without_chart_spec_has_no_chart():
+    workbook = _workbook([("Сводка", _sample_frame(), FORMATS), ("Ещё", _sample_frame(), {}, None)])
+    assert all(sheet._charts == [] for sheet in workbook.worksheets)
+
+
+def test_unknown_chart_kind_is_refused():
+    with pytest.raises(ValueError, match="pie"):
+        ChartSpec(kind="pie", category="Школа", values=("Качество",), title="Итоги")

@@ -43,6 +43,7 @@ from app.reports.authority import (
     marked_course_condition,
     per_student,
 )
+from app.reports.charts import BAR, ChartSpec
 from app.reports.school import NOT_ATTESTED, SOU_WEIGHTS
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1
 
@@ -321,6 +322,20 @@ class RankingColumns:
             self.authority_value: number,
             self.difference: number,
         }
+
+
+def ranking_chart(columns: RankingColumns, indicator: str) -> ChartSpec:
+    """Describe the ranking's chart: the indicator per school in bars, the authority's value
+    beside them as the reference."""
+    percent = () if indicator == "average" else (columns.value, columns.authority_value)
+    return ChartSpec(
+        kind=BAR,
+        category=columns.school,
+        values=(columns.value, columns.authority_value),
+        title=columns.value,
+        references=(columns.authority_value,),
+        percent=percent,
+    )
 
 
 def competition_ranks(values: list[Fraction | None]) -> list[int | None]:

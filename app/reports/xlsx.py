@@ -5,6 +5,10 @@ under the header, an autofilter, number formats and column widths. Text is alway
 written as text, because XlsxWriter's conversion of strings to formulas, links and
 numbers is off. Text starting with ``=``, ``+``, ``-`` or ``@`` also gets Excel's quote
 prefix, so that editing the cell in a spreadsheet does not turn it into a formula.
+
+A sheet may also carry a :class:`~app.reports.charts.ChartSpec`: a native Excel chart is
+then placed to the right of the table, its series referring to the table's cells, so the
+chart follows any value a reader corrects.
 """
 
 import datetime as dt
@@ -16,6 +20,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from flask import send_file
+
+from app.reports.charts import BAR, ChartSpec
 
 #: Rows above the header: the title and the filters.
 TITLE_ROW = 0
@@ -40,7 +46,17 @@ DATE = "dd.mm.yyyy"
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-Frame = tuple[str, pd.DataFrame, dict[str, str]]
+#: Size of a chart in pixels: its width, its least height, and the height each category
+#: adds to a bar chart so that every school's name stays readable.
+CHART_WIDTH = 640
+CHART_MIN_HEIGHT = 320
+CHART_ROW_HEIGHT = 24
+
+#: (sheet title, frame, column formats), optionally followed by a chart spec or None.
+Frame = (
+    tuple[str, pd.DataFrame, dict[str, str]]
+    | tuple[str, pd.DataFrame, dict[str, str], ChartSpec | None]
+)
 
 
 def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
@@ -49,7 +65,7 @@ def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
     ``frames`` lists (sheet title, DataFrame, column formats); column formats map a column
     name to an Excel number format such as :data:`DECIMAL_2` or :data:`PERCENT_1`.
     Percent columns hold fractions (0.75 shows as 75.0 %). ``title`` and ``filters``
-    head every sheet.
+    head every sheet. A fourth item, a :class:`ChartSpec`, adds a chart beside the table.
     """
     buffer = io.BytesIO()
     options = {
@@ -61,11 +77,13 @@ def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
         workbook = writer.book
         styles = _Styles(workbook)
         used_names: set[str] = set()
-        for sheet_title, frame, column_formats in frames or [("Sheet", pd.DataFrame(), {})]:
+        for sheet_title, frame, column_formats, *chart in frames or [("Sheet", pd.DataFrame(), {})]:
             name = _sheet_name(sheet_title, used_names)
             worksheet = workbook.add_worksheet(name)
             writer.sheets[name] = worksheet
             _write_sheet(worksheet, styles, frame, column_formats or {}, title, filters)
+            if chart and chart[0] is not None:
+                _add_chart(workbook, worksheet, name, frame, chart[0])
     return buffer.getvalue()
 
 
@@ -147,6 +165,40 @@ def _write_sheet(worksheet, styles, frame: pd.DataFrame, column_formats, title, 
     worksheet.freeze_panes(HEADER_ROW + 1, 0)
     if columns:
         worksheet.autofilter(HEADER_ROW, 0, HEADER_ROW + len(frame), len(columns) - 1)
+
+
+def _add_chart(workbook, worksheet, sheet_name: str, frame: pd.DataFrame, spec: ChartSpec):
+    """Place a chart of ``spec`` to the right of the table, one series per value column.
+
+    An empty table gets no chart, because a chart over no rows would show only its axes.
+    """
+    if frame.empty:
+        return
+    columns = [str(column) for column in frame.columns]
+    first_row = HEADER_ROW + 1
+    last_row = HEADER_ROW + len(frame)
+    category_col = columns.index(spec.category)
+
+    chart = workbook.add_chart({"type": spec.kind})
+    for value in spec.values:
+        col = columns.index(value)
+        chart.add_series(
+            {
+                "name": [sheet_name, HEADER_ROW, col],
+                "categories": [sheet_name, first_row, category_col, last_row, category_col],
+                "values": [sheet_name, first_row, col, last_row, col],
+            }
+        )
+    chart.set_title({"name": spec.title})
+    chart.set_legend({"position": "bottom"})
+    height = CHART_MIN_HEIGHT
+    if spec.kind == BAR:
+        # Excel draws horizontal bars from the bottom up; reversing the axis keeps the
+        # table's order (the first school on top), as on the page.
+        chart.set_y_axis({"reverse": True})
+        height = max(height, CHART_ROW_HEIGHT * len(frame) + 120)
+    chart.set_size({"width": CHART_WIDTH, "height": height})
+    worksheet.insert_chart(HEADER_ROW, len(columns) + 1, chart)
 
 
 def _write_text(worksheet, row, col, text: str, styles: _Styles, style: str = "plain") -> int:

@@ -33,10 +33,12 @@ from app.reports.authority_subjects import (
     Selection,
     SubjectColumns,
     indicator_label,
+    ranking_chart,
     ranking_frame,
     subject_names,
     subjects_frame,
 )
+from app.reports.charts import screen_chart
 from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import report_jobs
@@ -193,10 +195,12 @@ class AuthorityReportView(BaseView):
     @has_access
     def ranking(self):
         request_data, columns, frame = self._ranking_report()
+        chart = ranking_chart(columns, request_data["indicator"])
         return self.render_template(
             "reports_authority_ranking.html",
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=screen_chart(frame, chart),
             period_choices=_period_choices(with_year=True),
             **request_data,
         )
@@ -218,7 +222,7 @@ class AuthorityReportView(BaseView):
             year=request_data["year"] or "",
             period=_period_label(request_data["term"]),
         )
-        sheet = (title, frame, columns.formats(indicator))
+        sheet = (title, frame, columns.formats(indicator), ranking_chart(columns, indicator))
         return _xlsx_download(title, sheet, filters, file_name)
 
     def _subjects_report(self):
