@@ -175,6 +175,9 @@ def test_authority_downloads_summary(page, live_server, world, tmp_path):
     schools = {text.strip() for text in table.locator("tbody tr td:first-child").all_inner_texts()}
     assert {"Школа № A", "Школа № B"} <= schools
     assert "Школа № C" not in page.content()
+    chart = page.get_by_test_id("summary-chart").locator("canvas")
+    labels = chart.evaluate("canvas => window.Chart.getChart(canvas).data.labels")
+    assert labels == ["Школа № A", "Школа № B"]
 
     with page.expect_download() as download_info:
         page.get_by_test_id("summary-xlsx").click()

@@ -117,6 +117,22 @@ def test_button_queues_job_and_worker_builds_same_file(world, login, app):
     assert header[2] == "Учащихся с отметками за период"
 
 
+def test_job_file_has_school_totals_chart(world, app):
+    job_id = _queue(app, world)
+    _run_round(app)
+
+    workbook = openpyxl.load_workbook(io.BytesIO(_job(app, job_id)["result"]))
+
+    sheet = workbook["По школам"]
+    (chart,) = sheet._charts
+    schools = [row[0] for row in sheet.iter_rows(min_row=4, values_only=True)]
+    assert schools == ["Школа № A", "Школа № B"]
+    assert [series.val.numRef.f for series in chart.series] == [
+        "'По школам'!$E$4:$E$5",
+        "'По школам'!$F$4:$F$5",
+    ]
+
+
 def test_job_numbers_are_numbers(world, app):
     job_id = _queue(app, world)
     _run_round(app)

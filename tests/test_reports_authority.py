@@ -2,6 +2,8 @@
 
 import datetime as dt
 import io
+import json
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -18,7 +20,13 @@ from app.models import (
     Term,
     db,
 )
-from app.reports.authority import DateRange, SummaryColumns, TermPeriod, authority_summary
+from app.reports.authority import (
+    DateRange,
+    SummaryColumns,
+    TermPeriod,
+    authority_summary,
+    school_totals,
+)
 from tests.factories import add_membership, build_school_under, make_user
 
 COLUMNS = SummaryColumns(
@@ -369,3 +377,76 @@ def test_default_term_is_latest_finished_quarter(app, marks):
         assert default_term_number(authority_id, YEAR, dt.date(2027, 1, 20)) == 2
         assert default_term_number(authority_id, YEAR, dt.date(2027, 4, 1)) == 3
         assert default_term_number(authority_id, None, dt.date(2027, 4, 1)) == 1
+
+
+# --- Totals per school and their chart -----------------------------------------------------
+
+#: Each school's totals of the first quarter, by hand from the marks fixture: R1 has grade 5
+#: (3 students, 2 passing, 1 with quality) and grade 10 (1 student with a 4); R2 one student
+#: with a 5. As (students, passing, with quality, quality rate, pass rate).
+SCHOOL_TOTALS = {
+    "Школа № R1": (4, 3, 2, 0.5, 0.75),
+    "Школа № R2": (1, 1, 1, 1.0, 1.0),
+}
+
+
+def test_school_totals_add_up_grades(app, marks):
+    with app.app_context():
+        frame = authority_summary(marks["authority_id"], TermPeriod(YEAR, 1), COLUMNS)
+    totals = school_totals(frame, COLUMNS)
+    assert list(totals["school"]) == ["Школа № R1", "Школа № R2"]
+    for row in totals.to_dict("records"):
+        expected = SCHOOL_TOTALS[row["school"]]
+        shown = (row["students"], row["passed"], row["quality_students"])
+        assert shown == expected[:3], row["school"]
+        assert row["quality_rate"] == pytest.approx(expected[3]), row["school"]
+        assert row["pass_rate"] == pytest.approx(expected[4]), row["school"]
+
+
+def test_summary_page_chart_shows_school_rates(marks, login):
+    client = login(marks["username"])
+    page = client.get(f"/authority/summary?year={YEAR}&term=1").get_data(as_text=True)
+    found = re.findall(
+        r'<script type="application/json" class="report-chart-data">(.*?)</script>', page
+    )
+    assert len(found) == 1
+    chart = json.loads(found[0])
+    assert chart["title"] == "Качество знаний и успеваемость по школам"
+    assert chart["labels"] == ["Школа № R1", "Школа № R2"]
+    quality, passing = chart["series"]
+    assert quality["label"] == "Качество знаний"
+    assert passing["label"] == "Успеваемость"
+    assert quality["values"] == [SCHOOL_TOTALS[name][3] * 100 for name in chart["labels"]]
+    assert passing["values"] == [SCHOOL_TOTALS[name][4] * 100 for name in chart["labels"]]
+    assert 'report_charts.js" nonce="' in page
+
+
+def test_summary_xlsx_has_school_totals_chart(marks, login):
+    client = login(marks["username"])
+    response = client.get(f"/authority/summary.xlsx?year={YEAR}&term=1")
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == ["Сводка по школам", "По школам"]
+    assert workbook["Сводка по школам"]._charts == []
+    sheet = workbook["По школам"]
+    assert [cell.value for cell in sheet[3]] == [
+        "Школа",
+        "Учащихся с отметками за период",
+        "Успевающих",
+        "Учатся на «4» и «5»",
+        "Качество знаний",
+        "Успеваемость",
+    ]
+    rows = {row[0]: row[1:] for row in sheet.iter_rows(min_row=4, values_only=True)}
+    for school, expected in SCHOOL_TOTALS.items():
+        assert rows[school][:3] == expected[:3], school
+        assert rows[school][3] == pytest.approx(expected[3]), school
+        assert rows[school][4] == pytest.approx(expected[4]), school
+    assert sheet["E4"].number_format == "0.0%"
+
+    (chart,) = sheet._charts
+    refs = [(s.tx.strRef.f, s.cat.strRef.f, s.val.numRef.f) for s in chart.series]
+    name = "'По школам'!"
+    assert refs == [
+        (f"{name}$E$3", f"{name}$A$4:$A$5", f"{name}$E$4:$E$5"),
+        (f"{name}$F$3", f"{name}$A$4:$A$5", f"{name}$F$4:$F$5"),
+    ]

@@ -28,6 +28,7 @@ from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Subject, Term, db
+from app.reports.charts import BAR, ChartSpec
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, frame_to_xlsx
 
 #: On the 5-point scale a period mark passes at 3 and counts toward quality at 4.
@@ -332,13 +333,46 @@ def summary_period(year_name: str | None, term: int) -> TermPeriod:
     return TermPeriod(year_name, term)
 
 
+def school_totals(frame: pd.DataFrame, columns: SummaryColumns) -> pd.DataFrame:
+    """Sum the summary's grade rows into one row per school, in the summary's order.
+
+    The school's rates are its summed counts divided by its summed students. The average is
+    left out: it needs the sums of marks, which the summary's rows do not keep.
+    """
+    # NOTE: the summary counts a student in the grade of each course's class. A student with
+    # marks in courses of two grades is counted in both, here as in the grade rows.
+    counts = [columns.students, columns.passed, columns.quality_students]
+    totals = frame.groupby(columns.school, sort=False)[counts].sum().reset_index()
+    students = totals[columns.students]
+    totals[columns.quality_rate] = totals[columns.quality_students] / students
+    totals[columns.pass_rate] = totals[columns.passed] / students
+    return totals
+
+
+def school_totals_formats(columns: SummaryColumns) -> dict[str, str]:
+    formats = columns.formats()
+    del formats[columns.grade], formats[columns.average]
+    return formats
+
+
+def summary_chart(columns: SummaryColumns) -> ChartSpec:
+    """Describe the summary's chart: quality and pass rates of each school in bars."""
+    return ChartSpec(
+        kind=BAR,
+        category=columns.school,
+        values=(columns.quality_rate, columns.pass_rate),
+        title=_("Quality and pass rates by school"),
+        percent=(columns.quality_rate, columns.pass_rate),
+    )
+
+
 def summary_workbook(
     frame: pd.DataFrame, columns: SummaryColumns, authority_name: str, year_name, term: int
 ) -> tuple[str, bytes]:
     """Write the summary to XLSX; return the download name (without ``.xlsx``) and the bytes.
 
     The page's download and the background job both call this, so both files have the
-    same sheets and values.
+    same sheets and values. A second sheet holds each school's totals with their chart.
     """
     title = _("Summary of schools")
     filters = _(
@@ -347,7 +381,13 @@ def summary_workbook(
         year=year_name or "—",
         term=term,
     )
-    content = frame_to_xlsx([(title, frame, columns.formats())], title, filters)
+    totals = (
+        _("By school"),
+        school_totals(frame, columns),
+        school_totals_formats(columns),
+        summary_chart(columns),
+    )
+    content = frame_to_xlsx([(title, frame, columns.formats()), totals], title, filters)
     file_name = _(
         "Summary of schools %(year)s term %(term)s",
         year=year_name or "",

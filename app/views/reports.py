@@ -20,6 +20,8 @@ from app.reports.authority import (
     closed_year_names,
     default_term_number,
     default_year_name,
+    school_totals,
+    summary_chart,
     summary_period,
     summary_workbook,
     year_names,
@@ -85,11 +87,13 @@ class AuthorityReportView(BaseView):
         request_data = self._read_request(request.args)
         columns = SummaryColumns.translated()
         frame = self._frame(request_data, columns)
+        chart = screen_chart(school_totals(frame, columns), summary_chart(columns))
         return self.render_template(
             "reports_authority_summary.html",
             frame=frame,
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=chart,
             period_choices=_period_choices(with_year=False),
             can_queue_job=_can_queue_job(self.appbuilder),
             **request_data,
