@@ -704,8 +704,8 @@ def test_ranking_page_chart_average_is_not_percent(marks, login):
 
 
 def test_ranking_page_loads_chart_scripts_with_nonce(app, marks, login):
-    # Without a CSP extension FAB's nonce is empty; a csp_nonce() as Flask-Talisman provides it
-    # shows that the page passes the request's nonce to both chart scripts.
+    # Without a CSP extension FAB's nonce is empty. A csp_nonce() like Flask-Talisman's shows
+    # that the page passes the request's nonce to both chart scripts.
     app.jinja_env.globals["csp_nonce"] = lambda: "nonce-of-request"
     try:
         client = login(marks["reader"])

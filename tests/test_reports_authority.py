@@ -397,8 +397,8 @@ def test_school_totals_add_up_grades(app, marks):
     assert list(totals["school"]) == ["Школа № R1", "Школа № R2"]
     for row in totals.to_dict("records"):
         expected = SCHOOL_TOTALS[row["school"]]
-        shown = (row["students"], row["passed"], row["quality_students"])
-        assert shown == expected[:3], row["school"]
+        counts = (row["students"], row["passed"], row["quality_students"])
+        assert counts == expected[:3], row["school"]
         assert row["quality_rate"] == pytest.approx(expected[3]), row["school"]
         assert row["pass_rate"] == pytest.approx(expected[4]), row["school"]
 
