@@ -220,7 +220,7 @@ _MENUS_KEPT = 64
 
 @dataclass(frozen=True)
 class NavbarMenu:
-    """The navbar's menu items as HTML, and how many top-level menus the session sees."""
+    """The navbar's menu items as HTML, and how many top-level menus the session may open."""
 
     html: Markup
     #: school_base.html narrows the user menu to an icon from five menus on.

@@ -187,9 +187,9 @@ class _Pieces:
         key = (kind, mark.kind, mark.value, mark.comment, extra_class)
         span = self._spans.get(key)
         if span is None:
-            shown = mark.value if mark.value is not None else mark.kind
+            css_kind = mark.value if mark.value is not None else mark.kind
             span = self._spans[key] = (
-                f'<span class="{extra_class}mark mark-{escape(shown)}" '
+                f'<span class="{extra_class}mark mark-{escape(css_kind)}" '
                 f'title="{escape(self._title(kind, mark.comment))}">'
                 f"{escape(mark.display())}</span>"
             )
