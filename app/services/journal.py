@@ -492,12 +492,6 @@ class GridCell:
     marks: list[GridMark] = field(default_factory=list)
     attendance: GridAttendance | None = None
 
-    def mark_for(self, assignment_id: int) -> GridMark | None:
-        return next((m for m in self.marks if m.assignment_id == assignment_id), None)
-
-    def other_marks(self, assignment_id: int) -> list[GridMark]:
-        return [m for m in self.marks if m.assignment_id != assignment_id]
-
 
 @dataclass
 class GridRow:

@@ -177,20 +177,20 @@ class _Pieces:
 
     def __init__(self, assignments: dict):
         #: (type name, weight) by assignment id: what a mark's tooltip begins with.
-        self._kinds = {key: (a.type_name, a.weight) for key, a in assignments.items()}
+        self._types = {key: (a.type_name, a.weight) for key, a in assignments.items()}
         self._titles: dict[tuple, str] = {}
         self._spans: dict = {}
         self._own_cells: dict[tuple, str] = {}
 
     def mark(self, mark: GridMark, extra_class: str) -> str:
-        kind = self._kinds[mark.assignment_id]
-        key = (kind, mark.kind, mark.value, mark.comment, extra_class)
+        assignment_type = self._types[mark.assignment_id]
+        key = (assignment_type, mark.kind, mark.value, mark.comment, extra_class)
         span = self._spans.get(key)
         if span is None:
             css_kind = mark.value if mark.value is not None else mark.kind
             span = self._spans[key] = (
                 f'<span class="{extra_class}mark mark-{escape(css_kind)}" '
-                f'title="{escape(self._title(kind, mark.comment))}">'
+                f'title="{escape(self._title(assignment_type, mark.comment))}">'
                 f"{escape(mark.display())}</span>"
             )
         return span
@@ -214,9 +214,9 @@ class _Pieces:
             )
         return span
 
-    def _title(self, kind: tuple, comment: str | None) -> str:
+    def _title(self, assignment_type: tuple, comment: str | None) -> str:
         """Build the tooltip: the type and weight, worked out once per pair, and the comment."""
-        base = self._titles.get(kind)
+        base = self._titles.get(assignment_type)
         if base is None:
-            base = self._titles[kind] = assignment_title(*kind)
+            base = self._titles[assignment_type] = assignment_title(*assignment_type)
         return f"{base}: {comment}" if comment else base
