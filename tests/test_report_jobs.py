@@ -411,7 +411,7 @@ def test_finished_jobs_expire(world, app):
         assert db.session.get(ReportJob, job_id) is None
 
 
-# --- Who sees which job -----------------------------------------------------------------
+# --- Which jobs a user may open --------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

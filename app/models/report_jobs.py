@@ -34,10 +34,10 @@ class ReportJob(db.Model):
     because an authority's job has no school. Pages filter jobs by the requesting user and
     the session's organisation.
 
-    The XLSX file is stored in the row, not in the instance folder: the web servers and
-    the worker may run on different hosts that share only the database, a backup of the
-    database then contains the files too, and an XLSX summary takes tens of kilobytes. The
-    worker deletes finished jobs after ``REPORT_JOB_KEEP_DAYS`` so the table stays small.
+    The XLSX file is stored in the row, not in the instance folder, because the web servers
+    and the worker may run on hosts that share only the database. A database backup then
+    contains the files too, and an XLSX summary takes tens of kilobytes. The worker deletes
+    finished jobs after ``REPORT_JOB_KEEP_DAYS``, so the table stays small.
     """
 
     __tablename__ = "report_job"
@@ -57,7 +57,7 @@ class ReportJob(db.Model):
     )
 
     id = Column(Integer, primary_key=True)
-    #: The user who queued the job, the only one who sees and downloads it.
+    #: The user who queued the job, the only one who may list and download it.
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False)
     authority_id = Column(
         Integer, ForeignKey("education_authority.id", ondelete="CASCADE"), index=True

@@ -372,7 +372,7 @@ def summary_workbook(
     """Write the summary to XLSX; return the download name (without ``.xlsx``) and the bytes.
 
     The page's download and the background job both call this, so both files have the
-    same sheets and values. A second sheet holds each school's totals with their chart.
+    same sheets and values. A second sheet contains each school's totals with their chart.
     """
     title = _("Summary of schools")
     filters = _(

@@ -1,10 +1,14 @@
 """Term and year results of the authority's schools, as authorities collect them from schools.
 
 The report has a row per school and grade, a total row per school and the authority
-total. Each row counts the students with a period mark, отличники (only «5»), хорошисты
-(only «4» and «5», at least one «4»), students with exactly one «3» (the rest «4» and «5»),
-failing students (a «1», «2» or «незач») and students with a «н/а». It ends with the pass
-and quality rates.
+total. Each row counts these students:
+
+- with a period mark;
+- отличники (only «5») and хорошисты (only «4» and «5», at least one «4»);
+- with exactly one «3» (the rest «4» and «5»);
+- failing (a «1», «2» or «незач») and with a «н/а».
+
+It ends with the pass and quality rates.
 
 The period marks counted are those of the authority summary (``counted_marks``): blanks,
 «осв», grade 1 and courses without marks are left out, and «зач» passes without affecting

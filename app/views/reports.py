@@ -122,10 +122,10 @@ class AuthorityReportView(BaseView):
             # Nothing is queued: the summary page shows the reasons and the corrected filters.
             for problem in request_data["problems"]:
                 flash(problem, "danger")
-            shown = {"year": request_data["year"], "term": request_data["term"]}
+            filters = {"year": request_data["year"], "term": request_data["term"]}
             if request_data["authorities"]:
-                shown["authority"] = request_data["authority"].id
-            return redirect(url_for(".summary", **shown))
+                filters["authority"] = request_data["authority"].id
+            return redirect(url_for(".summary", **filters))
 
         job = report_jobs.enqueue(
             current_scope().user_id,
@@ -477,9 +477,9 @@ def _requested_authority(values) -> EducationAuthority:
     if scope.level == "authority":
         return scoped_get_or_404(EducationAuthority, scope.authority_id)
     if scope.level == "server":
-        wanted = values.get("authority")
-        if wanted:
-            return scoped_get_or_404(EducationAuthority, wanted)
+        requested = values.get("authority")
+        if requested:
+            return scoped_get_or_404(EducationAuthority, requested)
         first = db.session.scalars(
             select(EducationAuthority).order_by(EducationAuthority.name)
         ).first()
