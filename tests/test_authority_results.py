@@ -2,6 +2,7 @@
 computation on hand-made period marks, totals, scoping, the page and the XLSX."""
 
 import io
+import re
 from collections import Counter, defaultdict
 
 import openpyxl
@@ -258,6 +259,20 @@ def test_results_page_shows_counts_and_rates(results, login):
     assert school_name("T3") not in page
     assert "71,4 %" in page
     assert "42,9 %" in page
+
+
+def test_results_page_sets_total_rows_apart(results, login):
+    client = login(results["reader"])
+    page = client.get(f"/authority/results?year={YEAR}&term=1").get_data(as_text=True)
+    rows = re.findall(r"<tr([^>]*)>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", page)
+    totals = [(school, grade) for attributes, school, grade in rows if 'class="info"' in attributes]
+    assert totals == [
+        (school_name("T1"), "Итого"),
+        (school_name("T2"), "Итого"),
+        ("Все школы", "Итого"),
+    ]
+    grade_rows = [attributes for attributes, _, grade in rows if grade != "Итого"]
+    assert grade_rows and all('class="info"' not in attributes for attributes in grade_rows)
 
 
 def test_results_page_year_marks(results, login):

@@ -20,7 +20,7 @@ Rates are fractions of the students with at least one counted term mark.
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -256,6 +256,9 @@ class SummaryColumns:
             pass_rate=_("Pass rate"),
         )
 
+    def names(self) -> list[str]:
+        return [getattr(self, item.name) for item in fields(self)]
+
     def formats(self) -> dict[str, str]:
         return {
             self.grade: INTEGER,
@@ -311,19 +314,7 @@ def authority_summary(
                 columns.pass_rate: int(row.passed) / count,
             }
         )
-    return pd.DataFrame.from_records(
-        records,
-        columns=[
-            columns.school,
-            columns.grade,
-            columns.students,
-            columns.passed,
-            columns.quality_students,
-            columns.average,
-            columns.quality_rate,
-            columns.pass_rate,
-        ],
-    )
+    return pd.DataFrame.from_records(records, columns=columns.names())
 
 
 def summary_period(year_name: str | None, term: int) -> TermPeriod:
