@@ -112,7 +112,7 @@ def test_button_queues_job_and_worker_builds_same_file(world, login, app):
     assert background_rows == _sheet_values(direct.data)
 
     schools = {row[0] for row in background_rows[3:]}
-    assert schools == {"Школа № A", "Школа № B"}
+    assert schools == {"Школа № A", "Школа № B", "Все школы"}
     header = background_rows[2]
     assert header[2] == "Учащихся с отметками за период"
 
@@ -128,8 +128,8 @@ def test_job_file_has_school_totals_chart(world, app):
     schools = [row[0] for row in sheet.iter_rows(min_row=4, values_only=True)]
     assert schools == ["Школа № A", "Школа № B"]
     assert [series.val.numRef.f for series in chart.series] == [
-        "'По школам'!$E$4:$E$5",
         "'По школам'!$F$4:$F$5",
+        "'По школам'!$G$4:$G$5",
     ]
 
 
@@ -199,7 +199,7 @@ def test_server_admin_queues_chosen_authority(world, login, app):
         assert job.authority_id == second
         job_id = job.id
     rows = _sheet_values(client.get(f"/report-jobs/{job_id}/download").data)
-    assert {row[0] for row in rows[3:]} == {"Школа № C"}
+    assert {row[0] for row in rows[3:]} == {"Школа № C", "Все школы"}
 
 
 def test_summary_page_offers_background_button(world, login):

@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from app.models import (
+    Attendance,
+    AttendanceCode,
     Course,
     EducationAuthority,
     FinalMark,
+    Lesson,
     SchoolClass,
     Student,
     Subject,
@@ -38,6 +41,8 @@ COLUMNS = SummaryColumns(
     average="average",
     quality_rate="quality_rate",
     pass_rate="pass_rate",
+    sou="sou",
+    missed_per_student="missed_per_student",
 )
 
 YEAR = "2026/2027"
@@ -105,6 +110,65 @@ def _mark(school, student_id, course, term_id, value):
     )
 
 
+def _code_id(school, code):
+    statement = select(AttendanceCode.id).where(
+        AttendanceCode.school_id == school.school_id, AttendanceCode.code == code
+    )
+    return db.session.scalars(statement).one()
+
+
+def _attendance(school, course, student_id, day, code_id, reason_id=None, cancelled=False):
+    """Add a lesson of the course on the day, with the student's attendance entry in it."""
+    lesson = Lesson(
+        school_id=school.school_id,
+        course_id=course.id,
+        date=day,
+        lesson_number=6,
+        is_cancelled=cancelled,
+    )
+    db.session.add(lesson)
+    db.session.flush()
+    db.session.add(
+        Attendance(
+            school_id=school.school_id,
+            lesson_id=lesson.id,
+            student_id=student_id,
+            code_id=code_id,
+            reason_id=reason_id,
+        )
+    )
+
+
+def _add_attendance(first, courses, students):
+    """Absences of school R1 around the factory's one (s3, ill, on 5 October).
+
+    Counted in the first quarter: s1 on 6 October in grade 5, and the grade 10 student on
+    10 November, inside the first half-year. Left out: s2 at an olympiad (counts as
+    present), s2 late, s1 in a cancelled lesson, and s1 on 10 November, in the second
+    quarter, where it is the only one.
+    """
+    russian, maths, senior_course = courses
+    s1, s2, senior = students
+    absent = _code_id(first, "Н")
+    late = _code_id(first, "ОП")
+    olympiad = AttendanceCode(
+        school_id=first.school_id,
+        code="ОЛ",
+        name="Олимпиада",
+        kind="reason",
+        counts_as_present=True,
+    )
+    db.session.add(olympiad)
+    db.session.flush()
+
+    _attendance(first, russian, s1, dt.date(2026, 10, 6), absent)
+    _attendance(first, senior_course, senior, dt.date(2026, 11, 10), absent)
+    _attendance(first, russian, s2, dt.date(2026, 10, 7), absent, reason_id=olympiad.id)
+    _attendance(first, maths, s2, dt.date(2026, 10, 7), late)
+    _attendance(first, maths, s1, dt.date(2026, 10, 8), absent, cancelled=True)
+    _attendance(first, maths, s1, dt.date(2026, 11, 10), absent)
+
+
 @pytest.fixture(scope="module")
 def marks(app, world):
     """A fresh authority with two schools and term marks whose summary is worked out by hand.
@@ -116,8 +180,11 @@ def marks(app, world):
       s4: maths «осв», russian «осв»                       → left out
       s4: 5 in a course without marks, s2: 2 in an extra-curricular course → left out
     So 3 students, 2 passing, 1 with quality, average (5 + 4 + 3 + 4) / 4 = 4.0.
+    СОУ (100 + 64 + 36 + 64 + 8) / 5 = 0.544, with «н/а» weighing as «1».
     Grade 1 (a 5 in maths) is left out. Grade 10 on half-years: 4 in the first half-year,
     2 in the second. School R2 keeps only the factory's 5 in grade 5.
+    Missed lessons in the first quarter (see ``_add_attendance``): 2 in grade 5, 1 in
+    grade 10 of R1, and the factory's 1 in R2.
     """
     with app.app_context():
         authority = EducationAuthority(name="Управление образования для отчётов", short_name="УО-О")
@@ -164,6 +231,7 @@ def marks(app, world):
         senior_course = _add_course(first, "Математика 10", class_10.id)
         _mark(first, senior, senior_course, half1, "4")
         _mark(first, senior, senior_course, half2, "2")
+        _add_attendance(first, (russian, maths, senior_course), (s1, s2, senior))
         reader = make_user("authority_reports")
         add_membership(reader, "authority", authority=authority)
         db.session.commit()
@@ -208,7 +276,55 @@ def test_summary_second_school_row(app, marks):
 
 def test_summary_has_only_authority_schools(app, marks):
     rows = _rows(app, marks["authority_id"], TermPeriod(YEAR, 1))
-    assert {school for school, _grade in rows} == {"Школа № R1", "Школа № R2"}
+    assert {school for school, _grade in rows} == {"Школа № R1", "Школа № R2", "Все школы"}
+
+
+def test_summary_sou_and_missed_lessons(app, marks):
+    rows = _rows(app, marks["authority_id"], TermPeriod(YEAR, 1))
+    grade_five = rows[("Школа № R1", 5)]
+    assert grade_five["sou"] == pytest.approx(0.544)
+    assert grade_five["missed_per_student"] == pytest.approx(2 / 3)
+    grade_ten = rows[("Школа № R1", 10)]
+    assert grade_ten["sou"] == pytest.approx(0.64)
+    assert grade_ten["missed_per_student"] == pytest.approx(1.0)
+    assert rows[("Школа № R2", 5)]["missed_per_student"] == pytest.approx(1.0)
+
+
+def test_summary_missed_lessons_of_second_quarter(app, marks):
+    rows = _rows(app, marks["authority_id"], TermPeriod(YEAR, 2))
+    assert rows[("Школа № R1", 5)]["missed_per_student"] == pytest.approx(1.0)
+
+
+def test_summary_totals_follow_each_school(app, marks):
+    with app.app_context():
+        frame = authority_summary(marks["authority_id"], TermPeriod(YEAR, 1), COLUMNS)
+    keys = [(row["school"], row["grade"]) for row in frame.to_dict("records")]
+    assert keys == [
+        ("Школа № R1", 5),
+        ("Школа № R1", 10),
+        ("Школа № R1", "Итого"),
+        ("Школа № R2", 5),
+        ("Школа № R2", "Итого"),
+        ("Все школы", "Итого"),
+    ]
+
+
+def test_summary_totals_add_up_sums(app, marks):
+    """School R1: 4 students, marks 5, 4, 3, 4, 4 and one «н/а», 3 missed lessons; R2: one
+    student with a 5 and 1 missed lesson."""
+    rows = _rows(app, marks["authority_id"], TermPeriod(YEAR, 1))
+    first = rows[("Школа № R1", "Итого")]
+    assert (first["students"], first["passed"], first["quality_students"]) == (4, 3, 2)
+    assert first["average"] == pytest.approx(20 / 5)
+    assert first["sou"] == pytest.approx(336 / 600)
+    assert first["missed_per_student"] == pytest.approx(3 / 4)
+    every = rows[("Все школы", "Итого")]
+    assert (every["students"], every["passed"], every["quality_students"]) == (5, 4, 3)
+    assert every["average"] == pytest.approx(25 / 6)
+    assert every["sou"] == pytest.approx(436 / 700)
+    assert every["quality_rate"] == pytest.approx(3 / 5)
+    assert every["pass_rate"] == pytest.approx(4 / 5)
+    assert every["missed_per_student"] == pytest.approx(4 / 5)
 
 
 def test_summary_second_quarter(app, marks):
@@ -433,20 +549,24 @@ def test_summary_xlsx_has_school_totals_chart(marks, login):
         "Учащихся с отметками за период",
         "Успевающих",
         "Учатся на «4» и «5»",
+        "Средний балл",
         "Качество знаний",
         "Успеваемость",
+        "Степень обученности (СОУ)",
+        "Пропущено уроков на учащегося",
     ]
     rows = {row[0]: row[1:] for row in sheet.iter_rows(min_row=4, values_only=True)}
+    assert set(rows) == set(SCHOOL_TOTALS)
     for school, expected in SCHOOL_TOTALS.items():
         assert rows[school][:3] == expected[:3], school
-        assert rows[school][3] == pytest.approx(expected[3]), school
-        assert rows[school][4] == pytest.approx(expected[4]), school
-    assert sheet["E4"].number_format == "0.0%"
+        assert rows[school][4] == pytest.approx(expected[3]), school
+        assert rows[school][5] == pytest.approx(expected[4]), school
+    assert sheet["F4"].number_format == "0.0%"
 
     (chart,) = sheet._charts
     refs = [(s.tx.strRef.f, s.cat.strRef.f, s.val.numRef.f) for s in chart.series]
     name = "'По школам'!"
     assert refs == [
-        (f"{name}$E$3", f"{name}$A$4:$A$5", f"{name}$E$4:$E$5"),
         (f"{name}$F$3", f"{name}$A$4:$A$5", f"{name}$F$4:$F$5"),
+        (f"{name}$G$3", f"{name}$A$4:$A$5", f"{name}$G$4:$G$5"),
     ]

@@ -14,12 +14,18 @@ Which marks count:
   «незач» fail; «зач» passes and leaves quality to the student's other marks;
 * across subjects, a student passes when every counted mark passes, and counts toward
   quality when every counted mark is 4 or 5 (or «зач»);
-* the average mark is the mean of the numeric term marks.
+* the average mark is the mean of the numeric term marks, and СОУ weighs each numeric mark
+  and «н/а» by :data:`SOU_WEIGHTS`;
+* missed lessons are the absences («Н») in the lessons of the grade's courses within the
+  dates of the period's terms, unless the code or its reason counts as present.
 
-Rates are fractions of the students with at least one counted term mark.
+Rates are fractions of the students with at least one counted term mark, and the missed
+lessons are divided by those students too. Each school ends with a total row, and the
+authority total comes last.
 """
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -27,7 +33,19 @@ from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
-from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Subject, Term, db
+from app.models import (
+    AcademicYear,
+    Attendance,
+    AttendanceCode,
+    Course,
+    FinalMark,
+    Lesson,
+    School,
+    SchoolClass,
+    Subject,
+    Term,
+    db,
+)
 from app.reports.charts import BAR, ChartSpec
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, frame_to_xlsx
 
@@ -40,6 +58,12 @@ QUALITY_THRESHOLD = 4
 FAILING_WORDS = ("н/а", "незач")
 PASSING_WORDS = ("зач",)
 EXEMPT = "осв"
+NOT_ATTESTED = "н/а"
+
+#: СОУ weight of each mark in hundredths. «н/а» weighs as «1».
+# NOTE: the weights are the usual defaults and not yet a school setting. A school on
+# another scale (School.max_mark above 5) gets no weight for marks above 5.
+SOU_WEIGHTS = {5: 100, 4: 64, 3: 36, 2: 16, 1: 8}
 
 
 @dataclass(frozen=True)
@@ -125,6 +149,21 @@ def below_quality_expression(value):
         (number >= QUALITY_THRESHOLD, 0),
         (value.in_(PASSING_WORDS), 0),
         else_=1,
+    )
+
+
+def sou_weight(value):
+    """Build the СОУ weight of a mark in hundredths, NULL for «зач» and «незач».
+
+    «н/а» weighs as «1». A mark above 5 (on a school's larger scale) weighs 0.
+    """
+    number = mark_number(value)
+    weights = [(number == mark, weight) for mark, weight in SOU_WEIGHTS.items()]
+    return case(
+        *weights,
+        (value == NOT_ATTESTED, SOU_WEIGHTS[1]),
+        (number.is_not(None), 0),
+        else_=None,
     )
 
 
@@ -226,8 +265,15 @@ def indicator_aggregates() -> list:
 
 
 def _per_student(authority_id: int, period):
-    """Fold each student's counted marks into fail and quality flags and the mark sum."""
-    return per_student(authority_id, period, *indicator_aggregates())
+    """Fold each student's counted marks into fail and quality flags and the mark sums."""
+    weight = sou_weight(FinalMark.value)
+    return per_student(
+        authority_id,
+        period,
+        *indicator_aggregates(),
+        func.sum(weight).label("sou_sum"),
+        func.count(weight).label("sou_count"),
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +288,8 @@ class SummaryColumns:
     average: str
     quality_rate: str
     pass_rate: str
+    sou: str
+    missed_per_student: str
 
     @classmethod
     def translated(cls) -> "SummaryColumns":
@@ -254,6 +302,8 @@ class SummaryColumns:
             average=_("Average mark"),
             quality_rate=_("Quality rate"),
             pass_rate=_("Pass rate"),
+            sou=_("Degree of learning (СОУ)"),
+            missed_per_student=_("Missed lessons per student"),
         )
 
     def names(self) -> list[str]:
@@ -268,22 +318,30 @@ class SummaryColumns:
             self.average: DECIMAL_2,
             self.quality_rate: PERCENT_1,
             self.pass_rate: PERCENT_1,
+            self.sou: PERCENT_1,
+            self.missed_per_student: DECIMAL_2,
         }
 
 
-def authority_summary(
-    authority_id: int, period: TermPeriod | DateRange, columns: SummaryColumns | None = None
-) -> pd.DataFrame:
-    """Aggregate the term marks of the authority's schools by school and grade.
+#: Sums of the term marks in a summary row. With the missed lessons, they are what the
+#: row's indicators divide, and the total rows add them up.
+MARK_SUMS = (
+    "students",
+    "passed",
+    "quality_students",
+    "mark_sum",
+    "mark_count",
+    "sou_sum",
+    "sou_count",
+)
 
-    Returns one row per school and grade that has counted term marks, ordered by school
-    name and grade. Rates are fractions (0.75 for 75 %); the average is empty when a
-    row has only pass/fail marks.
-    """
-    columns = columns or SummaryColumns.translated()
+
+def _grade_sums(authority_id: int, period: TermPeriod | DateRange) -> list:
+    """Read the sums of each school and grade with counted term marks, in name order."""
     students = _per_student(authority_id, period)
     statement = (
         select(
+            School.id.label("school_id"),
             School.name.label("school"),
             students.c.grade,
             func.count().label("students"),
@@ -291,29 +349,109 @@ def authority_summary(
             func.sum(literal(1) - students.c.any_below_quality).label("quality_students"),
             func.sum(students.c.mark_sum).label("mark_sum"),
             func.sum(students.c.mark_count).label("mark_count"),
+            func.sum(students.c.sou_sum).label("sou_sum"),
+            func.sum(students.c.sou_count).label("sou_count"),
         )
         .join(School, School.id == students.c.school_id)
         .group_by(School.id, School.name, students.c.grade)
         .order_by(School.name, School.id, students.c.grade)
     )
-    rows = db.session.execute(statement).all()
+    return db.session.execute(statement).all()
+
+
+def _missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> dict:
+    """Count the missed lessons of each school and grade within the dates of the period's terms.
+
+    A term covers the lessons of its school, year and grades between its dates. The grade is
+    that of the course's class, as for the marks.
+    """
+    code = aliased(AttendanceCode)
+    reason = aliased(AttendanceCode)
+    statement = (
+        select(Lesson.school_id, SchoolClass.grade, func.count().label("missed"))
+        .select_from(Attendance)
+        .join(
+            Lesson,
+            and_(Lesson.id == Attendance.lesson_id, Lesson.school_id == Attendance.school_id),
+        )
+        .join(Course, and_(Course.id == Lesson.course_id, Course.school_id == Lesson.school_id))
+        .join(
+            SchoolClass,
+            and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == Course.school_id),
+        )
+        .join(
+            Term,
+            and_(
+                Term.school_id == Lesson.school_id,
+                Term.year_id == Course.year_id,
+                SchoolClass.grade.between(Term.grade_from, Term.grade_to),
+                Lesson.date.between(Term.start_date, Term.end_date),
+            ),
+        )
+        .join(School, School.id == Attendance.school_id)
+        .join(code, code.id == Attendance.code_id)
+        .outerjoin(reason, reason.id == Attendance.reason_id)
+        .where(
+            School.authority_id == authority_id,
+            _term_condition(period),
+            code.kind == "absent",
+            code.counts_as_present.is_(False),
+            or_(reason.id.is_(None), reason.counts_as_present.is_(False)),
+            Lesson.is_cancelled.is_(False),
+            SchoolClass.grade > 1,
+        )
+        .group_by(Lesson.school_id, SchoolClass.grade)
+    )
+    return {(row.school_id, row.grade): int(row.missed) for row in db.session.execute(statement)}
+
+
+def _summary_record(columns: SummaryColumns, school: str, grade, sums: Counter) -> dict:
+    """Build one summary row from its sums; indicators with nothing to divide stay empty."""
+    students = sums["students"]
+    return {
+        columns.school: school,
+        columns.grade: grade,
+        columns.students: students,
+        columns.passed: sums["passed"],
+        columns.quality_students: sums["quality_students"],
+        columns.average: sums["mark_sum"] / sums["mark_count"] if sums["mark_count"] else None,
+        columns.quality_rate: sums["quality_students"] / students,
+        columns.pass_rate: sums["passed"] / students,
+        columns.sou: sums["sou_sum"] / (100 * sums["sou_count"]) if sums["sou_count"] else None,
+        columns.missed_per_student: sums["missed"] / students,
+    }
+
+
+def authority_summary(
+    authority_id: int, period: TermPeriod | DateRange, columns: SummaryColumns | None = None
+) -> pd.DataFrame:
+    """Aggregate the term marks of the authority's schools by school and grade, with totals.
+
+    Returns one row per school and grade that has counted term marks, ordered by school
+    name and grade. A total row with «Итого» in the grade column follows each school, and
+    the authority total («Все школы») comes last. Rates are fractions (0.75 for 75 %); the
+    average and СОУ are empty when a row has only pass/fail marks.
+    """
+    columns = columns or SummaryColumns.translated()
+    rows = _grade_sums(authority_id, period)
+    missed = _missed_lessons(authority_id, period) if rows else {}
 
     records = []
-    for row in rows:
-        count = int(row.students)
-        mark_count = int(row.mark_count or 0)
-        records.append(
-            {
-                columns.school: row.school,
-                columns.grade: int(row.grade),
-                columns.students: count,
-                columns.passed: int(row.passed),
-                columns.quality_students: int(row.quality_students),
-                columns.average: float(row.mark_sum) / mark_count if mark_count else None,
-                columns.quality_rate: int(row.quality_students) / count,
-                columns.pass_rate: int(row.passed) / count,
-            }
-        )
+    school_sums: Counter = Counter()
+    authority_sums: Counter = Counter()
+    for index, row in enumerate(rows):
+        sums = Counter({name: int(getattr(row, name) or 0) for name in MARK_SUMS})
+        sums["missed"] = missed.get((row.school_id, row.grade), 0)
+        records.append(_summary_record(columns, row.school, int(row.grade), sums))
+        school_sums.update(sums)
+        authority_sums.update(sums)
+
+        last_of_school = index + 1 == len(rows) or rows[index + 1].school_id != row.school_id
+        if last_of_school:
+            records.append(_summary_record(columns, row.school, _("Total"), school_sums))
+            school_sums = Counter()
+    if rows:
+        records.append(_summary_record(columns, _("All schools"), _("Total"), authority_sums))
     return pd.DataFrame.from_records(records, columns=columns.names())
 
 
@@ -325,24 +463,22 @@ def summary_period(year_name: str | None, term: int) -> TermPeriod:
 
 
 def school_totals(frame: pd.DataFrame, columns: SummaryColumns) -> pd.DataFrame:
-    """Sum the summary's grade rows into one row per school, in the summary's order.
+    """Return the summary's total row of each school, without the grade, in the summary's order.
 
-    The school's rates are its summed counts divided by its summed students. The average is
-    left out: it needs the sums of marks, which the summary's rows do not keep.
+    The authority total is left out, so a chart of the rows compares schools only.
     """
     # NOTE: the summary counts a student in the grade of each course's class. A student with
     # marks in courses of two grades is counted in both, here as in the grade rows.
-    counts = [columns.students, columns.passed, columns.quality_students]
-    totals = frame.groupby(columns.school, sort=False)[counts].sum().reset_index()
-    students = totals[columns.students]
-    totals[columns.quality_rate] = totals[columns.quality_students] / students
-    totals[columns.pass_rate] = totals[columns.passed] / students
-    return totals
+    # Grade rows carry the grade's number and total rows text; the last total is the
+    # authority's.
+    total_rows = frame[frame[columns.grade].map(lambda grade: isinstance(grade, str))]
+    totals = total_rows.iloc[:-1].drop(columns=[columns.grade])
+    return totals.reset_index(drop=True)
 
 
 def school_totals_formats(columns: SummaryColumns) -> dict[str, str]:
     formats = columns.formats()
-    del formats[columns.grade], formats[columns.average]
+    del formats[columns.grade]
     return formats
 
 

@@ -36,15 +36,16 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from app.models import AcademicYear, Course, FinalMark, School, SchoolClass, Subject, db
 from app.reports.authority import (
+    NOT_ATTESTED,
     TermPeriod,
     YearPeriod,
     indicator_aggregates,
     mark_number,
     marked_course_condition,
     per_student,
+    sou_weight,
 )
 from app.reports.charts import BAR, ChartSpec
-from app.reports.school import NOT_ATTESTED, SOU_WEIGHTS
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1
 
 #: Grades whose period marks the reports can be narrowed to: grade 1 gets no marks.
@@ -109,25 +110,10 @@ class Counts:
 # --- Queries ------------------------------------------------------------------------------
 
 
-def _sou_weight(value):
-    """Build the СОУ weight of a mark in hundredths, NULL for «зач» and «незач».
-
-    «н/а» weighs as «1». A mark above 5 (on a school's larger scale) weighs 0.
-    """
-    number = mark_number(value)
-    weights = [(number == mark, weight) for mark, weight in SOU_WEIGHTS.items()]
-    return case(
-        *weights,
-        (value == NOT_ATTESTED, SOU_WEIGHTS[1]),
-        (number.is_not(None), 0),
-        else_=None,
-    )
-
-
 def _per_student(authority_id: int, selection: Selection, by_subject: bool):
     """Build a subquery with one row per student (and subject) and its indicator sums."""
     value = FinalMark.value
-    sou_weight = _sou_weight(value)
+    weight = sou_weight(value)
     graded = case((or_(mark_number(value).is_not(None), value == NOT_ATTESTED), 1), else_=0)
     conditions = []
     if selection.grade is not None:
@@ -139,8 +125,8 @@ def _per_student(authority_id: int, selection: Selection, by_subject: bool):
         selection.period,
         *indicator_aggregates(),
         func.max(graded).label("graded"),
-        func.sum(sou_weight).label("sou_sum"),
-        func.count(sou_weight).label("sou_count"),
+        func.sum(weight).label("sou_sum"),
+        func.count(weight).label("sou_count"),
         name="per_student_subject",
         keys=(Subject.name.label("subject"),) if by_subject else (),
         conditions=conditions,

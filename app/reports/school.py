@@ -43,19 +43,15 @@ from app.models import (
 )
 from app.reports.authority import (
     EXEMPT,
+    NOT_ATTESTED,
     PASS_THRESHOLD,
     PASSING_WORDS,
     QUALITY_THRESHOLD,
+    SOU_WEIGHTS,
 )
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, Frame, frame_to_xlsx
 from app.services.journal import weighted_average
 from app.services.regulation import regulation_for, round_average, stored_thresholds
-
-#: СОУ weight of each mark in hundredths. «н/а» weighs as «1».
-# NOTE: the weights are the usual defaults and not yet a school setting. A school on
-# another scale (School.max_mark above 5) gets no weight for marks above 5.
-SOU_WEIGHTS = {5: 100, 4: 64, 3: 36, 2: 16, 1: 8}
-NOT_ATTESTED = "н/а"
 
 #: Values counted in the per-mark columns, in the order they are shown.
 COUNTED_VALUES = ("5", "4", "3", "2", "1", NOT_ATTESTED)
