@@ -27,6 +27,7 @@ authority total comes last.
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, fields
+from functools import partial
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -422,6 +423,33 @@ def _summary_record(columns: SummaryColumns, school: str, grade, sums: Counter) 
     }
 
 
+def rows_with_totals(rows, sums_of, record) -> list[dict]:
+    """Build a record per school and grade row, a total after each school's rows, and the
+    authority total last.
+
+    ``rows`` have ``school_id``, ``school`` and ``grade`` and come in school order.
+    ``sums_of(row)`` returns the row's counts as a :class:`Counter`, and ``record(school,
+    grade, sums)`` builds a record. Total rows carry «Итого» as the grade, and the
+    authority total «Все школы» as the school.
+    """
+    records = []
+    school_sums: Counter = Counter()
+    authority_sums: Counter = Counter()
+    for index, row in enumerate(rows):
+        sums = sums_of(row)
+        records.append(record(row.school, int(row.grade), sums))
+        school_sums.update(sums)
+        authority_sums.update(sums)
+
+        last_of_school = index + 1 == len(rows) or rows[index + 1].school_id != row.school_id
+        if last_of_school:
+            records.append(record(row.school, _("Total"), school_sums))
+            school_sums = Counter()
+    if rows:
+        records.append(record(_("All schools"), _("Total"), authority_sums))
+    return records
+
+
 def authority_summary(
     authority_id: int, period: TermPeriod | DateRange, columns: SummaryColumns | None = None
 ) -> pd.DataFrame:
@@ -436,22 +464,12 @@ def authority_summary(
     rows = _grade_sums(authority_id, period)
     missed = _missed_lessons(authority_id, period) if rows else {}
 
-    records = []
-    school_sums: Counter = Counter()
-    authority_sums: Counter = Counter()
-    for index, row in enumerate(rows):
+    def sums_of(row) -> Counter:
         sums = Counter({name: int(getattr(row, name) or 0) for name in MARK_SUMS})
         sums["missed"] = missed.get((row.school_id, row.grade), 0)
-        records.append(_summary_record(columns, row.school, int(row.grade), sums))
-        school_sums.update(sums)
-        authority_sums.update(sums)
+        return sums
 
-        last_of_school = index + 1 == len(rows) or rows[index + 1].school_id != row.school_id
-        if last_of_school:
-            records.append(_summary_record(columns, row.school, _("Total"), school_sums))
-            school_sums = Counter()
-    if rows:
-        records.append(_summary_record(columns, _("All schools"), _("Total"), authority_sums))
+    records = rows_with_totals(rows, sums_of, partial(_summary_record, columns))
     return pd.DataFrame.from_records(records, columns=columns.names())
 
 

@@ -24,6 +24,7 @@ grade. Only those rows reach Python, where the subtotals are summed.
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 from flask_babel import gettext as _
@@ -38,6 +39,7 @@ from app.reports.authority import (
     fails_expression,
     mark_number,
     per_student,
+    rows_with_totals,
 )
 from app.reports.school import NOT_ATTESTED
 from app.reports.xlsx import INTEGER, PERCENT_1
@@ -161,6 +163,10 @@ class ResultsColumns:
         return formats
 
 
+def _counts(row) -> Counter:
+    return Counter({name: int(getattr(row, name) or 0) for name in COUNTS})
+
+
 def _record(columns: ResultsColumns, school: str, grade, counts: Counter) -> dict:
     """Build one frame row from its counts. Rates are fractions of the students."""
     record = {columns.school: school, columns.grade: grade}
@@ -184,19 +190,5 @@ def authority_results(
     """
     columns = columns or ResultsColumns.translated()
     rows = _grade_rows(authority_id, period)
-    records = []
-    school_counts: Counter = Counter()
-    authority_counts: Counter = Counter()
-    for index, row in enumerate(rows):
-        counts = Counter({name: int(getattr(row, name) or 0) for name in COUNTS})
-        records.append(_record(columns, row.school, int(row.grade), counts))
-        school_counts.update(counts)
-        authority_counts.update(counts)
-
-        last_of_school = index + 1 == len(rows) or rows[index + 1].school_id != row.school_id
-        if last_of_school:
-            records.append(_record(columns, row.school, _("Total"), school_counts))
-            school_counts = Counter()
-    if rows:
-        records.append(_record(columns, _("All schools"), _("Total"), authority_counts))
+    records = rows_with_totals(rows, _counts, partial(_record, columns))
     return pd.DataFrame.from_records(records, columns=columns.names())
