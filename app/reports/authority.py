@@ -88,7 +88,7 @@ class DateRange:
     end: dt.date
 
 
-def _term_condition(period: TermPeriod | DateRange):
+def term_condition(period: TermPeriod | DateRange):
     """Build the condition on ``Term`` that picks the terms of a period."""
     if isinstance(period, DateRange):
         return and_(Term.end_date >= period.start, Term.end_date <= period.end)
@@ -216,7 +216,7 @@ def counted_marks(
         return statement.where(FinalMark.kind == "year", Course.year_id.in_(year_ids))
     return statement.join(
         Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id)
-    ).where(FinalMark.kind == "term", _term_condition(period))
+    ).where(FinalMark.kind == "term", term_condition(period))
 
 
 def per_student(
@@ -360,6 +360,20 @@ def _grade_sums(authority_id: int, period: TermPeriod | DateRange) -> list:
     return db.session.execute(statement).all()
 
 
+def lesson_in_term():
+    """Build the join condition of ``Term`` on a lesson that falls within the term.
+
+    The term is one of the lesson's school and year whose grades contain the grade of the
+    course's class, so the statement must join ``Lesson``, ``Course`` and ``SchoolClass``.
+    """
+    return and_(
+        Term.school_id == Lesson.school_id,
+        Term.year_id == Course.year_id,
+        SchoolClass.grade.between(Term.grade_from, Term.grade_to),
+        Lesson.date.between(Term.start_date, Term.end_date),
+    )
+
+
 def _missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> dict:
     """Count the missed lessons of each school and grade within the dates of the period's terms.
 
@@ -380,21 +394,13 @@ def _missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> dict:
             SchoolClass,
             and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == Course.school_id),
         )
-        .join(
-            Term,
-            and_(
-                Term.school_id == Lesson.school_id,
-                Term.year_id == Course.year_id,
-                SchoolClass.grade.between(Term.grade_from, Term.grade_to),
-                Lesson.date.between(Term.start_date, Term.end_date),
-            ),
-        )
+        .join(Term, lesson_in_term())
         .join(School, School.id == Attendance.school_id)
         .join(code, code.id == Attendance.code_id)
         .outerjoin(reason, reason.id == Attendance.reason_id)
         .where(
             School.authority_id == authority_id,
-            _term_condition(period),
+            term_condition(period),
             code.kind == "absent",
             code.counts_as_present.is_(False),
             or_(reason.id.is_(None), reason.counts_as_present.is_(False)),

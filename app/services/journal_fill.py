@@ -209,12 +209,12 @@ def _parse_date(value: str | None, errors: list[str]) -> dt.date | None:
 # --- The queries --------------------------------------------------------------------
 
 
-def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool = False):
-    """Build a subquery with one row per held lesson: its class, subject and three gap flags.
+def gap_columns() -> list:
+    """Build a lesson's flags, 1 or 0: ``markable``, ``no_topic``, ``no_attendance``, ``no_marks``.
 
-    A query that reads the rows twice takes them as a CTE, which PostgreSQL computes once.
+    The caller's statement joins ``Lesson`` with its ``Course`` and the course's
+    ``SchoolClass``.
     """
-    last_day = min(filters.date_to, today)
     has_attendance = exists().where(
         Attendance.school_id == Lesson.school_id, Attendance.lesson_id == Lesson.id
     )
@@ -222,6 +222,7 @@ def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool =
     # TODO: the journal stores absences and lateness only (an empty cell means present),
     # so a lesson where attendance was taken and everybody came looks the same as one where
     # it was never taken. An "attendance taken" flag on Lesson would tell them apart.
+
     # Nested rather than one join, because with a join SQLite scanned every mark of the
     # school for each lesson. Nested, each step is one lookup in an index.
     assignment_has_mark = exists().where(
@@ -235,7 +236,20 @@ def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool =
 
     takes_marks = and_(Course.kind == "lesson", Course.assessment != "none", SchoolClass.grade > 1)
     no_topic = or_(Lesson.topic.is_(None), func.trim(Lesson.topic) == "")
+    return [
+        case((takes_marks, 1), else_=0).label("markable"),
+        case((no_topic, 1), else_=0).label("no_topic"),
+        case((has_attendance, 0), else_=1).label("no_attendance"),
+        case((and_(takes_marks, ~has_mark), 1), else_=0).label("no_marks"),
+    ]
 
+
+def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool = False):
+    """Build a subquery with one row per held lesson: its class, subject and three gap flags.
+
+    A query that reads the rows twice takes them as a CTE, which PostgreSQL computes once.
+    """
+    last_day = min(filters.date_to, today)
     statement = (
         apply_scope(select(), Lesson, scope)
         .add_columns(
@@ -247,10 +261,7 @@ def _lesson_flags(scope: Scope, filters: Filters, today: dt.date, as_cte: bool =
             Lesson.course_id.label("course_id"),
             Course.class_id.label("class_id"),
             Course.subject_id.label("subject_id"),
-            case((takes_marks, 1), else_=0).label("markable"),
-            case((no_topic, 1), else_=0).label("no_topic"),
-            case((has_attendance, 0), else_=1).label("no_attendance"),
-            case((and_(takes_marks, ~has_mark), 1), else_=0).label("no_marks"),
+            *gap_columns(),
         )
         .join(Course, and_(Course.id == Lesson.course_id, Course.school_id == Lesson.school_id))
         .join(SchoolClass, SchoolClass.id == Course.class_id)

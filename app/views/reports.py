@@ -1,5 +1,6 @@
-"""The authority's pages: the summary, the term and year results, the indicators per subject
-and the ranking of its schools (on screen and as XLSX), and school cards."""
+"""The authority's pages: the summary, the term and year results, the indicators per subject,
+the ranking of its schools, the journal keeping and parents' sign-ins, ВПР against term
+marks and the contingent (on screen and as XLSX), and school cards."""
 
 import datetime as dt
 
@@ -26,6 +27,13 @@ from app.reports.authority import (
     summary_workbook,
     year_names,
 )
+from app.reports.authority_activity import ActivityColumns, authority_activity
+from app.reports.authority_contingent import (
+    ContingentColumns,
+    StaffColumns,
+    contingent_staff,
+    contingent_students,
+)
 from app.reports.authority_results import ResultsColumns, authority_results
 from app.reports.authority_subjects import (
     DEFAULT_INDICATOR,
@@ -40,6 +48,7 @@ from app.reports.authority_subjects import (
     subject_names,
     subjects_frame,
 )
+from app.reports.authority_vpr import VprColumns, authority_vpr
 from app.reports.charts import screen_chart
 from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
@@ -79,6 +88,12 @@ class AuthorityReportView(BaseView):
         "subjects_xlsx": "read",
         "ranking": "read",
         "ranking_xlsx": "read",
+        "activity": "read",
+        "activity_xlsx": "read",
+        "vpr": "read",
+        "vpr_xlsx": "read",
+        "contingent": "read",
+        "contingent_xlsx": "read",
     }
 
     @expose("/summary")
@@ -228,6 +243,120 @@ class AuthorityReportView(BaseView):
         )
         sheet = (title, frame, columns.formats(indicator), ranking_chart(columns, indicator))
         return _xlsx_download(title, sheet, filters, file_name)
+
+    @expose("/activity")
+    @has_access
+    def activity(self):
+        request_data, columns, frame = self._activity_report()
+        return self.render_template(
+            "reports_authority_activity.html",
+            columns=columns,
+            rows=frame.to_dict("records"),
+            total_label=_("All schools"),
+            period_choices=_period_choices(with_year=False),
+            **request_data,
+        )
+
+    @expose("/activity.xlsx")
+    @has_access
+    def activity_xlsx(self):
+        request_data, columns, frame = self._activity_report()
+        title = _("Journal keeping and parents' sign-ins")
+        file_name = _(
+            "Journal keeping of schools %(year)s %(period)s",
+            year=request_data["year"] or "",
+            period=_period_label(request_data["term"]),
+        )
+        # The title is longer than the 31 characters Excel allows in a sheet name.
+        sheet = (_("Journal and parents"), frame, columns.formats())
+        return _xlsx_download(title, sheet, _period_filters(request_data), file_name)
+
+    @expose("/vpr")
+    @has_access
+    def vpr(self):
+        request_data, columns, frame = self._vpr_report()
+        return self.render_template(
+            "reports_authority_vpr.html",
+            columns=columns,
+            rows=frame.to_dict("records"),
+            total_label=_("All schools"),
+            # The report covers the whole year, so the form offers no term.
+            period_choices=[],
+            **request_data,
+        )
+
+    @expose("/vpr.xlsx")
+    @has_access
+    def vpr_xlsx(self):
+        request_data, columns, frame = self._vpr_report()
+        title = _("ВПР against term marks")
+        filters = _(
+            "Authority: %(authority)s. School year: %(year)s.",
+            authority=request_data["authority"],
+            year=request_data["year"] or "—",
+        )
+        file_name = _("ВПР of schools %(year)s", year=request_data["year"] or "")
+        sheet = (title, frame, columns.formats())
+        return _xlsx_download(title, sheet, filters, file_name)
+
+    @expose("/contingent")
+    @has_access
+    def contingent(self):
+        request_data, tables = self._contingent_report()
+        (students_columns, students), (staff_columns, staff) = tables
+        return self.render_template(
+            "reports_authority_contingent.html",
+            columns=students_columns,
+            rows=students.to_dict("records"),
+            staff_columns=staff_columns,
+            staff_rows=staff.to_dict("records"),
+            period_choices=[],
+            **request_data,
+        )
+
+    @expose("/contingent.xlsx")
+    @has_access
+    def contingent_xlsx(self):
+        request_data, tables = self._contingent_report()
+        (students_columns, students), (staff_columns, staff) = tables
+        title = _("Contingent of schools")
+        filters = _(
+            "Authority: %(authority)s. School year: %(year)s.",
+            authority=request_data["authority"],
+            year=request_data["year"] or "—",
+        )
+        sheets = [
+            (_("Students"), students, students_columns.formats()),
+            (_("Staff"), staff, staff_columns.formats()),
+        ]
+        file_name = _("Contingent of schools %(year)s", year=request_data["year"] or "")
+        return xlsx_response(frame_to_xlsx(sheets, title, filters), file_name)
+
+    def _contingent_report(self):
+        """Read the request and build the contingent's students and staff tables."""
+        request_data = self._read_request(request.args)
+        authority_id = request_data["authority"].id
+        students_columns = ContingentColumns.translated()
+        students = contingent_students(authority_id, request_data["year"], students_columns)
+        staff_columns = StaffColumns.translated()
+        staff = contingent_staff(authority_id, staff_columns)
+        return request_data, ((students_columns, students), (staff_columns, staff))
+
+    def _vpr_report(self):
+        """Read the request and build the ВПР report: (request data, columns, frame)."""
+        request_data = self._read_request(request.args)
+        columns = VprColumns.translated()
+        frame = authority_vpr(request_data["authority"].id, request_data["year"], columns)
+        return request_data, columns, frame
+
+    def _activity_report(self):
+        """Read the request and build the journal keeping report: (request data, columns,
+        frame)."""
+        request_data = self._read_request(request.args)
+        columns = ActivityColumns.translated()
+        period = summary_period(request_data["year"], request_data["term"])
+        frame = authority_activity(request_data["authority"].id, period, dt.date.today(), columns)
+        return request_data, columns, frame
 
     def _subjects_report(self):
         """Read the request and build the report per subject: (request data, columns, frame)."""
@@ -549,6 +678,13 @@ def register(appbuilder) -> None:
         ("Term and year results", "AuthorityReportView.results", _l("Term and year results")),
         ("Subjects across schools", "AuthorityReportView.subjects", _l("Subjects across schools")),
         ("Ranking of schools", "AuthorityReportView.ranking", _l("Ranking of schools")),
+        (
+            "Journal keeping and parents",
+            "AuthorityReportView.activity",
+            _l("Journal keeping and parents' sign-ins"),
+        ),
+        ("ВПР against term marks", "AuthorityReportView.vpr", _l("ВПР against term marks")),
+        ("Contingent of schools", "AuthorityReportView.contingent", _l("Contingent of schools")),
     ):
         appbuilder.add_link(
             name, href=endpoint, label=label, category="Authority", baseview=AuthorityReportView
