@@ -198,6 +198,8 @@ def test_authority_downloads_summary(page, live_server, world, tmp_path):
         "Средний балл",
         "Качество знаний",
         "Успеваемость",
+        "Степень обученности (СОУ)",
+        "Пропущено уроков на учащегося",
     ]
     names = {row[0] for row in sheet.iter_rows(min_row=HEADER_ROW + 2, values_only=True)}
     assert {"Школа № A", "Школа № B"} <= names
