@@ -43,6 +43,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
 
     db.init_app(app)
+    from app.services.personal_data_audit import install_audit_hook
+
+    # Every change of a person's data leaves an audit row in the same transaction.
+    install_audit_hook()
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
 

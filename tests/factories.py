@@ -28,6 +28,8 @@ from app.models import (
     Employee,
     FinalMark,
     Guardian,
+    HealthExemption,
+    HealthRecord,
     Holiday,
     Lesson,
     Mark,
@@ -37,10 +39,14 @@ from app.models import (
     Notification,
     NotificationSetting,
     OutgoingMail,
+    PersonalDataConsent,
     PlanItem,
+    PsychologistNote,
+    PsychologyConsent,
     Room,
     School,
     SchoolClass,
+    SocialStatus,
     Student,
     StudyGroup,
     Subject,
@@ -277,7 +283,7 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     parent_user = make_user(f"parent_{key}")
     add_membership(parent_user, "parent", school=school)
     users["parent"] = parent_user.username
-    add(
+    mother = add(
         Guardian(
             school_id=sid,
             student_id=student.id,
@@ -417,6 +423,7 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     add(PlanItem(school_id=sid, course_id=course.id, position=1, topic="Натуральные числа"))
 
     _add_communication(add, sid, school_class, student, parent_user, users)
+    _add_care_records(add, sid, student, mother)
 
     world.users = users
     db.session.flush()
@@ -510,6 +517,55 @@ def _add_communication(add, sid, school_class, student, parent_user, users) -> N
             user_id=parent_user.id,
             student_id=student.id,
             token_hash=f"{sid:064d}",
+        )
+    )
+
+
+def _add_care_records(add, sid, student, mother) -> None:
+    """One row of each confidential record of the student, so that the sweep has ids."""
+    record = add(
+        HealthRecord(
+            school_id=sid,
+            student_id=student.id,
+            health_group="2",
+            pe_group="preparatory",
+            meal_allergies="Лактоза",
+            has_special_needs=True,
+        )
+    )
+    add(
+        HealthExemption(
+            school_id=sid,
+            record_id=record.id,
+            student_id=student.id,
+            date_from=WEEK_START,
+            date_to=WEEK_START + dt.timedelta(days=13),
+            reason="Справка поликлиники № 7",
+        )
+    )
+    add(SocialStatus(school_id=sid, student_id=student.id, code="large_family"))
+    add(
+        SocialStatus(
+            school_id=sid, student_id=student.id, code="vshu", date_from=dt.date(2026, 9, 15)
+        )
+    )
+    add(
+        PsychologyConsent(
+            school_id=sid,
+            student_id=student.id,
+            guardian_id=mother.id,
+            given_on=dt.date(2026, 9, 1),
+        )
+    )
+    add(
+        PsychologistNote(school_id=sid, student_id=student.id, text="Беседа о адаптации в 5 классе")
+    )
+    add(
+        PersonalDataConsent(
+            school_id=sid,
+            student_id=student.id,
+            given_by_guardian_id=mother.id,
+            given_on=dt.date(2026, 9, 1),
         )
     )
 

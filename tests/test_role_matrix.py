@@ -39,7 +39,15 @@ BASELINE = {
     "authority": ({"SchoolCards", "AuthorityReports"}, {"AuthorityAnnouncements", "ReportJobs"}),
     "school_admin": (
         PUBLISHED_TO_SCHOOL
-        | {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
+        | {
+            "Employees",
+            "Students",
+            "Guardians",
+            "SchoolClasses",
+            "Subjects",
+            "Timetable",
+            "PersonalDataLog",
+        },
         SCHOOL_SETTINGS
         | {
             "SchoolUsers",
@@ -64,6 +72,9 @@ BASELINE = {
             "SchoolSettings",
             "AbsenteeList",
             "ProgrammeReport",
+            "PhysicalEducation",
+            "SocialPassport",
+            "MealBenefits",
         },
         EDUCATION
         | {
@@ -90,22 +101,33 @@ BASELINE = {
             "Diary",
             "AbsenteeList",
             "ProgrammeReport",
+            "PhysicalEducation",
+            "SocialPassport",
         },
         {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications", "ReportJobs"},
     ),
     "secretary": (
         PUBLISHED_TO_SCHOOL
-        | {"SchoolClasses", "Employees", "AbsenceNotes", "Announcements", "AbsenteeList"},
-        {"Students", "Guardians", "Messages", "Notifications"},
+        | {
+            "SchoolClasses",
+            "Employees",
+            "AbsenceNotes",
+            "Announcements",
+            "AbsenteeList",
+            "MealBenefits",
+        },
+        {"Students", "Guardians", "Messages", "Notifications", "PersonalDataConsents"},
     ),
     "hr": (PUBLISHED_TO_SCHOOL | {"Announcements"}, {"Employees", "Messages", "Notifications"}),
     "medical": (
-        PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Announcements", "AbsenteeList"},
-        {"Messages", "Notifications"},
+        PUBLISHED_TO_SCHOOL
+        | {"Students", "SchoolClasses", "Announcements", "AbsenteeList", "PhysicalEducation"},
+        {"Messages", "Notifications", "HealthRecords"},
     ),
     "psychologist": (
-        PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Diary", "Announcements"},
-        {"Messages", "Notifications"},
+        PUBLISHED_TO_SCHOOL
+        | {"Students", "SchoolClasses", "Diary", "Announcements", "MealBenefits"},
+        {"Messages", "Notifications", "SocialPassport", "PsychologistNotes"},
     ),
     "technical_staff": (
         PUBLISHED_TO_SCHOOL | {"Timetable", "Rooms", "Announcements"},

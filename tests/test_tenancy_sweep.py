@@ -77,6 +77,9 @@ ROUTE_PARAMETER_MODELS = {
     "document_id": "AbsenceDocument",
     "plan_item_id": "PlanItem",
     "job_id": "ReportJob",
+    "exemption_id": "HealthExemption",
+    "status_id": "SocialStatus",
+    "consent_id": "PsychologyConsent",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.
@@ -111,6 +114,24 @@ QUERY_PARAMETER_MODELS = {
     },
     "/reports/school/report-card": {"student": "Student", "class": "SchoolClass"},
     "/reports/school/report-card.xlsx": {"student": "Student", "class": "SchoolClass"},
+    "/health/": {"class": "SchoolClass"},
+    "/physical-education/": {"class": "SchoolClass"},
+    "/social-passport/": {"class": "SchoolClass"},
+    "/social-passport/class-report": {"class": "SchoolClass"},
+    "/social-passport/class-report.xlsx": {"class": "SchoolClass"},
+    "/meal-benefits/": {"class": "SchoolClass"},
+    "/personal-data-log/": {
+        "student": "Student",
+        "guardian": "Guardian",
+        "employee": "Employee",
+        "user": "User",
+    },
+    "/personal-data-log/export.xlsx": {
+        "student": "Student",
+        "guardian": "Guardian",
+        "employee": "Employee",
+        "user": "User",
+    },
 }
 
 #: Values for route parameters that are not ids, so a route with both can be called.

@@ -1,8 +1,16 @@
 """The data model; importing this package registers every table in one metadata."""
 
 from app.models.attendance_docs import AbsenceDocument
-from app.models.audit import JournalAudit
+from app.models.audit import JournalAudit, PersonalDataAudit
 from app.models.base import SchoolOwned, db, is_school_owned
+from app.models.care import (
+    HealthExemption,
+    HealthRecord,
+    PersonalDataConsent,
+    PsychologistNote,
+    PsychologyConsent,
+    SocialStatus,
+)
 from app.models.communication import (
     AbsenceNote,
     Announcement,
@@ -52,6 +60,13 @@ from app.models.schoolyear import (
 from app.models.timetable import Lesson, TimetableEntry
 
 __all__ = [
+    "SocialStatus",
+    "PsychologyConsent",
+    "PsychologistNote",
+    "PersonalDataConsent",
+    "PersonalDataAudit",
+    "HealthRecord",
+    "HealthExemption",
     "AbsenceDocument",
     "AbsenceNote",
     "Announcement",

@@ -1,8 +1,19 @@
-"""The journal's audit log: every change of a mark, an attendance entry or a final mark."""
+"""Audit logs: changes in the journal, and changes and confidential reads of personal data."""
 
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, false, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    func,
+)
 from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
@@ -73,3 +84,50 @@ class JournalAudit(SchoolOwned, db.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.action} {self.record_id}"
+
+
+#: Kinds of person whose data an audit row concerns.
+PERSON_KINDS = {
+    "student": _l("Student"),
+    "guardian": _l("Parent or guardian"),
+    "employee": _l("Employee"),
+}
+
+#: What happened to a person's data.
+PERSONAL_DATA_ACTIONS = {
+    "create": _l("created"),
+    "change": _l("changed"),
+    "delete": _l("deleted"),
+    "view": _l("viewed"),
+}
+
+
+class PersonalDataAudit(SchoolOwned, db.Model):
+    """One change or confidential read of a person's data: who, whose, when, from where.
+
+    ``changes`` lists ``{"field": name, "old": value, "new": value}``; a confidential field
+    is listed by name only, without ``old`` and ``new``. Person and record ids are plain
+    numbers, so the log outlives a deleted row.
+    """
+
+    __tablename__ = "personal_data_audit"
+    __table_args__ = (
+        Index("ix_personal_data_audit_school_time", "school_id", "changed_at"),
+        Index("ix_personal_data_audit_school_person", "school_id", "person_kind", "person_id"),
+        Index("ix_personal_data_audit_school_user", "school_id", "user_id"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    changed_at = Column(DateTime, nullable=False, server_default=func.now())
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    #: The client address, read as the journal's audit reads it.
+    address = Column(String(45))
+    person_kind = Column(String(20), nullable=False, info={"choices": PERSON_KINDS})
+    person_id = Column(Integer)
+    #: The table of the changed row: student, health_record, psychologist_note …
+    entity = Column(String(40), nullable=False)
+    record_id = Column(Integer)
+    action = Column(String(10), nullable=False, info={"choices": PERSONAL_DATA_ACTIONS})
+    changes = Column(JSON, nullable=False, default=list)
+
+    user = relationship(User, foreign_keys=[user_id])

@@ -49,6 +49,9 @@ class Employee(PersonMixin, SchoolOwned, db.Model):
     """A member of staff (сотрудник) of one school; a teacher of two schools has two rows."""
 
     __tablename__ = "employee"
+    #: Whose personal data a change of this row is (see app/services/personal_data_audit.py).
+    __audit_person__ = ("employee", "id")
+    __audit_confidential__ = frozenset()
     __table_args__ = (
         UniqueConstraint("school_id", "user_id", name="uq_employee_user"),
         Index("ix_employee_school_name", "school_id", "last_name"),
@@ -70,6 +73,8 @@ class Student(PersonMixin, SchoolOwned, db.Model):
     """A student (учащийся) and the class they are in now."""
 
     __tablename__ = "student"
+    __audit_person__ = ("student", "id")
+    __audit_confidential__ = frozenset()
     __table_args__ = (
         UniqueConstraint("school_id", "user_id", name="uq_student_user"),
         UniqueConstraint("school_id", "personal_file_number", name="uq_student_file_number"),
@@ -96,6 +101,8 @@ class Guardian(PersonMixin, SchoolOwned, db.Model):
     """A parent or legal guardian of one student, linked to the parent's own login."""
 
     __tablename__ = "guardian"
+    __audit_person__ = ("guardian", "id")
+    __audit_confidential__ = frozenset()
     __table_args__ = (
         UniqueConstraint("school_id", "student_id", "user_id", name="uq_guardian_student_user"),
         Index("ix_guardian_school_student", "school_id", "student_id"),

@@ -108,7 +108,15 @@ ROLES: dict[str, RoleSpec] = {
             _l("School system administrator"),
             "school",
             read=PUBLISHED_TO_SCHOOL
-            | {"Employees", "Students", "Guardians", "SchoolClasses", "Subjects", "Timetable"},
+            | {
+                "Employees",
+                "Students",
+                "Guardians",
+                "SchoolClasses",
+                "Subjects",
+                "Timetable",
+                "PersonalDataLog",
+            },
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE
             | {"SchoolUsers", "SchoolSettings", "RegulationEdit", "Announcements"},
@@ -131,6 +139,9 @@ ROLES: dict[str, RoleSpec] = {
                 "SchoolSettings",
                 "AbsenteeList",
                 "ProgrammeReport",
+                "PhysicalEducation",
+                "SocialPassport",
+                "MealBenefits",
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
@@ -154,6 +165,9 @@ ROLES: dict[str, RoleSpec] = {
                 "Diary",
                 "AbsenteeList",
                 "ProgrammeReport",
+                # The class teacher's circle of the social passport is checked per class.
+                "PhysicalEducation",
+                "SocialPassport",
             },
             # ReportJobs: class teachers queue their own class's reports.
             write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes", "ReportJobs"},
@@ -165,8 +179,8 @@ ROLES: dict[str, RoleSpec] = {
             "school",
             read=COMMUNICATION_READ
             | PUBLISHED_TO_SCHOOL
-            | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList"},
-            write=COMMUNICATION_WRITE | {"Students", "Guardians"},
+            | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList", "MealBenefits"},
+            write=COMMUNICATION_WRITE | {"Students", "Guardians", "PersonalDataConsents"},
         ),
         _spec(
             "hr",
@@ -183,16 +197,18 @@ ROLES: dict[str, RoleSpec] = {
             "school",
             read=COMMUNICATION_READ
             | PUBLISHED_TO_SCHOOL
-            | {"Students", "SchoolClasses", "AbsenteeList"},
-            write=COMMUNICATION_WRITE,
+            | {"Students", "SchoolClasses", "AbsenteeList", "PhysicalEducation"},
+            write=COMMUNICATION_WRITE | {"HealthRecords"},
         ),
         _spec(
             "psychologist",
             "Психолог / социальный педагог",
             _l("Psychologist or social pedagogue"),
             "school",
-            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Students", "SchoolClasses", "Diary"},
-            write=COMMUNICATION_WRITE,
+            read=COMMUNICATION_READ
+            | PUBLISHED_TO_SCHOOL
+            | {"Students", "SchoolClasses", "Diary", "MealBenefits"},
+            write=COMMUNICATION_WRITE | {"SocialPassport", "PsychologistNotes"},
         ),
         _spec(
             "technical_staff",

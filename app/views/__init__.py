@@ -29,6 +29,9 @@ FEATURE_MODULES = [
     "messages",
     "absence_notes",
     "notifications",
+    "health",
+    "social_passport",
+    "personal_data",
 ]
 
 
