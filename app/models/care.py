@@ -203,7 +203,7 @@ class PsychologistNote(SchoolOwned, db.Model):
     text = Column(Text, nullable=False)
 
 
-#: What a consent to personal-data processing covers.
+#: Purposes a consent to personal-data processing may cover.
 CONSENT_SCOPES = {
     "education": _l("Education and the school information system"),
     "publication": _l("Publication of photos and achievements"),

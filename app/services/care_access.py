@@ -1,7 +1,7 @@
 """Who may see a student's confidential records: the circles of confidentiality.
 
-The health record's full content belongs to the medical worker; the PE part (PE group,
-exemptions, ОВЗ status) also to the principal and to the teachers who teach or lead the
+The whole health record is open to the medical worker. Its PE part (PE group, exemptions,
+ОВЗ status) is also open to the principal and to the teachers who teach or lead the
 student's class. The social passport belongs to the psychologist, the principal and the
 student's class teacher; its benefit categories also to whoever runs school meals.
 Psychologist notes belong to the psychologist alone.

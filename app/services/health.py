@@ -18,7 +18,7 @@ from app.services.care_access import class_students
 from app.services.dates import parse_date_field
 from app.services.personal_data_audit import record_view
 
-#: Fields of the record that only the medical worker sees, recorded when read.
+#: Fields of the record open to the medical worker alone; each read of them is audited.
 MEDICAL_FIELDS = ["health_group", "meal_allergies", "has_disability"]
 
 

@@ -11,7 +11,6 @@ hook; personal data must be written through ORM objects.
 """
 
 import datetime as dt
-import logging
 from decimal import Decimal
 
 from flask import g, has_request_context
@@ -23,9 +22,7 @@ from sqlalchemy.orm.base import LoaderCallableStatus
 from app.models import PersonalDataAudit, db
 from app.services.journal_audit import client_address
 
-log = logging.getLogger(__name__)
-
-#: Columns that say where a row lives, not what it says about a person.
+#: Columns that locate a row rather than describe a person.
 UNAUDITED_COLUMNS = frozenset({"id", "school_id"})
 
 
@@ -34,7 +31,7 @@ def is_audited(obj) -> bool:
 
 
 def acting_user_id() -> int | None:
-    """The signed-in user of the request, or None for commands and background jobs."""
+    """Return the signed-in user's id, or None for commands and background jobs."""
     if not has_request_context():
         return None
     user = getattr(g, "user", None)
@@ -51,7 +48,7 @@ def _person(obj) -> tuple[str, int | None]:
 
 
 def _plain(value):
-    """A value as JSON keeps it: dates as ISO text, decimals as text."""
+    """Convert a value for JSON: dates and decimals become text."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dt.date | dt.datetime | dt.time):
@@ -68,7 +65,7 @@ def _field_change(name: str, old, new, confidential: frozenset) -> dict:
 
 
 def _changes(obj, action: str) -> list[dict]:
-    """The changed fields of one row, with old and new values except confidential ones."""
+    """List the changed fields of one row, with old and new values unless confidential."""
     state = inspect(obj)
     confidential = type(obj).__audit_confidential__
     changes = []
@@ -94,7 +91,7 @@ def _changes(obj, action: str) -> list[dict]:
 
 
 def _loaded(value):
-    """A loaded value, or None for an attribute that was never loaded."""
+    """Return a loaded value, or None for an attribute that was never loaded."""
     return None if isinstance(value, LoaderCallableStatus) else value
 
 
@@ -132,13 +129,13 @@ def _after_flush(session, flush_context) -> None:
 
 
 def install_audit_hook() -> None:
-    """Listen to every flush of the application's sessions; safe to call more than once."""
+    """Listen to every flush of the application's sessions. Calling it twice is harmless."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
 
 
 def record_view(obj, fields: list[str]) -> None:
-    """Record that the current user read confidential ``fields`` of ``obj``; names only.
+    """Record that the current user read confidential ``fields`` of ``obj``, by name only.
 
     The caller commits, together with whatever else the request writes.
     """

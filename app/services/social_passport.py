@@ -2,7 +2,7 @@
 
 The psychologist (or social pedagogue) keeps it. The principal and the student's class
 teacher read the categories and registers; the benefit categories that decide free meals
-are also read by whoever runs meals. Notes are the psychologist's alone, and exist only
+are also read by the role that runs school meals. Notes are the psychologist's alone, and exist only
 while a parent's written consent to psychological help is in force.
 """
 

@@ -71,7 +71,7 @@ class HealthRecordsView(BaseView):
         try:
             health.save_health_record(scope, student, form)
         except HealthRecordError as error:
-            return self._refused(scope, student, error, form=form)
+            return self._render_errors(scope, student, error, form=form)
         flash(_("The health record is saved."), "success")
         return redirect(url_for("HealthRecordsView.student", student_id=student.id))
 
@@ -84,7 +84,7 @@ class HealthRecordsView(BaseView):
         try:
             health.add_exemption(scope, student, form)
         except HealthRecordError as error:
-            return self._refused(scope, student, error, exemption=form)
+            return self._render_errors(scope, student, error, exemption=form)
         flash(_("The exemption is added."), "success")
         return redirect(url_for("HealthRecordsView.student", student_id=student.id))
 
@@ -96,7 +96,7 @@ class HealthRecordsView(BaseView):
         flash(_("The exemption is deleted."), "success")
         return redirect(url_for("HealthRecordsView.student", student_id=student.id))
 
-    def _refused(self, scope, student, error, form=None, exemption=None):
+    def _render_errors(self, scope, student, error, form=None, exemption=None):
         db.session.rollback()
         log.info("Health record of student %s not saved by user %s", student.id, scope.user_id)
         record = health.health_record(scope, student)

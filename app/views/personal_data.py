@@ -59,7 +59,7 @@ class PersonalDataConsentView(SchoolModelView):
 
 
 def _field_text(change: dict) -> str:
-    """One changed field as the log prints it; a confidential field by its name alone."""
+    """Format one changed field for the log; a confidential field shows its name alone."""
     name = str(LABELS.get(change.get("field"), change.get("field")))
     if "old" not in change and "new" not in change:
         return name
@@ -79,7 +79,7 @@ def _changes_text(changes: list[dict]) -> str:
 
 
 class PersonalDataLogView(BaseView):
-    """Who changed or read whose personal data, when and from where."""
+    """The personal-data log: who changed or read whose data, when and from which address."""
 
     route_base = "/personal-data-log"
     default_view = "log"
