@@ -21,7 +21,7 @@ from app.models import (
     db,
 )
 from app.services.care_access import MEALS_ROLES
-from tests.factories import add_teacher, build_extra_school
+from tests.factories import add_course_with_lesson, add_teacher, build_extra_school
 
 ALLERGY = "Лактоза"
 NOTE_TEXT = "Беседа о адаптации в 5 классе"
@@ -45,6 +45,8 @@ def school(app, world):
     with app.app_context():
         care = build_extra_school("K")
         add_teacher(care, "outsider_K")
+        # Teaches 5А without leading it: PE lists yes, social passport no.
+        add_course_with_lesson(care, "Физическая культура", teachers=[add_teacher(care, "pe_K")])
         db.session.commit()
         return care
 
@@ -117,6 +119,13 @@ def test_pe_list_shows_teaching_part_only(school, login, role):
     assert ALLERGY not in response.text
 
 
+def test_pe_list_open_to_subject_teacher(school, login):
+    client = login("pe_K")
+    response = client.get(f"/physical-education/?class={school.ids['SchoolClass']}")
+    assert response.status_code == 200
+    assert "Справка поликлиники № 7" in response.text
+
+
 def test_pe_list_closed_to_teacher_of_other_classes(school, login):
     client = login("outsider_K")
     response = client.get(f"/physical-education/?class={school.ids['SchoolClass']}")
@@ -181,9 +190,12 @@ def test_social_passport_read_by_its_circle(school, login, role):
     assert ('data-testid="consents"' in response.text) == (role == "psychologist")
 
 
-def test_social_passport_closed_to_teacher_not_leading_class(school, login):
-    client = login("outsider_K")
+@pytest.mark.parametrize("username", ["outsider_K", "pe_K"])
+def test_social_passport_closed_to_teacher_not_leading_class(school, login, username):
+    client = login(username)
     assert client.get(f"/social-passport/student/{school.ids['Student']}").status_code == 404
+    response = client.get(f"/social-passport/class-report?class={school.ids['SchoolClass']}")
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize(
