@@ -7,7 +7,8 @@ so a change and its audit row are committed or rolled back together, whatever pa
 or import wrote the change. Confidential reads are recorded by :func:`record_view`.
 
 NOTE: Core statements (``update(Student)``, ``insert(...)`` without ORM objects) bypass the
-hook; personal data must be written through ORM objects.
+hook, so personal data must be written through ORM objects. Rows the database removes by
+ON DELETE CASCADE (a deleted student's health record) get no row of their own either.
 """
 
 import datetime as dt
