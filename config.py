@@ -89,7 +89,24 @@ WTF_CSRF_TIME_LIMIT = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
-PERMANENT_SESSION_LIFETIME = 60 * 60  # seconds of inactivity before a session ends
+#: Seconds of inactivity after which a session ends, by role code. A session takes the
+#: shortest timeout among the roles of its organisation; "default" covers roles not listed
+#: and sessions before an organisation is chosen.
+SESSION_IDLE_TIMEOUT = {"default": int(os.environ.get("SESSION_IDLE_SECONDS", 60 * 60))}
+#: Lifetime of a session cookie without a role timeout, in seconds.
+PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT["default"]
+#: Days a login stays signed in after ticking «Запомнить меня на этом устройстве».
+REMEMBER_ME_DAYS = int(os.environ.get("REMEMBER_ME_DAYS", 30))
+#: Role codes that may ask to be remembered; a login holding any other role never is.
+REMEMBER_ME_ROLES = frozenset({"student", "parent"})
+
+#: Failed sign-ins of one login within LOGIN_LOCK_WINDOW_MINUTES that lock it for
+#: LOGIN_LOCK_MINUTES, whatever address they come from.
+LOGIN_LOCK_FAILURES = int(os.environ.get("LOGIN_LOCK_FAILURES", 10))
+LOGIN_LOCK_WINDOW_MINUTES = int(os.environ.get("LOGIN_LOCK_WINDOW_MINUTES", 15))
+LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", 15))
+#: The shortest password a person may choose for themselves.
+PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", 8))
 
 #: FAB's own login limit counts every sign-in, successful ones too, so a class behind one
 #: address would be locked out; the app applies LOGIN_FAILURE_LIMIT instead.

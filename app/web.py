@@ -25,6 +25,7 @@ from sqlalchemy import text
 from app.models import db
 from app.security.criteria import set_request_school
 from app.security.scope import active_memberships, current_membership, current_scope
+from app.security.sessions import SchoolSessionInterface, end_idle_session, require_password_change
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ OPEN_ENDPOINTS = {
     "OrganisationView.switch",
     "AuthDBView.login",
     "AuthDBView.logout",
+    "AccountPasswordView.change",
+    "AccountPasswordView.save",
     "LocaleView.index",
     "UtilView.back",
     "ResetMyPasswordView.this_form_get",
@@ -80,7 +83,10 @@ def register_web(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     for status in ERROR_MESSAGES:
         app.register_error_handler(status, render_error)
+    app.session_interface = SchoolSessionInterface()
     app.before_request(default_locale)
+    app.before_request(end_idle_session)
+    app.before_request(require_password_change)
     app.before_request(require_organisation)
     app.before_request(filter_queries_to_school)
     app.teardown_request(stop_filtering_queries)

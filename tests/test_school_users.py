@@ -173,6 +173,19 @@ def test_create_login_for_employee(school, login, lookup):
     assert memberships == 1
 
     new_client = login("novikova_u", password)
+    # An administrator's password is temporary: the first page is the password change.
+    response = new_client.get("/timetable/")
+    assert response.status_code == 302
+    assert response.location.endswith("/account/password/")
+    response = new_client.post(
+        "/account/password/",
+        data={
+            "current_password": password,
+            "new_password": "Own-pass-123",
+            "repeat_password": "Own-pass-123",
+        },
+    )
+    assert response.status_code == 302
     assert new_client.get("/timetable/").status_code == 200
 
 
@@ -348,7 +361,9 @@ def test_reset_password_shows_new_one(school, login, lookup):
     assert response.headers["Cache-Control"] == "no-store"
     password = _password_on(response.get_data(as_text=True))
     assert password != TEST_PASSWORD
-    assert login(school.users["psychologist"], password).get("/").status_code == 200
+    response = login(school.users["psychologist"], password).get("/")
+    assert response.status_code == 302
+    assert response.location.endswith("/account/password/")
 
 
 def test_reset_password_of_authority_login_refused(app, school, login, lookup):

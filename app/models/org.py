@@ -13,6 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
+from sqlalchemy.sql.expression import true
 
 from app.models.base import db
 
@@ -74,6 +75,11 @@ class School(db.Model):
     #: When on, a class teacher may enter marks in every subject of the own class.
     class_teacher_enters_all = Column(
         Boolean, nullable=False, default=False, server_default="false"
+    )
+    #: When on, class teachers create the logins of their class's students and parents,
+    #: reset their passwords and edit their contacts.
+    class_teachers_manage_logins = Column(
+        Boolean, nullable=False, default=True, server_default=true()
     )
 
     authority = relationship("EducationAuthority", back_populates="schools")

@@ -1,12 +1,18 @@
 """FAB's security manager, made to see only the roles of the session's membership."""
 
-from flask import current_app, has_request_context, request
+import logging
+
+from flask import current_app, g, has_request_context, request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role as role_link
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.security.login import LOCKED_UNTIL_ATTRIBUTE, AuthDBView
 from app.security.scope import current_membership, current_scope
+from app.services import accounts
+
+log = logging.getLogger(__name__)
 
 #: Menu items of reports that cover one school: a session outside a school (the server
 #: administrator has every permission) would only reach their 404.
@@ -36,6 +42,8 @@ class SchoolSecurityManager(SecurityManager):
     one of them, so the role × permission matrix must see that membership's roles only.
     """
 
+    authdbview = AuthDBView
+
     def register_views(self):
         super().register_views()
         rate = current_app.config.get("LOGIN_FAILURE_LIMIT")
@@ -43,6 +51,38 @@ class SchoolSecurityManager(SecurityManager):
             self.limiter.limit(rate, methods=["POST"], deduct_when=login_failed)(
                 self.auth_view.blueprint
             )
+
+    def auth_user_db(self, username, password):
+        """Check a login's password, unless the login is locked; count failures and lock.
+
+        A locked login is rejected before its password is checked, so even the right
+        password fails; the end of the lock is left in ``g`` for the sign-in page. The
+        REST login calls this method too, so the lock covers it.
+        """
+        user = self._find_login(username)
+        if user is not None:
+            until = accounts.locked_until(user.id)
+            if until is not None:
+                log.info("Sign-in of locked login %s rejected", user.id)
+                setattr(g, LOCKED_UNTIL_ATTRIBUTE, until)
+                return None
+
+        signed_in = super().auth_user_db(username, password)
+        if user is None or not user.is_active:
+            return signed_in
+        if signed_in is None:
+            until = accounts.record_failure(user.id)
+            if until is not None:
+                setattr(g, LOCKED_UNTIL_ATTRIBUTE, until)
+        else:
+            accounts.record_success(user.id)
+        return signed_in
+
+    def _find_login(self, username):
+        """Find a login by name or e-mail address, as FAB's own check does."""
+        if not username:
+            return None
+        return self.find_user(username=username) or self.find_user(email=username)
 
     def get_user_roles(self, user):
         if not user.is_authenticated:

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.errors import DomainError
-from app.models import Employee, Guardian, Membership, Student, db
+from app.models import Employee, Guardian, LoginState, Membership, Student, db
 from app.security.roles import ROLES, school_role_codes
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
+from app.services import accounts
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class MembershipRow:
     person_name: str
     role_labels: list[str]
     is_active: bool
+    #: End of the login's lock after failed sign-ins (naive UTC), or None.
+    locked_until: object = None
 
 
 def _person_names(school_id: int, user_ids: list[int]) -> dict[int, str]:
@@ -94,11 +97,16 @@ MEMBERSHIPS_PAGE_SIZE = 50
 
 
 def list_memberships(
-    scope: Scope, search: str = "", page: int = 1, page_size: int = MEMBERSHIPS_PAGE_SIZE
+    scope: Scope,
+    search: str = "",
+    page: int = 1,
+    page_size: int = MEMBERSHIPS_PAGE_SIZE,
+    locked_only: bool = False,
 ) -> tuple[list[MembershipRow], int]:
     """Return one page of the school's memberships and the number of all that match.
 
-    ``search`` matches the login name or the login's first or last name, ignoring case.
+    ``search`` matches the login name or the login's first or last name, ignoring case;
+    ``locked_only`` keeps the logins locked now after failed sign-ins.
     """
     school_id = _require_school(scope)
     statement = apply_scope(
@@ -116,11 +124,16 @@ def list_memberships(
             | func.lower(User.last_name).like(like)
             | func.lower(User.first_name).like(like)
         )
+    if locked_only:
+        locked = select(LoginState.user_id).where(LoginState.locked_until > accounts.utc_now())
+        statement = statement.where(User.id.in_(locked))
     total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
     page = max(page, 1)
     statement = statement.order_by(User.username).offset((page - 1) * page_size).limit(page_size)
     pairs = db.session.execute(statement).all()
-    names = _person_names(school_id, [user.id for _membership, user in pairs])
+    user_ids = [user.id for _membership, user in pairs]
+    names = _person_names(school_id, user_ids)
+    locks = accounts.locks_of(user_ids)
     return [
         MembershipRow(
             membership=membership,
@@ -128,6 +141,7 @@ def list_memberships(
             person_name=names.get(user.id) or f"{user.last_name} {user.first_name}".strip(),
             role_labels=sorted(role_label(role) for role in membership.roles),
             is_active=membership.is_active,
+            locked_until=locks.get(user.id),
         )
         for membership, user in pairs
     ], total
@@ -420,6 +434,7 @@ def create_login(
     person.user_id = user.id
     membership = Membership(user_id=user.id, school_id=school_id, roles=roles, is_active=True)
     db.session.add(membership)
+    accounts.require_password_change(user.id)
     db.session.commit()
     log.info(
         "User %s created login %s for %s %s in school %s",
@@ -487,9 +502,25 @@ def reset_password(scope: Scope, membership_id) -> tuple[Membership, str]:
         )
     password = generate_password()
     user.password = _hash(password)
+    # A reset is how a locked-out person gets back in, so it lifts the lock too.
+    accounts.unlock(user.id)
+    accounts.require_password_change(user.id)
     db.session.commit()
     log.info("User %s reset the password of login %s", scope.user_id, user.id)
     return membership, password
+
+
+def lift_lock(scope: Scope, membership_id) -> Membership:
+    """Lift the lock of a login of the school after failed sign-ins.
+
+    Raises DomainError when the login is not locked.
+    """
+    membership = get_membership(scope, membership_id)
+    if not accounts.unlock(membership.user_id):
+        raise DomainError(_("The login is not locked: nothing to lift."))
+    db.session.commit()
+    log.info("User %s lifted the lock of login %s", scope.user_id, membership.user_id)
+    return membership
 
 
 def set_email(scope: Scope, membership_id, email: str | None) -> Membership:

@@ -9,6 +9,7 @@ from app.views.records import register_record_views
 #: order their menus appear.
 FEATURE_MODULES = [
     "organisation",
+    "account",
     "journal",
     "journal_fill",
     "final_marks",

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app.errors import DomainError
 from app.models import db
 from app.security.scope import current_scope
-from app.services import users
+from app.services import accounts, users
 
 
 def _no_store(response):
@@ -34,6 +34,7 @@ class SchoolUserView(BaseView):
         "update_active": "write",
         "update_email": "write",
         "new_password": "write",
+        "unlock": "write",
     }
 
     @expose("/")
@@ -43,14 +44,24 @@ class SchoolUserView(BaseView):
         search = request.args.get("q", "")
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() else 1
+        locked_only = request.args.get("locked") == "1"
         try:
-            rows, total = users.list_memberships(scope, search=search, page=page)
+            rows, total = users.list_memberships(
+                scope, search=search, page=page, locked_only=locked_only
+            )
         except DomainError as error:
             flash(str(error), "danger")
             rows, total = [], 0
         pages = max(1, -(-total // users.MEMBERSHIPS_PAGE_SIZE))
         return self.render_template(
-            "users_list.html", rows=rows, total=total, page=page, pages=pages, search=search
+            "users_list.html",
+            rows=rows,
+            total=total,
+            page=page,
+            pages=pages,
+            search=search,
+            locked_only=locked_only,
+            time_label=accounts.local_time_label,
         )
 
     @expose("/new", methods=["GET"])
@@ -144,6 +155,18 @@ class SchoolUserView(BaseView):
             flash(str(error), "danger")
         return redirect(url_for(".edit", membership_id=membership_id))
 
+    @expose("/<int:membership_id>/unlock", methods=["POST"])
+    @has_access
+    def unlock(self, membership_id):
+        scope = current_scope()
+        try:
+            users.lift_lock(scope, membership_id)
+            flash(_("The lock is lifted: the login can sign in again."), "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        return redirect(url_for(".edit", membership_id=membership_id))
+
     @expose("/<int:membership_id>/password", methods=["POST"])
     @has_access
     def new_password(self, membership_id):
@@ -180,6 +203,8 @@ class SchoolUserView(BaseView):
             own=membership.user_id == scope.user_id,
             email_value=email_value,
             has_address=not placeholder,
+            locked_until=accounts.locked_until(membership.user_id),
+            time_label=accounts.local_time_label,
         )
 
     def _render_new_form(self, form):

@@ -1,0 +1,50 @@
+"""The signed-in person's own password: the forced change after an administrator's password."""
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.models import db
+from app.services import accounts
+
+
+class AccountPasswordView(BaseView):
+    """Change the own password; a login with a given password is kept here until it does."""
+
+    route_base = "/account/password"
+    default_view = "change"
+
+    @expose("/", methods=["GET"])
+    @login_required
+    def change(self):
+        return self._render([])
+
+    @expose("/", methods=["POST"])
+    @login_required
+    def save(self):
+        user = current_user._get_current_object()
+        try:
+            accounts.change_own_password(
+                user,
+                request.form.get("current_password", ""),
+                request.form.get("new_password", ""),
+                request.form.get("repeat_password", ""),
+            )
+        except accounts.PasswordChangeError as error:
+            db.session.rollback()
+            return self._render(error.messages), 400
+        flash(_("Your new password is saved."), "success")
+        return redirect(url_for("StartIndexView.index"))
+
+    def _render(self, errors):
+        return self.render_template(
+            "account_password.html",
+            errors=errors,
+            forced=accounts.must_change_password(current_user.id),
+            minimum=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view_no_menu(AccountPasswordView())
