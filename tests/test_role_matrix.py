@@ -51,6 +51,7 @@ BASELINE = {
         SCHOOL_SETTINGS
         | {
             "SchoolUsers",
+            "ClassLogins",
             "SchoolSettings",
             "RegulationEdit",
             "Announcements",
@@ -104,7 +105,15 @@ BASELINE = {
             "PhysicalEducation",
             "SocialPassport",
         },
-        {"Journal", "Announcements", "AbsenceNotes", "Messages", "Notifications", "ReportJobs"},
+        {
+            "Journal",
+            "Announcements",
+            "AbsenceNotes",
+            "Messages",
+            "Notifications",
+            "ReportJobs",
+            "ClassLogins",
+        },
     ),
     "secretary": (
         PUBLISHED_TO_SCHOOL

@@ -42,6 +42,7 @@ SETTING_NAMES = [
     "absence_note_max_days",
     "mark_lock_days",
     "class_teacher_enters_all",
+    "class_teachers_manage_logins",
 ]
 #: The factory's school as built: one shift, five-day week, marks 1–5, weighted averages,
 #: class teachers entering marks only in the courses they teach.
@@ -53,6 +54,7 @@ FACTORY_SETTINGS = {
     "absence_note_max_days": 3,
     "mark_lock_days": None,
     "class_teacher_enters_all": False,
+    "class_teachers_manage_logins": True,
 }
 NEXT_MONDAY = WEEK_START + dt.timedelta(days=7)
 
@@ -87,6 +89,7 @@ def form_data(**overrides) -> dict:
         "absence_note_max_days": "3",
         "mark_lock_days": "",
         "class_teacher_enters_all": False,
+        "class_teachers_manage_logins": True,
     }
     data.update(overrides)
     posted = {}

@@ -119,7 +119,7 @@ ROLES: dict[str, RoleSpec] = {
             },
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE
-            | {"SchoolUsers", "SchoolSettings", "RegulationEdit", "Announcements"},
+            | {"SchoolUsers", "ClassLogins", "SchoolSettings", "RegulationEdit", "Announcements"},
         ),
         _spec(
             "principal",
@@ -169,8 +169,10 @@ ROLES: dict[str, RoleSpec] = {
                 "PhysicalEducation",
                 "SocialPassport",
             },
-            # ReportJobs: class teachers queue their own class's reports.
-            write=COMMUNICATION_WRITE | {"Journal", "Announcements", "AbsenceNotes", "ReportJobs"},
+            # ReportJobs: class teachers queue their own class's reports. ClassLogins: class
+            # teachers manage their own class's logins while the school setting allows it.
+            write=COMMUNICATION_WRITE
+            | {"Journal", "Announcements", "AbsenceNotes", "ReportJobs", "ClassLogins"},
         ),
         _spec(
             "secretary",

@@ -1,5 +1,6 @@
 """The school's own settings: shifts, week, mark scale, weighting, absence notes, mark lock,
-and whether class teachers may enter marks in every subject of their class.
+whether class teachers may enter marks in every subject of their class, and whether they
+manage the logins of their class's students and parents.
 
 The school administrator edits them for the session's school only; the principal reads
 them. Every value is checked before anything is written, and all of them are saved in
@@ -56,6 +57,7 @@ class SettingsForm:
     absence_note_max_days: str = ""
     mark_lock_days: str = ""
     class_teacher_enters_all: bool = False
+    class_teachers_manage_logins: bool = True
 
     @classmethod
     def from_school(cls, school: School) -> "SettingsForm":
@@ -67,6 +69,7 @@ class SettingsForm:
             absence_note_max_days=str(school.absence_note_max_days),
             mark_lock_days="" if not school.mark_lock_days else str(school.mark_lock_days),
             class_teacher_enters_all=bool(school.class_teacher_enters_all),
+            class_teachers_manage_logins=bool(school.class_teachers_manage_logins),
         )
 
     @classmethod
@@ -80,6 +83,7 @@ class SettingsForm:
             absence_note_max_days=data.get("absence_note_max_days", "").strip(),
             mark_lock_days=data.get("mark_lock_days", "").strip(),
             class_teacher_enters_all=data.get("class_teacher_enters_all") == "1",
+            class_teachers_manage_logins=data.get("class_teachers_manage_logins") == "1",
         )
 
 
@@ -266,6 +270,7 @@ def check_settings(school: School, form: SettingsForm) -> dict:
         "absence_note_max_days": note_days,
         "mark_lock_days": lock_days,
         "class_teacher_enters_all": form.class_teacher_enters_all,
+        "class_teachers_manage_logins": form.class_teachers_manage_logins,
     }
 
 

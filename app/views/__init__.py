@@ -24,6 +24,7 @@ FEATURE_MODULES = [
     "school_reports",
     "report_jobs",
     "users",
+    "class_logins",
     "school_settings",
     "regulation",
     "announcements",
