@@ -188,6 +188,7 @@ def test_admin_saves_each_field(app, school, login):
         "absence_note_max_days": "30",
         "mark_lock_days": "365",
         "class_teacher_enters_all": True,
+        "class_teachers_manage_logins": False,
     }
     response = client.post(URL, data=form_data(**changed))
     assert response.status_code == 302
@@ -200,6 +201,7 @@ def test_admin_saves_each_field(app, school, login):
         "absence_note_max_days": 30,
         "mark_lock_days": 365,
         "class_teacher_enters_all": True,
+        "class_teachers_manage_logins": False,
     }
     page = client.get(URL)
     assert 'class="alert alert-success"' in page.text
