@@ -386,3 +386,17 @@ def test_student_without_tick_has_idle_timeout(app, world):
     client, _response = _sign_in(app, username)
     _age_session(client, 2 * 3600)
     assert not _signed_in(client)
+
+
+def test_fab_password_reset_lifts_lock(app, world):
+    username, user_id, _m = _new_login(app, world, "teacher")
+    for _attempt in range(10):
+        _sign_in(app, username, "wrong-password")
+    assert _state(app, user_id)[1] is not None
+
+    with app.test_request_context():
+        app.appbuilder.sm.reset_password(user_id, "Server-set-99")
+
+    assert _state(app, user_id)[1] is None
+    _client, response = _sign_in(app, username, "Server-set-99")
+    assert "/login" not in response.location

@@ -26,8 +26,8 @@ def _page(response) -> str:
 def school(app, world):
     """A school of its own whose class 5А has students and parents without logins.
 
-    5А holds the factory's student (with a login) and two students without one; this adds a
-    third student, a mother of two of them with identical rows, and a barred father.
+    5А has the factory's student (with a login) and two students without one. The fixture
+    adds a third student, a mother of two of them with identical rows, and a barred father.
     """
     with app.app_context():
         built = build_extra_school(f"CL{next(_school_numbers):02d}")

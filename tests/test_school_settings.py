@@ -209,6 +209,7 @@ def test_admin_saves_each_field(app, school, login):
     assert is_checked(page.text, "six_day_week")
     assert not is_checked(page.text, "weighting_enabled")
     assert is_checked(page.text, "class_teacher_enters_all")
+    assert not is_checked(page.text, "class_teachers_manage_logins")
 
     # The lower ends of every range, and an empty lock that turns the lock off.
     lowest = {
@@ -226,6 +227,7 @@ def test_admin_saves_each_field(app, school, login):
         "absence_note_max_days": 1,
         "mark_lock_days": None,
         "class_teacher_enters_all": False,
+        "class_teachers_manage_logins": True,
     }
 
 

@@ -24,7 +24,7 @@ class LoginState(db.Model):
     failed_count = Column(Integer, nullable=False, default=0, server_default="0")
     #: Time of the first failure of the current counting window.
     failures_since = Column(DateTime)
-    #: The login cannot sign in before this time; NULL when not locked.
+    #: End of the lock: the login cannot sign in before this time. NULL when not locked.
     locked_until = Column(DateTime)
     #: Set when an administrator gave the login its password: the next sign-in must
     #: choose a new one before any other page opens.

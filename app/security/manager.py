@@ -53,10 +53,10 @@ class SchoolSecurityManager(SecurityManager):
             )
 
     def auth_user_db(self, username, password):
-        """Check a login's password, unless the login is locked; count failures and lock.
+        """Check a login's password unless the login is locked, and count failures.
 
         A locked login is rejected before its password is checked, so even the right
-        password fails; the end of the lock is left in ``g`` for the sign-in page. The
+        password fails. The end of the lock is left in ``g`` for the sign-in page. The
         REST login calls this method too, so the lock covers it.
         """
         user = self._find_login(username)
@@ -77,6 +77,16 @@ class SchoolSecurityManager(SecurityManager):
         else:
             accounts.record_success(user.id)
         return signed_in
+
+    def reset_password(self, userid, password):
+        """Set a password through FAB's own screens and lift the login's lock.
+
+        FAB's server-level reset and its own-password form both come here, and a new
+        password is how a locked-out person gets back in.
+        """
+        super().reset_password(userid, password)
+        accounts.unlock(int(userid))
+        self.session.commit()
 
     def _find_login(self, username):
         """Find a login by name or e-mail address, as FAB's own check does."""

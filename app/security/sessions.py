@@ -54,7 +54,7 @@ def idle_timeout(role_codes) -> int:
 
 
 def login_role_codes(user) -> set[str]:
-    """Return the role codes a login holds in any of its active memberships or the server."""
+    """Return the role codes a login has in any of its active memberships or on the server."""
     codes = set()
     for membership in active_memberships(user):
         codes.update(CODE_BY_NAME.get(role.name, role.name) for role in membership.roles)
@@ -68,7 +68,7 @@ def may_be_remembered(user) -> bool:
 
 
 def start_session(user, remember: bool) -> bool:
-    """Set up the session of a new sign-in; return whether it is a remembered one."""
+    """Set up the session of a new sign-in and return whether it is a remembered one."""
     session.permanent = True
     now = int(time.time())
     session[LAST_SEEN_KEY] = now
@@ -135,8 +135,8 @@ def longest_session_seconds(app) -> int:
 class SchoolSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, with the expiry of each session's own limit.
 
-    Flask checks a cookie's signature against one lifetime for every session; here it
-    is the longest one, and the request hooks above end shorter sessions.
+    Flask checks a cookie's signature against one lifetime for every session. Here that
+    lifetime is the longest one, and the request hooks above end shorter sessions.
     """
 
     def open_session(self, app, request):

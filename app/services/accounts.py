@@ -2,9 +2,9 @@
 
 A login is locked for ``LOGIN_LOCK_MINUTES`` after ``LOGIN_LOCK_FAILURES`` failed sign-ins
 counted within ``LOGIN_LOCK_WINDOW_MINUTES``. The per-address limit of the login form is
-separate and stays. The counters are changed by single UPDATE statements, so concurrent
-failed sign-ins of one login are all counted: PostgreSQL makes a second UPDATE of the row
-wait for the first and then apply to its result, and SQLite runs one writer at a time.
+separate and stays. The counters change in single UPDATE statements, so concurrent failed
+sign-ins of one login are all counted. PostgreSQL makes a second UPDATE of the row wait for
+the first and then applies it to the first one's result, and SQLite runs one writer at a time.
 """
 
 import datetime as dt
@@ -36,7 +36,7 @@ def local_time_label(moment: dt.datetime) -> str:
 
 
 def _ensure_state(user_id: int) -> None:
-    """Insert the login's state row unless it exists; safe when two requests race."""
+    """Insert the login's state row unless it exists, which is safe when two requests race."""
     insert = (
         postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
@@ -67,7 +67,7 @@ def locked_until(user_id: int, now: dt.datetime | None = None) -> dt.datetime | 
 
 
 def record_failure(user_id: int, now: dt.datetime | None = None) -> dt.datetime | None:
-    """Count a failed sign-in of a login and lock it when the limit is reached; commit.
+    """Count a failed sign-in of a login, lock it when the limit is reached, and commit.
 
     Returns the end of the lock when this failure locked the login, otherwise None. A
     failure older than the window starts the count again at one.
@@ -99,7 +99,7 @@ def record_failure(user_id: int, now: dt.datetime | None = None) -> dt.datetime 
 
 
 def record_success(user_id: int) -> None:
-    """Forget the failures of a login after a successful sign-in; commit."""
+    """Forget the failures of a login after a successful sign-in, and commit."""
     db.session.execute(
         _update(user_id)
         .where(LoginState.failed_count > 0)
@@ -109,7 +109,7 @@ def record_success(user_id: int) -> None:
 
 
 def unlock(user_id: int) -> bool:
-    """Lift the lock of a login and forget its failures; return whether it was locked.
+    """Lift the lock of a login, forget its failures and return whether it was locked.
 
     The caller commits.
     """
@@ -134,7 +134,7 @@ def locks_of(user_ids: list[int], now: dt.datetime | None = None) -> dict[int, d
 
 
 def locked_message(until: dt.datetime) -> str:
-    """The sign-in page's message for a locked login, with the local end of the lock."""
+    """Build the sign-in page's message for a locked login, with the local end of the lock."""
     return _(
         "This login is locked after too many failed sign-ins until %(time)s. Try again "
         "after that time, or ask your school system administrator to lift the lock.",
@@ -146,7 +146,7 @@ def locked_message(until: dt.datetime) -> str:
 
 
 def require_password_change(user_id: int) -> None:
-    """Make the login choose a new password at its next sign-in; the caller commits."""
+    """Make the login choose a new password at its next sign-in. The caller commits."""
     _ensure_state(user_id)
     db.session.execute(_update(user_id).values(must_change_password=True))
 
@@ -189,7 +189,7 @@ def check_new_password(user, current: str, new: str, repeated: str) -> list[str]
 
 
 def change_own_password(user, current: str, new: str, repeated: str) -> None:
-    """Check and store a login's new password, and clear the forced change; commit.
+    """Check and store a login's new password, clear the forced change, and commit.
 
     Raises PasswordChangeError with every message when the password is rejected.
     """

@@ -3,7 +3,7 @@ login sheet, password resets and contacts.
 
 The school administrator manages every class of the school. A class teacher manages only
 the classes they lead, and only while the school setting «class teachers manage their
-class's logins» is on. Any other class answers 404, like a class of another school.
+class's logins» is on. Any other class returns 404, like a class of another school.
 Initial passwords exist in readable form only in the response that created them.
 """
 
@@ -76,7 +76,7 @@ def may_manage(scope: Scope, school_class: SchoolClass) -> bool:
 
 
 def get_class(scope: Scope, class_id) -> SchoolClass:
-    """Load a class whose logins the session manages; any other class answers 404."""
+    """Load a class whose logins the session manages; any other class aborts with 404."""
     users._require_school(scope)
     school_class = scoped_get_or_404(SchoolClass, class_id, scope)
     if not may_manage(scope, school_class):
@@ -359,7 +359,7 @@ def _family_login(person) -> User:
 
 
 def reset_person_password(scope: Scope, class_id, kind: str, person_id) -> LoginSheet:
-    """Give a student's or parent's login a new random password; lift its lock; commit.
+    """Give a student's or parent's login a new random password, lift its lock, and commit.
 
     Returns a one-slip sheet with the new password.
     """
@@ -377,7 +377,10 @@ def reset_person_password(scope: Scope, class_id, kind: str, person_id) -> Login
 
 
 def check_phone(phone: str) -> str | None:
-    """Return a typed phone number trimmed, None for an empty one; raise DomainError if invalid."""
+    """Return a typed phone number trimmed, or None for an empty one.
+
+    Raises DomainError for an invalid number.
+    """
     phone = (phone or "").strip()
     if not phone:
         return None
@@ -396,7 +399,7 @@ def check_phone(phone: str) -> str | None:
 
 
 def update_contacts(scope: Scope, class_id, kind: str, person_id, phone: str, email: str):
-    """Store a parent's phone and e-mail, or a student's login e-mail; commit.
+    """Store a parent's phone and e-mail, or a student's login e-mail, and commit.
 
     A parent's address goes to the guardian record and, when the parent has a login,
     to the login, which receives the notices. On DomainError nothing is committed and the

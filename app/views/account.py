@@ -10,7 +10,7 @@ from app.services import accounts
 
 
 class AccountPasswordView(BaseView):
-    """Change the own password; a login with a given password is kept here until it does."""
+    """Change the own password. A login with a given password is kept here until it does."""
 
     route_base = "/account/password"
     default_view = "change"

@@ -13,7 +13,7 @@ from app.models import db
 from app.reports import login_sheet
 from app.reports.xlsx import XLSX_MIMETYPE, safe_file_name
 from app.security.scope import current_scope
-from app.services import accounts, class_logins
+from app.services import accounts, class_logins, users
 from app.services.notifications import public_url
 from app.views.users import _no_store
 
@@ -21,7 +21,7 @@ PERSON_KINDS = ("student", "guardian")
 
 
 class ClassLoginView(BaseView):
-    """Create a class's logins at once with a login sheet; reset passwords; edit contacts."""
+    """Create a class's logins at once with a login sheet, reset passwords, edit contacts."""
 
     route_base = "/class-logins"
     default_view = "index"
@@ -127,12 +127,10 @@ class ClassLoginView(BaseView):
 
     def _contacts_form(self, class_id, kind, person_id, phone=None, email=None, status=200):
         school_class, person = class_logins.get_person(current_scope(), class_id, kind, person_id)
-        login_email = person.user.email if person.user_id else ""
         if email is None:
-            email = person.email if kind == "guardian" and person.email else login_email
-            email = "" if email and class_logins.users.is_placeholder(email) else email or ""
+            email = _shown_email(kind, person)
         if phone is None:
-            phone = person.phone or "" if kind == "guardian" else ""
+            phone = (person.phone or "") if kind == "guardian" else ""
         page = self.render_template(
             "class_logins_contacts.html",
             school_class=school_class,
@@ -154,6 +152,14 @@ class ClassLoginView(BaseView):
             return self._contacts_form(class_id, kind, person_id, phone, email, status=400)
         flash(_("The contacts are saved."), "success")
         return redirect(url_for(".show", class_id=class_id))
+
+
+def _shown_email(kind: str, person) -> str:
+    """Return the address the contacts form starts with: the record's, else the login's."""
+    email = person.email if kind == "guardian" and person.email else ""
+    if not email and person.user_id:
+        email = person.user.email
+    return "" if users.is_placeholder(email) else email
 
 
 def register(appbuilder) -> None:
