@@ -115,6 +115,8 @@ def end_idle_session():
 
 def require_password_change():
     """Send a login that must change its given password to the change page, and nowhere else."""
+    # NOTE: API calls with a JWT token have no session user here, so a token taken by
+    # such a login before the change still works on the REST API.
     if request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
