@@ -1,7 +1,7 @@
 """Login state (failures, lock, forced password change) and class teachers' logins setting
 
 Revision ID: b7c1d2e3f4a5
-Revises: 27a6f3418ff9
+Revises: 5f13835307f7
 Create Date: 2026-12-05 13:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1d2e3f4a5'
-down_revision = '27a6f3418ff9'
+down_revision = '5f13835307f7'
 branch_labels = None
 depends_on = None
 
