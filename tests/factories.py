@@ -47,11 +47,15 @@ from app.models import (
     School,
     SchoolClass,
     SocialStatus,
+    StaffEducation,
+    StaffPosition,
+    StaffRecord,
     Student,
     StudyGroup,
     Subject,
     Term,
     TimetableEntry,
+    TrainingCourse,
     Vacation,
     db,
 )
@@ -231,6 +235,7 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         )
 
     teacher = employees["teacher"]
+    _add_staff_records(add, sid, teacher)
     school_class = add(
         SchoolClass(
             school_id=sid,
@@ -428,6 +433,54 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     world.users = users
     db.session.flush()
     return world
+
+
+def _add_staff_records(add, sid, teacher) -> None:
+    """A personnel record of the teacher with one row of each staff record model."""
+    add(
+        StaffRecord(
+            school_id=sid,
+            employee_id=teacher.id,
+            category="first",
+            category_assigned_on=dt.date(2022, 12, 20),
+            category_valid_until=dt.date(2027, 12, 20),
+            total_experience_years=10,
+            total_experience_months=3,
+            teaching_experience_years=8,
+            teaching_experience_months=0,
+            experience_as_of=dt.date(2026, 9, 1),
+        )
+    )
+    add(
+        StaffPosition(
+            school_id=sid,
+            employee_id=teacher.id,
+            title="Учитель математики",
+            rate=Decimal("1.0"),
+            date_from=dt.date(2018, 9, 1),
+        )
+    )
+    add(
+        StaffEducation(
+            school_id=sid,
+            employee_id=teacher.id,
+            level="higher_specialist",
+            institution="МПГУ",
+            graduation_year=2016,
+            speciality="Математика",
+        )
+    )
+    add(
+        TrainingCourse(
+            school_id=sid,
+            employee_id=teacher.id,
+            name="Обновлённые ФГОС ООО",
+            hours=36,
+            date_from=dt.date(2025, 3, 10),
+            date_to=dt.date(2025, 3, 21),
+            document="Удостоверение № 1",
+        )
+    )
 
 
 def _add_communication(add, sid, school_class, student, parent_user, users) -> None:

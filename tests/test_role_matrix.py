@@ -57,6 +57,8 @@ BASELINE = {
             "Announcements",
             "Messages",
             "Notifications",
+            "SchoolCard",
+            "StaffRecords",
         },
     ),
     "principal": (
@@ -76,6 +78,8 @@ BASELINE = {
             "PhysicalEducation",
             "SocialPassport",
             "MealBenefits",
+            "SchoolCard",
+            "StaffRecords",
         },
         EDUCATION
         | {
@@ -104,6 +108,7 @@ BASELINE = {
             "ProgrammeReport",
             "PhysicalEducation",
             "SocialPassport",
+            "StaffRecords",
         },
         {
             "Journal",
@@ -127,7 +132,10 @@ BASELINE = {
         },
         {"Students", "Guardians", "Messages", "Notifications", "PersonalDataConsents"},
     ),
-    "hr": (PUBLISHED_TO_SCHOOL | {"Announcements"}, {"Employees", "Messages", "Notifications"}),
+    "hr": (
+        PUBLISHED_TO_SCHOOL | {"Announcements"},
+        {"Employees", "StaffRecords", "Messages", "Notifications"},
+    ),
     "medical": (
         PUBLISHED_TO_SCHOOL
         | {"Students", "SchoolClasses", "Announcements", "AbsenteeList", "PhysicalEducation"},
@@ -139,8 +147,8 @@ BASELINE = {
         {"Messages", "Notifications", "SocialPassport", "PsychologistNotes"},
     ),
     "technical_staff": (
-        PUBLISHED_TO_SCHOOL | {"Timetable", "Rooms", "Announcements"},
-        {"Messages", "Notifications"},
+        PUBLISHED_TO_SCHOOL | {"Timetable", "Announcements"},
+        {"Rooms", "Messages", "Notifications"},
     ),
     "student": (
         PUBLISHED_TO_SCHOOL | {"Diary", "Timetable", "Announcements"},

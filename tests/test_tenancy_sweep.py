@@ -80,6 +80,9 @@ ROUTE_PARAMETER_MODELS = {
     "exemption_id": "HealthExemption",
     "status_id": "SocialStatus",
     "consent_id": "PsychologyConsent",
+    "position_id": "StaffPosition",
+    "education_id": "StaffEducation",
+    "training_id": "TrainingCourse",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.

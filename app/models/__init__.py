@@ -58,6 +58,7 @@ from app.models.schoolyear import (
     Term,
     Vacation,
 )
+from app.models.staff import StaffEducation, StaffPosition, StaffRecord, TrainingCourse
 from app.models.timetable import Lesson, TimetableEntry
 
 __all__ = [
@@ -105,6 +106,10 @@ __all__ = [
     "ReportJob",
     "Membership",
     "Room",
+    "StaffEducation",
+    "StaffPosition",
+    "StaffRecord",
+    "TrainingCourse",
     "School",
     "SchoolClass",
     "SchoolOwned",

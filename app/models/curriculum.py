@@ -11,6 +11,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
@@ -61,6 +62,8 @@ class Room(SchoolOwned, db.Model):
     name = Column(String(50), nullable=False)
     capacity = Column(Integer)
     floor = Column(Integer)
+    #: Equipment of the room (projector, interactive board, computers), one item a line.
+    equipment = Column(Text)
 
     def __str__(self) -> str:
         return self.name

@@ -6,10 +6,12 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import relationship
@@ -54,11 +56,39 @@ class School(db.Model):
     ogrn = Column(String(15))
     okrug = Column(String(150))
     district = Column(String(150))
+    #: Legal address (юридический адрес).
     address = Column(String(500))
     phone = Column(String(50))
     email = Column(String(150))
     website = Column(String(255))
     principal_name = Column(String(255))
+
+    # The school card (паспорт ОУ): legal details, contacts, management, infrastructure.
+    # The school system administrator keeps them; see app/services/school_card.py.
+    kpp = Column(String(9))
+    okpo = Column(String(10))
+    #: Organisational and legal form, e.g. «муниципальное бюджетное общеобразовательное
+    #: учреждение».
+    legal_form = Column(String(255))
+    founder = Column(String(500))
+    licence_number = Column(String(50))
+    licence_date = Column(Date)
+    accreditation_number = Column(String(50))
+    accreditation_date = Column(Date)
+    accreditation_valid_until = Column(Date)
+    #: Actual address (фактический адрес) when it differs from the legal one.
+    actual_address = Column(String(500))
+    #: Deputy principals, one per line: name and area of responsibility.
+    deputies = Column(Text)
+    building_count = Column(Integer)
+    #: Design capacity (проектная мощность) in students.
+    design_capacity = Column(Integer)
+    has_gym = Column(Boolean)
+    has_library = Column(Boolean)
+    canteen_seats = Column(Integer)
+    computer_class_count = Column(Integer)
+    #: Internet access speed in Mbit/s.
+    internet_speed_mbps = Column(Integer)
     #: Number of shifts (смены) the school teaches in.
     shifts = Column(Integer, nullable=False, default=1)
     six_day_week = Column(Boolean, nullable=False, default=False)

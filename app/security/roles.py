@@ -119,7 +119,15 @@ ROLES: dict[str, RoleSpec] = {
             },
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE
-            | {"SchoolUsers", "ClassLogins", "SchoolSettings", "RegulationEdit", "Announcements"},
+            | {
+                "SchoolUsers",
+                "ClassLogins",
+                "SchoolSettings",
+                "RegulationEdit",
+                "Announcements",
+                "SchoolCard",
+                "StaffRecords",
+            },
         ),
         _spec(
             "principal",
@@ -142,6 +150,8 @@ ROLES: dict[str, RoleSpec] = {
                 "PhysicalEducation",
                 "SocialPassport",
                 "MealBenefits",
+                "SchoolCard",
+                "StaffRecords",
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
@@ -168,6 +178,8 @@ ROLES: dict[str, RoleSpec] = {
                 # The class teacher's circle of the social passport is checked per class.
                 "PhysicalEducation",
                 "SocialPassport",
+                # The code limits a teacher to the record of their own employee row.
+                "StaffRecords",
             },
             # ReportJobs: class teachers queue their own class's reports. ClassLogins: class
             # teachers manage their own class's logins while the school setting allows it.
@@ -190,7 +202,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("HR specialist"),
             "school",
             read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL,
-            write=COMMUNICATION_WRITE | {"Employees"},
+            write=COMMUNICATION_WRITE | {"Employees", "StaffRecords"},
         ),
         _spec(
             "medical",
@@ -217,8 +229,9 @@ ROLES: dict[str, RoleSpec] = {
             "Технический персонал",
             _l("Technical staff"),
             "school",
-            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Timetable", "Rooms"},
-            write=COMMUNICATION_WRITE,
+            read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Timetable"},
+            # Rooms: capacity and equipment of the classrooms they look after.
+            write=COMMUNICATION_WRITE | {"Rooms"},
         ),
         _spec(
             "student",

@@ -21,6 +21,8 @@ FEATURE_MODULES = [
     "assessment_schedule",
     "timetable",
     "reports",
+    "school_card",
+    "staff_records",
     "school_reports",
     "report_jobs",
     "users",

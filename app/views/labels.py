@@ -8,6 +8,7 @@ LABELS = {
     "birth_date": _l("Date of birth"),
     "cancel_reason": _l("Reason of cancellation"),
     "capacity": _l("Seats"),
+    "equipment": _l("Equipment"),
     "class_id": _l("Class"),
     "class_teacher": _l("Class teacher"),
     "class_teacher_id": _l("Class teacher"),

@@ -192,7 +192,7 @@ class RoomView(_Labelled, SchoolModelView):
     datamodel = _interface(Room)
     class_permission_name = "Rooms"
     route_base = "/rooms"
-    list_columns = ["name", "capacity", "floor"]
+    list_columns = ["name", "capacity", "floor", "equipment"]
     add_columns = edit_columns = list_columns
     search_columns = ["name"]
     base_order = ("name", "asc")
@@ -422,7 +422,7 @@ REST_APIS = [
         ["year_id", "kind", "number", "name", "start_date", "end_date", "grade_from", "grade_to"],
     ),
     _api(Subject, "Subjects", "subject", ["name", "short_name", "parent_id"]),
-    _api(Room, "Rooms", "room", ["name", "capacity", "floor"]),
+    _api(Room, "Rooms", "room", ["name", "capacity", "floor", "equipment"]),
     _api(
         SchoolClass,
         "SchoolClasses",

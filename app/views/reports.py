@@ -53,6 +53,7 @@ from app.reports.charts import screen_chart
 from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import report_jobs
+from app.services.school_card import CARD_FIELDS, card_sections
 from app.views.base import SafeSQLAInterface, SchoolModelView
 from app.views.labels import LABELS
 from app.views.report_jobs import QUEUED_MESSAGE, REPORT_JOBS_PERMISSION
@@ -631,11 +632,9 @@ def _authority_choices() -> list[EducationAuthority]:
 
 SCHOOL_CARD_LABELS = {
     **LABELS,
+    **{field.name: field.label for field in CARD_FIELDS},
     "name": _l("Name"),
-    "full_name": _l("Full name"),
-    "address": _l("Address"),
     "district": _l("District"),
-    "principal_name": _l("Principal"),
     "shifts": _l("Shifts"),
     "six_day_week": _l("Six-day week"),
 }
@@ -651,16 +650,11 @@ class SchoolCardView(SchoolModelView):
     show_title = _l("School card")
     base_permissions = ["can_read"]
     label_columns = SCHOOL_CARD_LABELS
-    list_columns = ["name", "address", "district", "principal_name", "shifts", "six_day_week"]
-    show_columns = [
-        "name",
-        "full_name",
-        "address",
-        "district",
-        "principal_name",
-        "shifts",
-        "six_day_week",
-    ]
+    list_columns = ["name", "address", "district", "principal_name", "phone", "inn"]
+    show_fieldsets = [
+        (title, {"fields": [field.name for field in fields]}) for title, fields in card_sections()
+    ] + [(_l("Timetable"), {"fields": ["district", "shifts", "six_day_week"]})]
+    show_columns = [name for _title, spec in show_fieldsets for name in spec["fields"]]
     search_columns = ["name", "district"]
     base_order = ("name", "asc")
 
