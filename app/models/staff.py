@@ -78,7 +78,7 @@ class StaffRecord(SchoolOwned, db.Model):
 
 
 class StaffPosition(SchoolOwned, db.Model):
-    """A position an employee holds (должность) at a rate (ставка), with its dates."""
+    """A position (должность) of an employee at a rate (ставка), with its dates."""
 
     __tablename__ = "staff_position"
     __table_args__ = (

@@ -22,8 +22,8 @@ from app.services.dates import format_date, parse_user_date
 
 log = logging.getLogger(__name__)
 
-#: Weights of the check digit of a legal entity's ten-digit ИНН (order of the Federal Tax
-#: Service on the structure of the taxpayer number).
+#: Weights of the check digit of a legal entity's ten-digit ИНН: the weighted sum of the
+#: first nine digits, modulo 11 and then modulo 10, is the tenth digit.
 INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 #: КПП: four digits of the tax office, two characters of the reason (digits or capital
@@ -168,7 +168,7 @@ def inn_problem(value: str) -> str | None:
 
 
 def ogrn_problem(value: str) -> str | None:
-    """Check an ОГРН: 13 digits; the last is the remainder of the first 12 by 11, mod 10."""
+    """Check an ОГРН: 13 digits, the last being the first 12 as a number modulo 11, modulo 10."""
     if not re.fullmatch(r"\d{13}", value):
         return _(
             "OGRN «%(value)s» is invalid: it has 13 digits, for example 1027700132195.",
@@ -322,7 +322,7 @@ def _check_dates(values: dict, today: dt.date, errors: list) -> None:
 
 
 def read_card_form(form, today: dt.date) -> dict:
-    """Parse and check every field of the submitted card; raise with all problems found."""
+    """Parse and check every field of the submitted card, raising one error with every problem."""
     errors: list = []
     values = {}
     for field in CARD_FIELDS:

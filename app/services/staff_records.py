@@ -2,7 +2,7 @@
 
 The HR specialist and the school system administrator edit every employee's record, the
 principal reads them all, and any other holder of the permission (a teacher) reads only
-the record of their own employee row; another employee's id answers 404 to them.
+the record of their own employee row and gets 404 for any other employee's id.
 """
 
 import datetime as dt
@@ -36,8 +36,8 @@ EDITOR_ROLES = ("hr", "school_admin")
 #: Roles that read every record of their school.
 READER_ROLES = EDITOR_ROLES + ("principal",)
 
-#: A teacher is entitled to professional training at least once in three years (Federal
-#: Law 273-FZ «Об образовании», art. 47 part 5 item 2); older courses are flagged.
+#: Schools plan professional training for each teacher at least once in three years, so the
+#: report flags an employee whose last course ended earlier than that.
 TRAINING_PERIOD_YEARS = 3
 #: Months ahead the report looks for expiring qualification categories by default.
 DEFAULT_EXPIRY_MONTHS = 6

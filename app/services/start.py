@@ -47,6 +47,11 @@ START_LINKS: dict[str, list[StartLink]] = {
             _l("Addresses, principals and shifts of your schools."),
         ),
         StartLink(
+            "SchoolCardExportView.export",
+            _l("School cards in Excel"),
+            _l("Legal details, contacts and infrastructure of every school in one table."),
+        ),
+        StartLink(
             "AuthorityAnnouncementView.index",
             _l("Announcements to schools"),
             _l("Announcements shown in every school of your authority."),
@@ -61,6 +66,11 @@ START_LINKS: dict[str, list[StartLink]] = {
             "SchoolUserView.list",
             _l("School users"),
             _l("Logins and roles of your school's people."),
+        ),
+        StartLink(
+            "SchoolCardPageView.card",
+            _l("School card"),
+            _l("Legal details, contacts, management and infrastructure of the school."),
         ),
         StartLink(
             "TermView.list", _l("Terms"), _l("Terms, vacations and holidays of the school year.")
@@ -82,6 +92,11 @@ START_LINKS: dict[str, list[StartLink]] = {
             "TimetableView.index", _l("Timetable"), _l("Weekly timetables of classes and teachers.")
         ),
         StartLink("CourseView.list", _l("Teaching load"), _l("Courses, classes and teachers.")),
+        StartLink(
+            "SchoolCardPageView.card",
+            _l("School card"),
+            _l("Legal details, contacts, management and infrastructure of the school."),
+        ),
         *COMMUNICATION,
     ],
     "teacher": [
@@ -114,6 +129,11 @@ START_LINKS: dict[str, list[StartLink]] = {
     ],
     "hr": [
         StartLink("EmployeeView.list", _l("Staff"), _l("Staff records and positions.")),
+        StartLink(
+            "StaffRecordsView.index",
+            _l("Staff records"),
+            _l("Positions, education, qualification categories and courses of the staff."),
+        ),
         *COMMUNICATION,
     ],
     "medical": [
@@ -127,7 +147,9 @@ START_LINKS: dict[str, list[StartLink]] = {
     ],
     "technical_staff": [
         StartLink("TimetableView.index", _l("Timetable"), _l("Timetable of classes and rooms.")),
-        StartLink("RoomView.list", _l("Rooms"), _l("Rooms of the school.")),
+        StartLink(
+            "RoomView.list", _l("Rooms"), _l("Rooms of the school, their seats and equipment.")
+        ),
         *COMMUNICATION,
     ],
     "student": [
