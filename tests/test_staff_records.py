@@ -166,6 +166,31 @@ def test_invalid_position_names_each_value(app, school, login):
     assert _rows(app, StaffPosition, employee_id) == []
 
 
+def test_rejected_form_keeps_typed_values(app, school, login):
+    employee_id = _employee_id(app, school, "secretary")
+    client = login(school.users["hr"])
+
+    response = client.post(
+        f"/staff-records/{employee_id}/trainings",
+        data={"name": "Охрана труда", "hours": "40", "date_from": "10.02.2021"},
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'value="Охрана труда"' in page
+    assert 'value="10.02.2021"' in page
+
+
+def test_record_form_shows_stored_values(app, world, login):
+    teacher_id = _employee_id(app, world["A"], "teacher")
+    client = login(world["A"].users["hr"])
+
+    page = client.get(f"/staff-records/{teacher_id}").get_data(as_text=True)
+
+    assert 'value="20.12.2027"' in page
+    assert '<option value="first" selected>' in page
+
+
 @pytest.mark.parametrize("rate", ["0", "-1", "2,5", "abc", "NaN"])
 def test_rate_out_of_range_rejected(app, school, login, rate):
     employee_id = _employee_id(app, school, "secretary")

@@ -207,6 +207,24 @@ def staff_card(scope: Scope, employee: Employee, today: dt.date) -> StaffCard:
     return card
 
 
+def record_form_values(record: StaffRecord | None) -> dict[str, str]:
+    """Return the stored category and experience as the record form shows them."""
+    if record is None:
+        return {"category": "none"}
+    values = {"category": record.category}
+    for name in ("category_assigned_on", "category_valid_until", "experience_as_of"):
+        day = getattr(record, name)
+        values[name] = format_date(day) if day else ""
+    for name in (
+        "total_experience_years",
+        "total_experience_months",
+        "teaching_experience_years",
+        "teaching_experience_months",
+    ):
+        values[name] = str(getattr(record, name))
+    return values
+
+
 # --- Reading forms -----------------------------------------------------------------------
 
 

@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class StaffRecordsView(BaseView):
-    """Staff records: HR and the school administrator edit, the principal reads all,
-    a teacher reads their own."""
+    """The staff list and each employee's record; the service decides who sees which."""
 
     route_base = "/staff-records"
     default_view = "index"
@@ -72,18 +71,19 @@ class StaffRecordsView(BaseView):
     def employee(self, employee_id):
         scope = current_scope()
         employee = staff.employee_or_404(scope, employee_id)
-        return self._render_employee(scope, employee, errors=[], form={})
+        return self._render_employee(scope, employee, errors=[])
 
     @expose("/<int:employee_id>/record", methods=["POST"])
     @has_access
     def save_record(self, employee_id):
-        return self._change(employee_id, staff.save_record, _("The record is saved."))
+        return self._change(employee_id, "record", staff.save_record, _("The record is saved."))
 
     @expose("/<int:employee_id>/positions", methods=["POST"])
     @has_access
     def add_position(self, employee_id):
         return self._change(
             employee_id,
+            "position",
             lambda scope, employee, form, _today: staff.add_position(scope, employee, form),
             _("The position is added."),
         )
@@ -91,12 +91,14 @@ class StaffRecordsView(BaseView):
     @expose("/<int:employee_id>/education", methods=["POST"])
     @has_access
     def add_education(self, employee_id):
-        return self._change(employee_id, staff.add_education, _("The education is added."))
+        return self._change(
+            employee_id, "education", staff.add_education, _("The education is added.")
+        )
 
     @expose("/<int:employee_id>/trainings", methods=["POST"])
     @has_access
     def add_training(self, employee_id):
-        return self._change(employee_id, staff.add_training, _("The course is added."))
+        return self._change(employee_id, "training", staff.add_training, _("The course is added."))
 
     @expose("/position/<int:position_id>/delete", methods=["POST"])
     @has_access
@@ -113,7 +115,7 @@ class StaffRecordsView(BaseView):
     def delete_training(self, training_id):
         return self._delete(TrainingCourse, training_id)
 
-    def _change(self, employee_id, action, done_message):
+    def _change(self, employee_id, form_name, action, done_message):
         scope = current_scope()
         employee = staff.editable_employee_or_404(scope, employee_id)
         try:
@@ -121,7 +123,10 @@ class StaffRecordsView(BaseView):
         except StaffRecordError as error:
             db.session.rollback()
             log.info("Staff record of employee %s not changed: invalid values", employee.id)
-            return self._render_employee(scope, employee, error.messages, request.form), 400
+            page = self._render_employee(
+                scope, employee, error.messages, failed_form=form_name, form=request.form
+            )
+            return page, 400
         flash(done_message, "success")
         return redirect(url_for(".employee", employee_id=employee.id))
 
@@ -132,15 +137,19 @@ class StaffRecordsView(BaseView):
         flash(_("The entry is deleted."), "success")
         return redirect(url_for(".employee", employee_id=employee_id))
 
-    def _render_employee(self, scope, employee, errors, form):
+    def _render_employee(self, scope, employee, errors, failed_form="", form=None):
+        """Render the employee's screen; a rejected form keeps the values typed into it."""
         today = dt.date.today()
+        card = staff.staff_card(scope, employee, today)
         return self.render_template(
             "staff_record.html",
-            card=staff.staff_card(scope, employee, today),
+            card=card,
+            record_values=staff.record_form_values(card.record),
             can_edit=staff.may_edit(scope),
             sees_all=staff.sees_all(scope),
             errors=errors,
-            form=form,
+            failed_form=failed_form,
+            form=form or {},
             categories=QUALIFICATION_CATEGORIES,
             levels=EDUCATION_LEVELS,
             today=today,
