@@ -194,6 +194,7 @@ def kpp_problem(value: str) -> str | None:
 
 
 def okpo_problem(value: str) -> str | None:
+    # NOTE: only the length is checked. The ОКПО check digit is not verified yet.
     if re.fullmatch(r"\d{8}|\d{10}", value):
         return None
     return _(
