@@ -653,7 +653,7 @@ class SchoolCardView(SchoolModelView):
     list_columns = ["name", "address", "district", "principal_name", "phone", "inn"]
     show_fieldsets = [
         (title, {"fields": [field.name for field in fields]}) for title, fields in card_sections()
-    ] + [(_l("Timetable"), {"fields": ["district", "shifts", "six_day_week"]})]
+    ] + [(_l("District and shifts"), {"fields": ["district", "shifts", "six_day_week"]})]
     show_columns = [name for _title, spec in show_fieldsets for name in spec["fields"]]
     search_columns = ["name", "district"]
     base_order = ("name", "asc")
