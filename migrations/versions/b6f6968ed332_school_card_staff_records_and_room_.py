@@ -1,7 +1,7 @@
 """School card, staff records and room equipment
 
 Revision ID: b6f6968ed332
-Revises: 27a6f3418ff9
+Revises: b7c1d2e3f4a5
 Create Date: 2026-12-05 13:29:27.109703
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b6f6968ed332'
-down_revision = '27a6f3418ff9'
+down_revision = 'b7c1d2e3f4a5'
 branch_labels = None
 depends_on = None
 
