@@ -153,6 +153,16 @@ ATTACHMENT_EXTENSIONS = frozenset(
 #: The largest request body, in bytes: ten attachments of the maximum size and the form.
 MAX_CONTENT_LENGTH = 10 * ATTACHMENT_MAX_BYTES + 1024 * 1024
 
+# --- Import of students and staff ------------------------------------------
+
+#: The folder where an uploaded file waits between its preview and the confirmation.
+IMPORT_DIR = os.environ.get("IMPORT_DIR", str(INSTANCE_DIR / "imports"))
+#: The largest import file accepted, in bytes: a school of 2,000 students with both
+#: parents fits in well under 1 MB of CSV.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 5 * 1024 * 1024))
+#: Seconds a previewed file waits for its confirmation before it is deleted.
+IMPORT_KEEP_SECONDS = int(os.environ.get("IMPORT_KEEP_SECONDS", 3600))
+
 # --- E-mail -----------------------------------------------------------------
 
 #: The SMTP server of the deployment; without MAIL_SERVER the queue keeps e-mails unsent.

@@ -43,6 +43,7 @@ def app(tmp_path_factory):
             "DEMO_LOGINS_FILE": str(tmp_path_factory.mktemp("demo") / "demo-logins.csv"),
             "PUBLIC_URL": "https://school.example.test",
             "ATTACHMENTS_DIR": str(tmp_path_factory.mktemp("attachments")),
+            "IMPORT_DIR": str(tmp_path_factory.mktemp("imports")),
         }
     )
     with application.app_context():

@@ -59,6 +59,8 @@ BASELINE = {
             "Notifications",
             "SchoolCard",
             "StaffRecords",
+            "StudentImport",
+            "EmployeeImport",
         },
     ),
     "principal": (
@@ -130,11 +132,18 @@ BASELINE = {
             "AbsenteeList",
             "MealBenefits",
         },
-        {"Students", "Guardians", "Messages", "Notifications", "PersonalDataConsents"},
+        {
+            "Students",
+            "Guardians",
+            "Messages",
+            "Notifications",
+            "PersonalDataConsents",
+            "StudentImport",
+        },
     ),
     "hr": (
         PUBLISHED_TO_SCHOOL | {"Announcements"},
-        {"Employees", "StaffRecords", "Messages", "Notifications"},
+        {"Employees", "StaffRecords", "Messages", "Notifications", "EmployeeImport"},
     ),
     "medical": (
         PUBLISHED_TO_SCHOOL

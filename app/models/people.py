@@ -33,6 +33,9 @@ class PersonMixin:
     first_name = Column(String(100), nullable=False)
     middle_name = Column(String(100))
 
+    #: Insurance number of the person (СНИЛС), stored as «123-456-789 01».
+    snils = Column(String(14))
+
     @property
     def full_name(self) -> str:
         return person_full_name(self.last_name, self.first_name, self.middle_name)
@@ -54,6 +57,7 @@ class Employee(PersonMixin, SchoolOwned, db.Model):
     __audit_confidential__ = frozenset()
     __table_args__ = (
         UniqueConstraint("school_id", "user_id", name="uq_employee_user"),
+        UniqueConstraint("school_id", "snils", name="uq_employee_snils"),
         Index("ix_employee_school_name", "school_id", "last_name"),
     )
 
@@ -78,6 +82,7 @@ class Student(PersonMixin, SchoolOwned, db.Model):
     __table_args__ = (
         UniqueConstraint("school_id", "user_id", name="uq_student_user"),
         UniqueConstraint("school_id", "personal_file_number", name="uq_student_file_number"),
+        UniqueConstraint("school_id", "snils", name="uq_student_snils"),
         CheckConstraint("sex IN ('m', 'f')", name="ck_student_sex"),
         Index("ix_student_school_class", "school_id", "class_id"),
     )

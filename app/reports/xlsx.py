@@ -20,7 +20,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from flask import send_file
+from flask_babel import lazy_gettext as _l
 
+from app.errors import DomainError
 from app.reports.charts import BAR, ChartSpec
 
 #: Rows above the header: the title and the filters.
@@ -34,6 +36,11 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 #: Characters Excel forbids in sheet names, and its length limit for them.
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31
+
+#: Rows of one Excel worksheet (Excel 2007 and later), and the table rows that fit under
+#: the title, filters and header rows.
+EXCEL_MAX_ROWS = 1_048_576
+MAX_TABLE_ROWS = EXCEL_MAX_ROWS - (HEADER_ROW + 1)
 
 MIN_WIDTH = 6
 MAX_WIDTH = 60
@@ -59,6 +66,27 @@ Frame = (
 )
 
 
+class TooManyRows(DomainError):
+    """A table longer than one worksheet holds; nothing was written."""
+
+    def __init__(self, count: int):
+        super().__init__(
+            _l(
+                "The list has %(count)s rows, but one Excel sheet holds at most %(max)s: "
+                "narrow the list with the search filters and export it again.",
+            ),
+            count=f"{count:,}".replace(",", "\u00a0"),
+            max=f"{MAX_TABLE_ROWS:,}".replace(",", "\u00a0"),
+        )
+        self.count = count
+
+
+def check_row_count(count: int) -> None:
+    """Raise :class:`TooManyRows` when ``count`` table rows do not fit on one sheet."""
+    if count > MAX_TABLE_ROWS:
+        raise TooManyRows(count)
+
+
 def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
     """Write DataFrames to one XLSX workbook and return its bytes.
 
@@ -66,7 +94,11 @@ def frame_to_xlsx(frames: list[Frame], title: str, filters: str) -> bytes:
     name to an Excel number format such as :data:`DECIMAL_2` or :data:`PERCENT_1`.
     Percent columns hold fractions (0.75 shows as 75.0 %). ``title`` and ``filters``
     head every sheet. A fourth item, a :class:`ChartSpec`, adds a chart beside the table.
+    A frame longer than :data:`MAX_TABLE_ROWS` raises :class:`TooManyRows` before anything
+    is written.
     """
+    for _sheet_title, frame, *_rest in frames or []:
+        check_row_count(len(frame))
     buffer = io.BytesIO()
     options = {
         "strings_to_formulas": False,

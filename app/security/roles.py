@@ -18,6 +18,7 @@ METHOD_PERMISSIONS = {
     "list": "read",
     "show": "read",
     "download": "read",
+    "export_xlsx": "read",
     "add": "write",
     "edit": "write",
     "delete": "write",
@@ -127,6 +128,8 @@ ROLES: dict[str, RoleSpec] = {
                 "Announcements",
                 "SchoolCard",
                 "StaffRecords",
+                "StudentImport",
+                "EmployeeImport",
             },
         ),
         _spec(
@@ -194,7 +197,8 @@ ROLES: dict[str, RoleSpec] = {
             read=COMMUNICATION_READ
             | PUBLISHED_TO_SCHOOL
             | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList", "MealBenefits"},
-            write=COMMUNICATION_WRITE | {"Students", "Guardians", "PersonalDataConsents"},
+            write=COMMUNICATION_WRITE
+            | {"Students", "Guardians", "PersonalDataConsents", "StudentImport"},
         ),
         _spec(
             "hr",
@@ -202,7 +206,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("HR specialist"),
             "school",
             read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL,
-            write=COMMUNICATION_WRITE | {"Employees", "StaffRecords"},
+            write=COMMUNICATION_WRITE | {"Employees", "StaffRecords", "EmployeeImport"},
         ),
         _spec(
             "medical",

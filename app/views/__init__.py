@@ -27,6 +27,7 @@ FEATURE_MODULES = [
     "report_jobs",
     "users",
     "class_logins",
+    "people_import",
     "school_settings",
     "regulation",
     "announcements",

@@ -77,6 +77,7 @@ LABELS = {
     "school_class": _l("Class"),
     "scope": _l("Scope"),
     "sex": _l("Sex"),
+    "snils": _l("SNILS"),
     "shift": _l("Shift"),
     "short_name": _l("Short name"),
     "six_day_week": _l("Six-day week"),

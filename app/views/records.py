@@ -334,6 +334,7 @@ class EmployeeView(_Labelled, SchoolModelView):
         "position",
         "birth_date",
         "sex",
+        "snils",
         "email",
         "phone",
         "is_active",
@@ -353,6 +354,7 @@ class StudentView(_Labelled, SchoolModelView):
         "birth_date",
         "school_class",
         "personal_file_number",
+        "snils",
         "is_active",
     ]
     search_columns = ["last_name", "first_name", "personal_file_number"]
@@ -364,7 +366,14 @@ class GuardianView(_Labelled, SchoolModelView):
     class_permission_name = "Guardians"
     route_base = "/guardians"
     list_columns = _PERSON + ["kind", "student", "phone", "is_barred"]
-    add_columns = edit_columns = _PERSON + ["kind", "student", "phone", "email", "is_barred"]
+    add_columns = edit_columns = _PERSON + [
+        "kind",
+        "student",
+        "snils",
+        "phone",
+        "email",
+        "is_barred",
+    ]
     search_columns = ["last_name", "first_name"]
     base_order = ("last_name", "asc")
 
