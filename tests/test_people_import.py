@@ -524,3 +524,133 @@ def test_unknown_columns_are_listed(school, ctx):
 
     assert result.unknown_headers == ["Любимый цвет"]
     assert result.rows[0].status == NEW
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def _upload(client, url, data, name):
+    return client.post(
+        url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
+
+
+def _token(page: str) -> str:
+    match = re.search(r'name="token" value="([^"]+)"', page)
+    assert match, "the preview offers no confirmation"
+    return match.group(1)
+
+
+def test_secretary_previews_and_confirms(app, school, login):
+    client = login(f"secretary_{KEY}")
+    data = csv_bytes(
+        STUDENT_HEADER, [student_row("Страничкин", parent1=("отец", "Страничкин", "Лев"))]
+    )
+
+    page = _upload(client, "/import/students/preview", data, "page.csv")
+
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'data-status="new"' in text
+    assert "Добавляется родитель 1: Страничкин Лев" in text
+    response = client.post("/import/students/confirm", data={"token": _token(text)})
+    assert response.status_code == 302
+    assert response.location.endswith("/students/list/")
+    with app.app_context():
+        assert student(school, "Страничкин").guardians[0].first_name == "Лев"
+    again = client.post("/import/students/confirm", data={"token": _token(text)})
+    assert again.status_code == 400
+    assert "загрузите файл снова" in again.get_data(as_text=True)
+
+
+def test_confirm_checks_the_file_again(app, school, login):
+    client = login(f"secretary_{KEY}")
+    data = csv_bytes(STUDENT_HEADER, [student_row("Опоздалов", file_number="XPI-900")])
+    token = _token(
+        _upload(client, "/import/students/preview", data, "late.csv").get_data(as_text=True)
+    )
+    with app.app_context():
+        db.session.add(
+            Student(
+                school_id=school.sid,
+                last_name="Первый",
+                first_name="Успел",
+                sex="m",
+                personal_file_number="XPI-900",
+            )
+        )
+        db.session.commit()
+
+    response = client.post("/import/students/confirm", data={"token": token})
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Ничего не импортировано" in page
+    assert "«XPI-900»" in page
+    with app.app_context():
+        found = db.session.scalar(select(func.count()).where(Student.last_name == "Опоздалов"))
+        assert found == 0
+
+
+def test_token_of_another_session_is_refused(app, school, login):
+    data = csv_bytes(STUDENT_HEADER, [student_row("Чужетокенов")])
+    secretary = login(f"secretary_{KEY}")
+    token = _token(
+        _upload(secretary, "/import/students/preview", data, "t.csv").get_data(as_text=True)
+    )
+
+    response = login(f"school_admin_{KEY}").post("/import/students/confirm", data={"token": token})
+
+    assert response.status_code == 400
+    with app.app_context():
+        found = db.session.scalar(select(func.count()).where(Student.last_name == "Чужетокенов"))
+        assert found == 0
+
+
+def test_invalid_file_page_names_the_problem(school, login):
+    client = login(f"school_admin_{KEY}")
+
+    response = _upload(client, "/import/staff/preview", b"", "empty.csv")
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Ничего не импортировано" in page
+    assert "Файл «empty.csv» пуст" in page or "«empty.csv»" in page
+
+
+def test_invalid_row_page_offers_no_confirmation(school, login):
+    client = login(f"hr_{KEY}")
+    data = csv_bytes(STAFF_HEADER, [staff_row("Кривова", phone="12")])
+
+    page = _upload(client, "/import/staff/preview", data, "bad.csv").get_data(as_text=True)
+
+    assert 'data-status="invalid"' in page
+    assert 'name="token"' not in page
+    assert "Строка 2, столбец «Телефон», значение «12»" in page
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "expected"),
+    [
+        ("hr", "/import/students/", 403),
+        ("secretary", "/import/staff/", 403),
+        ("teacher", "/import/students/", 403),
+        ("principal", "/import/staff/", 403),
+        ("secretary", "/import/students/", 200),
+        ("hr", "/import/staff/", 200),
+        ("school_admin", "/import/students/", 200),
+        ("school_admin", "/import/staff/", 200),
+    ],
+)
+def test_import_pages_follow_roles(school, login, role, url, expected):
+    assert login(f"{role}_{KEY}").get(url).status_code == expected
+
+
+def test_template_download_has_the_header(school, login):
+    from openpyxl import load_workbook
+
+    response = login(f"secretary_{KEY}").get("/import/students/template.xlsx")
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert [cell.value for cell in sheet[3]][:8] == STUDENT_HEADER[:8]

@@ -341,7 +341,9 @@ class SchoolModelView(ModelView):
         The rows are read through the same scoped interface and base filters as the list,
         so the file holds exactly the rows the screen would page through.
         """
-        filters = self._filters.copy()
+        # A fresh set per request: the view's own ``_filters`` is shared by every request,
+        # and FAB's ``Filters.copy`` drops the allowed search columns.
+        filters = self.datamodel.get_filters(self.search_columns)
         get_filter_args(filters)
         joined = filters.get_joined_filters(self._base_filters)
         order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
