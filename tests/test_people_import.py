@@ -507,7 +507,7 @@ def test_other_snils_for_same_name_is_invalid(school, ctx):
 
 
 def test_taken_personal_file_number_is_invalid(school, ctx):
-    # The factory's student «Ученикова Анна» holds the file number «XPI-1».
+    # The factory's student «Ученикова Анна» has the file number «XPI-1».
     row = student_row("Номеров", file_number=f"{KEY}-1")
 
     result = preview(school, STUDENTS, csv_bytes(STUDENT_HEADER, [row]), "n.csv")
@@ -592,7 +592,7 @@ def test_confirm_checks_the_file_again(app, school, login):
         assert found == 0
 
 
-def test_token_of_another_session_is_refused(app, school, login):
+def test_other_session_token_is_rejected(app, school, login):
     data = csv_bytes(STUDENT_HEADER, [student_row("Чужетокенов")])
     secretary = login(f"secretary_{KEY}")
     token = _token(
@@ -654,3 +654,43 @@ def test_template_download_has_the_header(school, login):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert [cell.value for cell in sheet[3]][:8] == STUDENT_HEADER[:8]
+
+
+def _student_form(last_name, snils=""):
+    return {
+        "last_name": last_name,
+        "first_name": "Формин",
+        "middle_name": "",
+        "sex": "m",
+        "birth_date": "",
+        "personal_file_number": "",
+        "snils": snils,
+        "is_active": "y",
+    }
+
+
+def test_student_form_stores_empty_snils_as_none(app, school, login):
+    client = login(f"secretary_{KEY}")
+
+    for name in ("Формов", "Формова"):
+        response = client.post("/students/add", data=_student_form(name))
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    with app.app_context():
+        stored = db.session.scalars(
+            select(Student.snils).where(Student.last_name.in_(["Формов", "Формова"]))
+        ).all()
+        assert stored == [None, None]
+
+
+def test_student_form_checks_snils(app, school, login):
+    client = login(f"secretary_{KEY}")
+
+    bad = client.post("/students/add", data=_student_form("Формцев", "112-233-445 96"))
+    good = client.post("/students/add", data=_student_form("Формина", "11223344595"))
+
+    assert bad.status_code == 200
+    assert "не сходится контрольное число" in bad.get_data(as_text=True)
+    assert good.status_code == 302
+    with app.app_context():
+        assert student(school, "Формина").snils == SNILS_1

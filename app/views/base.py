@@ -18,7 +18,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import Boolean, Date, Numeric, select
+from sqlalchemy import Boolean, Date, Numeric, String, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import MANYTOONE
@@ -122,6 +122,22 @@ class SafeSQLAInterface(ScopedSQLAInterface):
             log.exception("Write to %s failed", self.obj.__name__)
             self.session.rollback()
             raise DomainError(SAVE_FAILED) from None
+
+
+def blank_strings_to_null(item) -> None:
+    """Store an empty text field of a form as NULL where the column allows NULL.
+
+    A form sends an untouched optional field as "", and two rows with "" in a column that
+    is unique per school (a personal file number, a СНИЛС) would collide.
+    """
+    table = getattr(type(item), "__table__", None)
+    if table is None:
+        return
+    for column in table.columns:
+        if column.nullable and isinstance(column.type, String):
+            attribute = sa_inspect(type(item)).get_property_by_column(column).key
+            if getattr(item, attribute, None) == "":
+                setattr(item, attribute, None)
 
 
 def _model_column(model, name):
@@ -289,9 +305,11 @@ class SchoolModelView(ModelView):
     def pre_add(self, item):
         stamp_school(item)
         check_related_in_school(item)
+        blank_strings_to_null(item)
 
     def pre_update(self, item):
         check_related_in_school(item)
+        blank_strings_to_null(item)
 
     def _add(self):
         return self._flash_domain_errors(super()._add)
@@ -339,7 +357,7 @@ class SchoolModelView(ModelView):
         """Download the list with the screen's columns, search filters and order.
 
         The rows are read through the same scoped interface and base filters as the list,
-        so the file holds exactly the rows the screen would page through.
+        so the file contains exactly the rows the screen would page through.
         """
         # A fresh set per request: the view's own ``_filters`` is shared by every request,
         # and FAB's ``Filters.copy`` drops the allowed search columns.
@@ -355,8 +373,8 @@ class SchoolModelView(ModelView):
         except TooManyRows as error:
             flash(str(error), "danger")
             return redirect(url_for(f"{self.endpoint}.list", **request.args.to_dict(flat=False)))
-        # NOTE: the rows are loaded as ORM objects at once; fine for a school's lists
-        # (a year's lessons are about 40,000), not for a list of a whole city.
+        # NOTE: the rows are loaded as ORM objects at once. That suits one school's lists,
+        # where a year's lessons are about 40,000, but not a list of a whole city.
         _count, rows = self.datamodel.query(joined, order_column, order_direction)
         columns = [(name, str(self.label_columns.get(name, name))) for name in self.list_columns]
         frame = list_frame(

@@ -89,8 +89,16 @@ class _PeopleImportView(BaseView):
                 self.kind, scope.school_id, data, name, dt.date.today()
             )
         except ImportFileError as error:
+            log.info(
+                "User %s uploaded a %s file that cannot be imported into school %s",
+                scope.user_id,
+                self.kind,
+                scope.school_id,
+            )
             return self._render(errors=self._not_imported(error.messages), name=name, status=400)
-        token = store_upload(self.kind, scope.school_id, scope.user_id, name, data)
+        token = None
+        if preview.is_valid and preview.to_write:
+            token = store_upload(self.kind, scope.school_id, scope.user_id, name, data)
         log.info(
             "User %s previewed a %s import of %s rows in school %s",
             scope.user_id,
@@ -107,6 +115,7 @@ class _PeopleImportView(BaseView):
         token = request.form.get("token", "")
         upload = load_upload(self.kind, scope.school_id, scope.user_id, token)
         if upload is None:
+            log.info("User %s confirmed a %s import that is not kept", scope.user_id, self.kind)
             message = _(
                 "The previewed file is no longer kept (it expired or was replaced by "
                 "another upload): upload the file again."
@@ -117,7 +126,13 @@ class _PeopleImportView(BaseView):
                 self.kind, scope.school_id, upload.data, upload.name, dt.date.today()
             )
             if not preview.is_valid:
-                # The school's records changed since the preview; nothing is written.
+                # The school's records changed since the preview, so nothing is written.
+                log.info(
+                    "User %s confirmed a %s import with invalid rows in school %s",
+                    scope.user_id,
+                    self.kind,
+                    scope.school_id,
+                )
                 messages = self._not_imported(preview.errors)
                 return self._render(
                     preview=preview, errors=messages, token=token, name=upload.name, status=400

@@ -7,6 +7,7 @@ Each feature has one permission name shared by its screen and its API (see
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from wtforms.validators import ValidationError
 
 from app.models import (
     AcademicYear,
@@ -36,6 +37,7 @@ from app.models import (
 from app.models.base import db
 from app.security.roles import ALL_STUDENTS_ROLES
 from app.security.scope import current_scope
+from app.services.people_import.values import BadValue, parse_snils
 from app.services.record_audit import audit_record_write
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
 from app.views.labels import LABELS
@@ -325,6 +327,20 @@ class LessonView(_Labelled, SchoolModelView):
 _PERSON = ["last_name", "first_name", "middle_name"]
 
 
+def _check_snils(_form, field) -> None:
+    """Check a typed СНИЛС and store it as the import does: «123-456-789 01»."""
+    if not (field.data or "").strip():
+        field.data = None
+        return
+    try:
+        field.data = parse_snils(field.data)
+    except BadValue as error:
+        raise ValidationError(str(error)) from None
+
+
+_SNILS_VALIDATORS = {"snils": [_check_snils]}
+
+
 class EmployeeView(_Labelled, SchoolModelView):
     datamodel = _interface(Employee)
     class_permission_name = "Employees"
@@ -339,6 +355,7 @@ class EmployeeView(_Labelled, SchoolModelView):
         "phone",
         "is_active",
     ]
+    validators_columns = _SNILS_VALIDATORS
     search_columns = ["last_name", "first_name", "position"]
     base_order = ("last_name", "asc")
 
@@ -357,6 +374,7 @@ class StudentView(_Labelled, SchoolModelView):
         "snils",
         "is_active",
     ]
+    validators_columns = _SNILS_VALIDATORS
     search_columns = ["last_name", "first_name", "personal_file_number"]
     base_order = ("last_name", "asc")
 
@@ -374,6 +392,7 @@ class GuardianView(_Labelled, SchoolModelView):
         "email",
         "is_barred",
     ]
+    validators_columns = _SNILS_VALIDATORS
     search_columns = ["last_name", "first_name"]
     base_order = ("last_name", "asc")
 
