@@ -9,8 +9,10 @@ Logins are made once per module and reused: the role × view × endpoint product
 
 import datetime as dt
 import decimal
+import io
 import re
 import warnings
+import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -19,11 +21,13 @@ from flask import current_app, url_for
 from flask_appbuilder import BaseView, ModelRestApi, ModelView
 from flask_appbuilder.api import BaseApi
 from flask_appbuilder.security.sqla.models import Role, User
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.routing import IntegerConverter
 
 from app.models import Membership, School, db, is_school_owned
+from app.reports.xlsx import XLSX_MIMETYPE
 from app.security.roles import ROLES
 from tests.factories import TEST_PASSWORD, WEEK_START, make_user
 
@@ -374,6 +378,15 @@ def required_permission(view, method_name: str) -> str | None:
     return "can_" + view.get_method_permission(method_name)
 
 
+def _page_text(response) -> str:
+    """The text of a response: an HTML page, or the cells of a downloaded XLSX file."""
+    if response.mimetype != XLSX_MIMETYPE:
+        return response.get_data(as_text=True)
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        parts = [name for name in archive.namelist() if name.startswith("xl/")]
+        return "".join(archive.read(name).decode("utf-8") for name in parts)
+
+
 def _status_text(response) -> str:
     return f"{response.status_code} {response.location or ''}".strip()
 
@@ -564,6 +577,44 @@ def test_model_view_lists_show_own_school_only(app, sweep):
             if login == FULL_ACCESS and own_id is not None and not _list_links(page, view, own_id):
                 problems.append(f"{login} GET {url}: school A's row {own_id} is missing")
     assert problems == [], "\n".join(problems)
+
+
+def _xlsx_row_count(response) -> int:
+    """Count the table rows of an exported list: the rows below the title, filters and header."""
+    sheet = load_workbook(io.BytesIO(response.data), read_only=True).active
+    return sum(1 for _ in sheet.iter_rows(min_row=4))
+
+
+def test_model_view_exports_contain_own_rows(app, sweep):
+    """The «Экспорт в Excel» file of every list contains exactly school A's rows."""
+    problems = []
+    checked = 0
+    for view in model_views(app):
+        if not has_route(app, view, "export_xlsx"):
+            continue
+        model = view.datamodel.obj
+        with app.test_request_context():
+            url = url_for(f"{view.endpoint}.export_xlsx")
+        for login in school_logins(sweep):
+            response = sweep.clients[login].get(url)
+            if not sweep.holds(login, "can_read", view.class_permission_name):
+                if response.status_code != 403:
+                    problems.append(
+                        f"{login} GET {url}: expected 403, got {_status_text(response)}"
+                    )
+                continue
+            if response.status_code != 200 or response.mimetype != XLSX_MIMETYPE:
+                problems.append(f"{login} GET {url}: got {_status_text(response)}")
+                continue
+            if login != FULL_ACCESS:
+                continue
+            checked += 1
+            expected = len(sweep.row_ids("A", model))
+            exported = _xlsx_row_count(response)
+            if exported != expected:
+                problems.append(f"GET {url}: {exported} rows exported, school A has {expected}")
+    assert problems == [], "\n".join(problems)
+    assert checked > 0, "no list export was found"
 
 
 def test_room_list_shows_no_other_school_room_name(app, sweep):
@@ -1010,7 +1061,7 @@ def test_authority_school_cards_show_own_schools_only(app, sweep):
                             f"GET {rule.rule}: expected 403, got {_status_text(response)}"
                         )
                     continue
-                page = response.get_data(as_text=True)
+                page = _page_text(response)
                 if "Школа № C" in page:
                     problems.append(f"GET {rule.rule}: shows school C")
                 if method_name in ("list", "get_list"):
