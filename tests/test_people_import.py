@@ -694,3 +694,24 @@ def test_student_form_checks_snils(app, school, login):
     assert good.status_code == 302
     with app.app_context():
         assert student(school, "Формина").snils == SNILS_1
+
+
+def test_too_many_rows_are_rejected(school, ctx, monkeypatch):
+    from app.services.people_import import files
+
+    monkeypatch.setattr(files, "MAX_ROWS", 3)
+    data = csv_bytes(STUDENT_HEADER, [student_row(f"Строков{chr(ord('а') + i)}") for i in range(4)])
+
+    message = _file_error(school, STUDENTS, data, "rows.csv")
+
+    assert "больше 3 строк" in message
+
+
+def test_blank_rows_keep_row_numbers(school, ctx):
+    rows = [student_row("Пробелов"), [""] * len(STUDENT_HEADER), student_row("Пропусков")]
+    rows[2][3] = "99.99.2015"
+
+    result = preview(school, STUDENTS, csv_bytes(STUDENT_HEADER, rows), "blank.csv")
+
+    assert [row.number for row in result.rows] == [2, 4]
+    assert result.errors[0].startswith("Строка 4, столбец «Дата рождения»")

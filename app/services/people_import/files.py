@@ -121,6 +121,9 @@ def _xlsx_records(data: bytes, name: str) -> list[tuple[int, list]]:
         records = []
         rows = workbook.worksheets[0].iter_rows(values_only=True)
         for number, values in enumerate(rows, start=1):
+            if _is_empty(values):
+                # Sheets often carry formatted but empty rows; they neither count nor stop.
+                continue
             records.append((number, list(values)))
             if len(records) > MAX_ROWS + HEADER_SEARCH_ROWS:
                 break
@@ -164,6 +167,8 @@ def _csv_records(kind: str, text: str, name: str) -> list[tuple[int, list]]:
     records = []
     try:
         for index, values in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter)):
+            if _is_empty(values):
+                continue
             records.append((index + 1, values))
             if len(records) > MAX_ROWS + HEADER_SEARCH_ROWS:
                 break
