@@ -1,7 +1,7 @@
 """Insurance number (СНИЛС) of students, staff and guardians
 
 Revision ID: b3c1d2e4f5a6
-Revises: 27a6f3418ff9
+Revises: b6f6968ed332
 Create Date: 2026-12-05 13:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b3c1d2e4f5a6'
-down_revision = '27a6f3418ff9'
+down_revision = 'b6f6968ed332'
 branch_labels = None
 depends_on = None
 
