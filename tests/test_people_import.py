@@ -11,7 +11,15 @@ from flask_babel import force_locale
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from app.models import AcademicYear, Employee, Guardian, SchoolClass, Student, db
+from app.models import (
+    AcademicYear,
+    Employee,
+    Guardian,
+    PersonalDataAudit,
+    SchoolClass,
+    Student,
+    db,
+)
 from app.services import people_import
 from app.services.people_import import (
     CHANGED,
@@ -561,6 +569,27 @@ def test_secretary_previews_and_confirms(app, school, login):
     again = client.post("/import/students/confirm", data={"token": _token(text)})
     assert again.status_code == 400
     assert "загрузите файл снова" in again.get_data(as_text=True)
+
+
+def test_confirmed_import_is_in_personal_data_log(app, school, login):
+    client = login(f"secretary_{KEY}")
+    data = csv_bytes(STUDENT_HEADER, [student_row("Журналов", parent1=("мать", "Журналова", "Ия"))])
+    page = _upload(client, "/import/students/preview", data, "log.csv").get_data(as_text=True)
+
+    client.post("/import/students/confirm", data={"token": _token(page)})
+
+    with app.app_context():
+        created = student(school, "Журналов")
+        statement = select(PersonalDataAudit.person_kind, PersonalDataAudit.action).where(
+            PersonalDataAudit.school_id == created.school_id,
+            PersonalDataAudit.person_kind.in_(("student", "guardian")),
+            PersonalDataAudit.person_id.in_(
+                [created.id, *(guardian.id for guardian in created.guardians)]
+            ),
+        )
+        logged = set(db.session.execute(statement).all())
+    assert ("student", "create") in logged
+    assert ("guardian", "create") in logged
 
 
 def test_confirm_checks_the_file_again(app, school, login):
