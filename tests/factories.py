@@ -26,6 +26,7 @@ from app.models import (
     CurriculumHours,
     EducationAuthority,
     Employee,
+    Enrollment,
     FinalMark,
     Guardian,
     HealthExemption,
@@ -284,6 +285,19 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     db.session.flush()
     world.ids["SiblingStudent"] = sibling.id
     world.ids["OtherStudent"] = other.id
+    for enrolled in (student, sibling, other):
+        add(
+            Enrollment(
+                school_id=sid,
+                student_id=enrolled.id,
+                class_id=school_class.id,
+                start_date=year.start_date,
+                start_kind="admission",
+                start_order_number=f"{key}-1-у",
+                start_order_date=dt.date(2026, 8, 28),
+                arrived_from="Школа № 7",
+            )
+        )
 
     parent_user = make_user(f"parent_{key}")
     add_membership(parent_user, "parent", school=school)

@@ -61,6 +61,7 @@ BASELINE = {
             "StaffRecords",
             "StudentImport",
             "EmployeeImport",
+            "StudentMovement",
         },
     ),
     "principal": (
@@ -82,6 +83,7 @@ BASELINE = {
             "MealBenefits",
             "SchoolCard",
             "StaffRecords",
+            "StudentMovement",
         },
         EDUCATION
         | {
@@ -139,6 +141,7 @@ BASELINE = {
             "Notifications",
             "PersonalDataConsents",
             "StudentImport",
+            "StudentMovement",
         },
     ),
     "hr": (

@@ -87,6 +87,7 @@ ROUTE_PARAMETER_MODELS = {
     "position_id": "StaffPosition",
     "education_id": "StaffEducation",
     "training_id": "TrainingCourse",
+    "enrollment_id": "Enrollment",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.
@@ -139,6 +140,7 @@ QUERY_PARAMETER_MODELS = {
         "employee": "Employee",
         "user": "User",
     },
+    "/movement/class-list": {"class": "SchoolClass"},
 }
 
 #: Values for route parameters that are not ids, so a route with both can be called.

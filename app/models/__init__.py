@@ -36,6 +36,7 @@ from app.models.curriculum import (
     course_teacher,
     study_group_student,
 )
+from app.models.enrollment import Enrollment
 from app.models.journal import (
     Assignment,
     AssignmentType,
@@ -93,6 +94,7 @@ __all__ = [
     "Course",
     "CurriculumHours",
     "EducationAuthority",
+    "Enrollment",
     "Employee",
     "FinalMark",
     "Guardian",

@@ -130,6 +130,7 @@ ROLES: dict[str, RoleSpec] = {
                 "StaffRecords",
                 "StudentImport",
                 "EmployeeImport",
+                "StudentMovement",
             },
         ),
         _spec(
@@ -155,6 +156,7 @@ ROLES: dict[str, RoleSpec] = {
                 "MealBenefits",
                 "SchoolCard",
                 "StaffRecords",
+                "StudentMovement",
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
@@ -198,7 +200,7 @@ ROLES: dict[str, RoleSpec] = {
             | PUBLISHED_TO_SCHOOL
             | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList", "MealBenefits"},
             write=COMMUNICATION_WRITE
-            | {"Students", "Guardians", "PersonalDataConsents", "StudentImport"},
+            | {"Students", "Guardians", "PersonalDataConsents", "StudentImport", "StudentMovement"},
         ),
         _spec(
             "hr",

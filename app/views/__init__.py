@@ -28,6 +28,7 @@ FEATURE_MODULES = [
     "users",
     "class_logins",
     "people_import",
+    "movement",
     "school_settings",
     "regulation",
     "announcements",
