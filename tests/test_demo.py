@@ -19,6 +19,7 @@ from app.models import (
     AttendanceCode,
     Course,
     Employee,
+    Enrollment,
     FinalMark,
     Guardian,
     Holiday,
@@ -252,6 +253,32 @@ def test_child_rows_share_school_of_parent(december):
     ]
     for query in checks:
         assert db.session.scalar(query) == 0, str(query)
+
+
+# --- student movement ------------------------------------------------------------
+
+
+def test_active_students_have_one_open_stay_in_their_class(december):
+    stays = db.session.execute(
+        select(Student.id, Student.class_id, Enrollment.class_id)
+        .join(Enrollment, Enrollment.student_id == Student.id)
+        .where(Student.is_active.is_(True), Enrollment.end_date.is_(None))
+    ).all()
+    active = db.session.scalar(select(func.count(Student.id)).where(Student.is_active.is_(True)))
+    assert len(stays) == active
+    assert len({student_id for student_id, _, _ in stays}) == active
+    assert all(current == enrolled for _, current, enrolled in stays)
+
+
+def test_first_graders_admitted_by_order(december):
+    rows = db.session.execute(
+        select(SchoolClass.grade, Enrollment.start_order_number, Enrollment.is_first_enrolment)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .where(Enrollment.is_backfilled.is_(False))
+    ).all()
+    assert rows
+    assert {grade for grade, _, _ in rows} == {1}
+    assert all(number and first for _, number, first in rows)
 
 
 # --- curriculum, timetable and calendar ------------------------------------------

@@ -19,6 +19,7 @@ from app.models import (
     AttendanceCode,
     Course,
     EducationAuthority,
+    Enrollment,
     FinalMark,
     Lesson,
     Mark,
@@ -170,6 +171,16 @@ def test_city_past_year_keeps_leavers(city):
         )
         == 0
     )
+
+
+def test_city_students_enrolled_in_their_class(city):
+    enrolled = select(func.count(Enrollment.id)).join(
+        Student,
+        (Student.id == Enrollment.student_id) & (Student.class_id == Enrollment.class_id),
+    )
+    active = _count(select(func.count(Student.id)).where(Student.is_active.is_(True)))
+    assert _count(select(func.count(Enrollment.id))) == active
+    assert _count(enrolled.where(Enrollment.end_date.is_(None))) == active
 
 
 def test_city_half_year_school(city):

@@ -8,15 +8,19 @@ admitted on 01.09.2026.
 import datetime as dt
 import io
 import itertools
+import os
 
 import openpyxl
 import pytest
+from flask_migrate import upgrade
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from app.models import AcademicYear, Enrollment, SchoolClass, Student, db
 from app.services import movement
 from app.services.movement import MovementCount
 from tests.factories import build_extra_school
+from tests.test_demo import _drop_and_create, _fresh_database_url
 
 #: Each test gets a school of its own, because the tests move students.
 SCHOOL_KEYS = itertools.count(1)
@@ -660,3 +664,93 @@ def test_secretary_pages_render_in_russian(app, school, login):
     assert "Зачислить нового учащегося" in index
     assert "Перевод в другой класс" in student
     assert "Выбытие из школы" in student
+
+
+# --- The migration's backfill ----------------------------------------------------------------
+
+
+@pytest.fixture()
+def database_before_movement(tmp_path):
+    """A new database at the revision before enrollments, with an application over it."""
+    from app import create_app
+
+    url, pg_database = _fresh_database_url(tmp_path, "movement_backfill")
+    application = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with application.app_context():
+        upgrade(revision="27a6f3418ff9")
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+    if pg_database:
+        _drop_and_create(make_url(os.environ["TEST_DATABASE_URL"]), pg_database, create=False)
+
+
+def _insert(table_name: str, **values) -> int:
+    table = db.metadata.tables[table_name]
+    return db.session.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+
+def test_migration_backfills_current_classes(database_before_movement):
+    authority = _insert("education_authority", name="УО")
+    school_id = _insert(
+        "school",
+        authority_id=authority,
+        name="Школа",
+        shifts=1,
+        six_day_week=False,
+        max_mark=5,
+        weighting_enabled=True,
+    )
+    year = _insert(
+        "academic_year",
+        school_id=school_id,
+        name="2026/2027",
+        start_date=dt.date(2026, 9, 1),
+        end_date=dt.date(2027, 5, 31),
+        is_closed=False,
+    )
+    class_id = _insert(
+        "school_class", school_id=school_id, year_id=year, grade=5, letter="А", name="5А", shift=1
+    )
+    students = {}
+    for name, in_class, active in (
+        ("Анна", True, True),
+        ("Борис", True, False),
+        ("Вера", False, True),
+    ):
+        students[name] = _insert(
+            "student",
+            school_id=school_id,
+            class_id=class_id if in_class else None,
+            last_name="Ученик",
+            first_name=name,
+            sex="f",
+            is_active=active,
+        )
+    db.session.commit()
+
+    upgrade()
+
+    rows = db.session.execute(
+        select(
+            Enrollment.student_id,
+            Enrollment.class_id,
+            Enrollment.start_date,
+            Enrollment.end_date,
+            Enrollment.end_kind,
+            Enrollment.start_order_number,
+            Enrollment.is_backfilled,
+        ).order_by(Enrollment.student_id)
+    ).all()
+    assert [tuple(row) for row in rows] == [
+        (students["Анна"], class_id, dt.date(2026, 9, 1), None, None, None, True),
+        (
+            students["Борис"],
+            class_id,
+            dt.date(2026, 9, 1),
+            dt.date(2027, 5, 31),
+            "departure",
+            None,
+            True,
+        ),
+    ]

@@ -24,7 +24,12 @@ from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from app.demo import reference
-from app.demo.bulk import insert_rows, insert_rows_returning_ids, skip_foreign_key_checks
+from app.demo.bulk import (
+    copy_rows,
+    insert_rows,
+    insert_rows_returning_ids,
+    skip_foreign_key_checks,
+)
 from app.demo.bulk_journal import YearJournal, fill_year_journal
 from app.demo.calendar import DemoCalendar, build_calendar
 from app.demo.city import CITY_SCHOOLS, SchoolProfile, city_profiles, format_duration
@@ -50,6 +55,7 @@ from app.models import (
     CurriculumHours,
     EducationAuthority,
     Employee,
+    Enrollment,
     Guardian,
     Holiday,
     Membership,
@@ -85,6 +91,24 @@ AUTHORITIES = {
 #: City-scale schools after which the logins file lists no more school accounts; the first
 #: two hold the teacher and the parent of two schools.
 CITY_LISTED_SCHOOLS = 2
+
+#: The order that admits the demo's first-graders, and how many days before the year it is
+#: dated.
+DEMO_ADMISSION_ORDER = "1-у"
+DEMO_ORDER_DAYS_BEFORE = 7
+
+#: Columns of the enrollment rows the build writes, in the order ``_write_enrollments`` gives.
+ENROLLMENT_COLUMNS = (
+    "school_id",
+    "student_id",
+    "class_id",
+    "start_date",
+    "start_kind",
+    "start_order_number",
+    "start_order_date",
+    "is_first_enrolment",
+    "is_backfilled",
+)
 
 log = logging.getLogger(__name__)
 
@@ -1071,10 +1095,38 @@ class _SchoolBuilder:
                     }
                 )
         insert_rows(Guardian, guardian_rows)
+        self._write_enrollments()
         memberships = [(s.user_id, self.school_id, None, ["student"]) for s, _, _ in self.members]
         parent_users = list(dict.fromkeys(p.user_id for p in guardian_people))
         memberships += [(user_id, self.school_id, None, ["parent"]) for user_id in parent_users]
         demo._add_memberships(memberships)
+
+    def _write_enrollments(self) -> None:
+        """Open each student's stay in the current class on the first day of the year.
+
+        First-graders enter school for the first time, admitted by one order a week before
+        the year starts. The other students came in years the demo does not build, so their
+        stays carry no order and are marked backfilled, as the migration marks old data.
+        """
+        start = self.calendar.start
+        order_date = start - dt.timedelta(days=DEMO_ORDER_DAYS_BEFORE)
+
+        def rows():
+            for student, class_name, _family in self.members:
+                first_grade = self.classes[class_name].grade == 1
+                yield (
+                    self.school_id,
+                    student.student_id,
+                    self.classes[class_name].id,
+                    start,
+                    "admission",
+                    DEMO_ADMISSION_ORDER if first_grade else None,
+                    order_date if first_grade else None,
+                    first_grade,
+                    not first_grade,
+                )
+
+        copy_rows(Enrollment.__table__, ENROLLMENT_COLUMNS, rows())
 
     def _add_child(self, family: _Family, class_name: str) -> _Person:
         grade = self.classes[class_name].grade

@@ -29,9 +29,10 @@ from app.models import (
     db,
 )
 
-# NOTE: the schema keeps only a student's current class, with no record of past classes. So a
-# past class lists no students by ``Student.class_id``, and its students are found only
-# through their marks and final marks.
+# NOTE: past years get no enrollments, because a move up to the next grade at the end of a
+# year is not one of the recorded movements. So a past class lists no students by
+# ``Student.class_id`` or by enrollment, and its students are found only through their marks
+# and final marks.
 
 
 def build_past_year(school, years_back: int) -> None:
