@@ -754,3 +754,33 @@ def test_migration_backfills_current_classes(database_before_movement):
             True,
         ),
     ]
+
+
+def test_student_record_links_movement(app, school, login):
+    url = f"/students/show/{school.ids['OtherStudent']}"
+
+    secretary_page = login(school.users["secretary"]).get(url).get_data(as_text=True)
+    teacher_page = login(school.users["teacher"]).get(url).get_data(as_text=True)
+
+    assert f"/movement/student/{school.ids['OtherStudent']}" in secretary_page
+    assert "Зачисление, перевод и выбытие" in secretary_page
+    assert 'data-testid="movement-link"' not in teacher_page
+
+
+def test_student_screen_does_not_change_class(app, school, login):
+    client = login(school.users["secretary"])
+
+    client.post(
+        f"/students/edit/{school.ids['OtherStudent']}",
+        data={
+            "last_name": "Другой",
+            "first_name": "Пётр",
+            "sex": "m",
+            "school_class": school.ids["ParallelClass"],
+            "is_active": "",
+        },
+    )
+
+    student = _student(app, school.ids["OtherStudent"])
+    assert student.class_id == school.ids["SchoolClass"]
+    assert student.is_active

@@ -19,7 +19,7 @@ from app.services.dates import format_date, parse_date_field, parse_user_date
 
 log = logging.getLogger(__name__)
 
-#: Longest order number and free-text place the columns hold.
+#: Maximum lengths of the typed values, as their columns allow.
 ORDER_NUMBER_MAX = 50
 PLACE_MAX = 255
 NAME_MAX = 100
@@ -229,7 +229,7 @@ def _stays(student: Student) -> list[Enrollment]:
 
 
 def current_stay(student: Student) -> Enrollment | None:
-    """The student's open stay in a class, or None when the student is not at school."""
+    """Return the student's open stay in a class, or None when the student is not at school."""
     return next((stay for stay in _stays(student) if stay.end_date is None), None)
 
 

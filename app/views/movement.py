@@ -1,7 +1,7 @@
 """Student movement pages: admission, transfer and departure, class lists at a date, the
 alphabetical book and the movement report, for the secretary and the school administrator.
 
-The principal holds read access and sees every page without the forms.
+The principal has read access and sees every page without the forms.
 """
 
 import datetime as dt
@@ -39,7 +39,7 @@ MENU_NAMES = ("Student movement", "Class list at a date", "Alphabetical book", "
 
 
 def _school_scope():
-    """The session's scope; the pages serve one school, so other levels get 404."""
+    """Return the session's scope. The pages serve one school, so other levels get 404."""
     scope = current_scope()
     if scope is None or scope.level != "school":
         abort(404)
@@ -293,10 +293,10 @@ class MovementView(BaseView):
         )
 
     @staticmethod
-    def _log_rejected(scope, what, error):
+    def _log_rejected(scope, movement_name, error):
         log.info(
             "Movement (%s) rejected in school %s for user %s: %s",
-            what,
+            movement_name,
             scope.school_id,
             scope.user_id,
             error,

@@ -366,7 +366,11 @@ class StudentView(_Labelled, SchoolModelView):
     route_base = "/students"
     base_filters = [["id", _TaughtStudentsFilter, _taught_student_ids]]
     list_columns = _PERSON + ["school_class", "birth_date", "is_active"]
-    add_columns = edit_columns = _PERSON + [
+    # The class and whether the student is at school change only through admission,
+    # transfer and departure (the «Движение учащихся» pages), which record their orders.
+    add_columns = edit_columns = _PERSON + ["sex", "birth_date", "personal_file_number"]
+    show_template = "movement_student_show.html"
+    show_columns = _PERSON + [
         "sex",
         "birth_date",
         "school_class",
@@ -533,6 +537,11 @@ REST_APIS = [
         base=AuditedRecordApi,
     ),
 ]
+
+# The class and whether the student is at school are read-only here, as on the screen: only
+# the movement pages change them.
+_student_api = next(api for api in REST_APIS if api.class_permission_name == "Students")
+_student_api.add_columns = _student_api.edit_columns = _PERSON + ["sex", "birth_date"]
 
 # The teacher's rule on students holds for the API too.
 next(
