@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
 
-from app.errors import FormErrors
+from app.errors import SAVE_FAILED, FormErrors
 from app.models import AcademicYear, Enrollment, SchoolClass, Student, db
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.dates import format_date, parse_date_field, parse_user_date
@@ -337,10 +339,20 @@ def admit_new_student(scope: Scope, new: NewStudent, request: AdmissionRequest) 
         personal_file_number=new.personal_file_number,
         is_active=False,
     )
-    db.session.add(student)
-    db.session.flush()
-    _open_admission(student, school_class, order, request)
-    db.session.commit()
+    try:
+        db.session.add(student)
+        db.session.flush()
+        _open_admission(student, school_class, order, request)
+        db.session.commit()
+    except IntegrityError as error:
+        # Another request gave the same personal file number between the check and the write.
+        db.session.rollback()
+        log.warning(
+            "Admission not saved in school %s: %s",
+            school_class.school_id,
+            type(error.orig).__name__,
+        )
+        raise MovementError([SAVE_FAILED]) from error
     log.info(
         "Student %s admitted to class %s in school %s by user %s",
         student.id,
@@ -539,11 +551,19 @@ def _covering(day: dt.date):
     )
 
 
-def class_list(scope: Scope, school_class: SchoolClass, day: dt.date) -> list[Enrollment]:
-    """The stays of the students who were in the class on ``day``, by surname."""
-    statement = (
+def _with_students(scope: Scope):
+    """Select stays joined to their students, with the students and classes loaded at once."""
+    return (
         apply_scope(select(Enrollment), Enrollment, scope)
         .join(Student, Student.id == Enrollment.student_id)
+        .options(contains_eager(Enrollment.student), selectinload(Enrollment.school_class))
+    )
+
+
+def class_list(scope: Scope, school_class: SchoolClass, day: dt.date) -> list[Enrollment]:
+    """Return the stays of the students who were in the class on ``day``, by surname."""
+    statement = (
+        _with_students(scope)
         .where(Enrollment.class_id == school_class.id, _covering(day))
         .order_by(Student.last_name, Student.first_name, Student.middle_name, Student.id)
     )
@@ -566,17 +586,13 @@ def alphabetical_book(scope: Scope) -> list[BookEntry]:
 
     A student admitted again after a departure gets a line for each admission.
     """
-    statement = (
-        apply_scope(select(Enrollment), Enrollment, scope)
-        .join(Student, Student.id == Enrollment.student_id)
-        .order_by(
-            Student.last_name,
-            Student.first_name,
-            Student.middle_name,
-            Student.id,
-            Enrollment.start_date,
-            Enrollment.id,
-        )
+    statement = _with_students(scope).order_by(
+        Student.last_name,
+        Student.first_name,
+        Student.middle_name,
+        Student.id,
+        Enrollment.start_date,
+        Enrollment.id,
     )
     entries: list[BookEntry] = []
     for stay in db.session.scalars(statement):
@@ -640,9 +656,7 @@ def _departed_between(date_from: dt.date, date_to: dt.date):
 def movement_report(scope: Scope, date_from: dt.date, date_to: dt.date) -> MovementReport:
     """Arrivals and departures of the school in ``date_from``–``date_to``, both days included."""
     report = MovementReport(date_from, date_to)
-    base = apply_scope(select(Enrollment), Enrollment, scope).join(
-        Student, Student.id == Enrollment.student_id
-    )
+    base = _with_students(scope)
     report.arrivals = list(
         db.session.scalars(
             base.where(_arrived_between(date_from, date_to)).order_by(

@@ -110,6 +110,7 @@ class MovementView(BaseView):
         try:
             student = movement.admit_new_student(scope, new, admission)
         except MovementError as error:
+            db.session.rollback()
             self._log_rejected(scope, "admission", error)
             return self._render_index(scope, new, admission, error.messages), 400
         flash(_("The student is admitted."), "success")
@@ -144,6 +145,7 @@ class MovementView(BaseView):
         try:
             action(scope, student, form)
         except MovementError as error:
+            db.session.rollback()
             self._log_rejected(scope, form_name, error)
             student = scoped_get_or_404(Student, student_id, scope)
             return self._render_student(scope, student, error.messages, (form_name, form)), 400
