@@ -784,3 +784,12 @@ def test_student_screen_does_not_change_class(app, school, login):
     student = _student(app, school.ids["OtherStudent"])
     assert student.class_id == school.ids["SchoolClass"]
     assert student.is_active
+
+
+def test_student_search_ignores_case(app, school, login):
+    client = login(school.users["secretary"])
+
+    for typed in ("друг", "Друг", "ДРУГ"):
+        page = client.get(f"/movement/?q={typed}").get_data(as_text=True)
+        assert "Другой Пётр" in page, typed
+        assert "Ученикова Анна" not in page, typed

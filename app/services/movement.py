@@ -610,7 +610,12 @@ def search_students(scope: Scope, text: str, limit: int = 50) -> list[Student]:
     """Students whose surname starts with ``text``, present and former, for the movement page."""
     statement = apply_scope(select(Student), Student, scope)
     if text:
-        statement = statement.where(func.lower(Student.last_name).startswith(text.lower()))
+        # SQLite's lower() changes only ASCII letters, so the usual spellings of a Cyrillic
+        # surname are matched one by one instead of comparing lower-cased text.
+        spellings = {text, text.capitalize(), text.lower(), text.upper()}
+        statement = statement.where(
+            or_(*(Student.last_name.startswith(value, autoescape=True) for value in spellings))
+        )
     statement = statement.order_by(Student.last_name, Student.first_name, Student.id).limit(limit)
     return list(db.session.scalars(statement))
 
