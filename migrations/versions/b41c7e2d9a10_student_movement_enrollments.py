@@ -1,7 +1,7 @@
 """Student movement: enrollments with their admission, transfer and departure orders
 
 Revision ID: b41c7e2d9a10
-Revises: 27a6f3418ff9
+Revises: b3c1d2e4f5a6
 Create Date: 2026-12-05 13:40:00.000000
 
 Every student who has a class gets one backfilled admission to it, starting on the first
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b41c7e2d9a10'
-down_revision = '27a6f3418ff9'
+down_revision = 'b3c1d2e4f5a6'
 branch_labels = None
 depends_on = None
 
