@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app.models import (
     AcademicYear,
     Employee,
+    Enrollment,
     Guardian,
     PersonalDataAudit,
     SchoolClass,
@@ -425,6 +426,32 @@ def test_other_school_class_is_unknown(school, ctx):
     message = result.errors[0]
     assert "«7В»" in message
     assert "1А, 5А" in message
+
+
+def test_imported_student_gets_a_stay(school, ctx):
+    run_import(school, STUDENTS, csv_bytes(STUDENT_HEADER, [student_row("Остаёмов")]), "e.csv")
+
+    stays = db.session.scalars(
+        select(Enrollment).where(Enrollment.student_id == student(school, "Остаёмов").id)
+    ).all()
+    assert len(stays) == 1
+    assert stays[0].school_class.name == "5А"
+    assert stays[0].start_date == stays[0].school_class.year.start_date
+    assert stays[0].is_backfilled
+
+
+def test_class_change_needs_a_transfer(school, ctx):
+    run_import(school, STUDENTS, csv_bytes(STUDENT_HEADER, [student_row("Переводов")]), "t.csv")
+    data = csv_bytes(STUDENT_HEADER, [student_row("Переводов", school_class="1А")])
+
+    result = preview(school, STUDENTS, data, "t.csv")
+
+    assert result.rows[0].status == INVALID
+    message = result.errors[0]
+    assert "«5А»" in message
+    assert "«1А»" in message
+    assert "Движение учащихся" in message
+    assert student(school, "Переводов").school_class.name == "5А"
 
 
 def test_reimport_gives_duplicates(school, ctx):

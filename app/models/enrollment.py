@@ -85,7 +85,7 @@ class Enrollment(SchoolOwned, db.Model):
     departure_reason = Column(String(255))
 
     #: Written by the migration from the class a student had before movements were
-    #: recorded, so it carries no order.
+    #: recorded, or by an import of a student into a class, so it carries no order.
     is_backfilled = Column(Boolean, nullable=False, default=False)
 
     student = relationship("Student")

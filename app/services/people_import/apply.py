@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import SAVE_FAILED, DomainError
-from app.models import Guardian, db
+from app.models import Enrollment, Guardian, SchoolClass, db
 from app.services.people_import.files import ImportFileError
 from app.services.people_import.preview import CHANGED, NEW, Preview, model_of
 from app.services.people_import.rows import PersonRow
@@ -27,9 +27,10 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
     A preview with an invalid row raises :class:`ImportFileError` with its messages, and
     a write the database rejects raises :class:`DomainError`; either way nothing is saved.
 
-    NOTE: a student's class is set on the student (``class_id``), as the class screens do.
-    When class movements get their own records with order numbers, the import should
-    record an admission or transfer there as well.
+    A new student, or one without a class, gets a stay in the file's class from the start
+    of its school year. The stay is marked as written without an order, like those of the
+    students who were at the school before movements were recorded. The preview refuses to
+    change the class of a student who has one, since that is a transfer.
     """
     if not preview.is_valid:
         raise ImportFileError(preview.errors)
@@ -41,11 +42,15 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
                 person = model(school_id=school_id, **row.values)
                 db.session.add(person)
                 db.session.flush()
+                _open_stay(person, school_id)
                 added += 1
             elif row.status == CHANGED:
                 person = _stored(model, school_id, row.match_id)
+                had_class = getattr(person, "class_id", None) is not None
                 for attribute, value in row.values.items():
                     setattr(person, attribute, value)
+                if not had_class:
+                    _open_stay(person, school_id)
                 changed += 1
             else:
                 continue
@@ -65,6 +70,24 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
         changed,
     )
     return ImportResult(added=added, changed=changed)
+
+
+def _open_stay(person, school_id: int) -> None:
+    """Record the stay of a student without a class in the class the file gives, if any."""
+    class_id = getattr(person, "class_id", None)
+    if class_id is None:
+        return
+    school_class = db.session.get(SchoolClass, class_id)
+    db.session.add(
+        Enrollment(
+            school_id=school_id,
+            student_id=person.id,
+            class_id=class_id,
+            start_date=school_class.year.start_date,
+            start_kind="admission",
+            is_backfilled=True,
+        )
+    )
 
 
 def _stored(model, school_id: int, record_id: int):

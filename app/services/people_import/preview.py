@@ -167,6 +167,8 @@ class _Matcher:
                 row.status = INVALID
             elif row.status != DUPLICATE:
                 self._compare(row)
+                if row.errors:
+                    row.status = INVALID
 
     def _match(self, row: PersonRow) -> None:
         values = row.values
@@ -271,12 +273,29 @@ class _Matcher:
             if attribute not in row.values:
                 continue
             old, new = getattr(record, attribute), row.values[attribute]
-            if old != new:
-                row.changes.append(self._change_text(attribute, old, new, row))
+            if old == new:
+                continue
+            if attribute == "class_id" and old is not None:
+                row.errors.append(self._class_change_message(old, row))
+                continue
+            row.changes.append(self._change_text(attribute, old, new, row))
         stored_guardians = list(self.guardians.get(record.id, []))
         for guardian in row.guardians:
             self._compare_guardian(row, guardian, stored_guardians)
         row.status = CHANGED if row.changes else DUPLICATE
+
+    def _class_change_message(self, old_class_id: int, row: PersonRow) -> str:
+        """Explain that a student's class changes by a transfer, which keeps its order."""
+        old_class = db.session.get(SchoolClass, old_class_id)
+        return _(
+            "Row %(row)s: the student is in class «%(old)s», and the file gives «%(new)s». "
+            "A class changes by a transfer with its order on the page «Student movement»: "
+            "leave the cell «%(column)s» empty or enter the present class.",
+            row=row.number,
+            old=old_class.name if old_class else "",
+            new=row.shown.get("class_name", ""),
+            column=_column_header(self.kind, "class_name"),
+        )
 
     def _change_text(self, attribute: str, old, new, row: PersonRow) -> str:
         column = _COLUMN_OF.get(attribute, attribute)
