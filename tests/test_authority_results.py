@@ -33,6 +33,8 @@ COLUMNS = ResultsColumns(
     quality="quality",
     pass_rate="pass_rate",
     quality_rate="quality_rate",
+    arrived="arrived",
+    departed="departed",
 )
 #: Labels of the total rows, in the default (Russian) locale.
 TOTAL = "Итого"

@@ -8,7 +8,7 @@ total. Each row counts these students:
 - with exactly one «3» (the rest «4» and «5»);
 - failing (a «1», «2» or «незач») and with a «н/а».
 
-It ends with the pass and quality rates.
+It ends with the pass and quality rates, and the students who arrived and departed.
 
 The period marks counted are those of the authority summary (``counted_marks``): blanks,
 «осв», grade 1 and courses without marks are left out, and «зач» passes without affecting
@@ -16,21 +16,23 @@ quality. A term period reads term marks; a year period reads year marks.
 
 Everything is folded in the database: one row per student first, then one per school and
 grade. Only those rows reach Python, where the subtotals are summed.
+
+Arrivals and departures are the admissions and departures recorded as student movements
+within the dates of the period's terms (of the school year for year marks), in the grade
+of the class. A grade with movements but no period marks still gets its row.
 """
 
-# TODO: the columns of students at the start and end of the period, arrived and departed,
-# need enrolment records (admission, transfer and departure with their dates). The models
-# keep none yet: a Student has only its current class and an is_active flag.
+# TODO: the numbers of students at the start and the end of the period are not shown yet.
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select, true
 
-from app.models import FinalMark, School, db
+from app.models import AcademicYear, Enrollment, FinalMark, School, SchoolClass, Term, db
 from app.reports.authority import (
     DateRange,
     TermPeriod,
@@ -40,9 +42,11 @@ from app.reports.authority import (
     mark_number,
     per_student,
     rows_with_totals,
+    term_condition,
 )
 from app.reports.school import NOT_ATTESTED
 from app.reports.xlsx import INTEGER, PERCENT_1
+from app.services.movement import arrived_between, departed_between
 
 #: Counts of a row, in column order. The rates are computed from them.
 COUNTS = (
@@ -55,6 +59,7 @@ COUNTS = (
     "passed",
     "quality",
 )
+MOVEMENT_COUNTS = ("arrived", "departed")
 
 
 def _count_of(value: str):
@@ -130,6 +135,8 @@ class ResultsColumns:
     quality: str
     pass_rate: str
     quality_rate: str
+    arrived: str
+    departed: str
 
     @classmethod
     def translated(cls) -> "ResultsColumns":
@@ -146,6 +153,8 @@ class ResultsColumns:
             quality=_("Students with only 4 and 5"),
             pass_rate=_("Pass rate"),
             quality_rate=_("Quality rate"),
+            arrived=_("Arrived"),
+            departed=_("Departed"),
         )
 
     def names(self) -> list[str]:
@@ -155,22 +164,86 @@ class ResultsColumns:
             *(getattr(self, name) for name in COUNTS),
             self.pass_rate,
             self.quality_rate,
+            self.arrived,
+            self.departed,
         ]
 
     def formats(self) -> dict[str, str]:
         formats = {self.grade: INTEGER, self.pass_rate: PERCENT_1, self.quality_rate: PERCENT_1}
-        formats.update({getattr(self, name): INTEGER for name in COUNTS})
+        formats.update({getattr(self, name): INTEGER for name in COUNTS + MOVEMENT_COUNTS})
         return formats
 
 
-def _counts(row) -> Counter:
-    return Counter({name: int(getattr(row, name) or 0) for name in COUNTS})
+@dataclass
+class _GradeCounts:
+    """The counts of one school and grade, from the period marks and the movements."""
+
+    school_id: int
+    school: str
+    grade: int
+    counts: Counter = field(default_factory=Counter)
+
+
+def _movement_dates(period: TermPeriod | DateRange | YearPeriod):
+    """Return the table that dates the period, its join and condition, and its start and end."""
+    if isinstance(period, YearPeriod):
+        join = and_(AcademicYear.id == SchoolClass.year_id, AcademicYear.name == period.year_name)
+        return AcademicYear, join, true(), (AcademicYear.start_date, AcademicYear.end_date)
+    join = and_(
+        Term.school_id == SchoolClass.school_id,
+        Term.year_id == SchoolClass.year_id,
+        SchoolClass.grade.between(Term.grade_from, Term.grade_to),
+    )
+    return Term, join, term_condition(period), (Term.start_date, Term.end_date)
+
+
+def _movement_rows(authority_id: int, period) -> list:
+    """Count each school and grade's arrivals and departures within the period's dates."""
+    table, join, condition, (start, end) = _movement_dates(period)
+    arrived = arrived_between(start, end)
+    departed = departed_between(start, end)
+    statement = (
+        select(
+            School.id.label("school_id"),
+            School.name.label("school"),
+            SchoolClass.grade,
+            func.sum(case((arrived, 1), else_=0)).label("arrived"),
+            func.sum(case((departed, 1), else_=0)).label("departed"),
+        )
+        .select_from(Enrollment)
+        .join(
+            SchoolClass,
+            and_(
+                SchoolClass.id == Enrollment.class_id,
+                SchoolClass.school_id == Enrollment.school_id,
+            ),
+        )
+        .join(School, School.id == Enrollment.school_id)
+        .join(table, join)
+        .where(School.authority_id == authority_id, condition, or_(arrived, departed))
+        .group_by(School.id, School.name, SchoolClass.grade)
+    )
+    return db.session.execute(statement).all()
+
+
+def _merged_rows(authority_id: int, period) -> list[_GradeCounts]:
+    """Join the mark counts and the movement counts of each school and grade, in name order."""
+    merged: dict[tuple[int, int], _GradeCounts] = {}
+    for source, names in (
+        (_grade_rows(authority_id, period), COUNTS),
+        (_movement_rows(authority_id, period), MOVEMENT_COUNTS),
+    ):
+        for row in source:
+            key = (row.school_id, int(row.grade))
+            item = merged.setdefault(key, _GradeCounts(row.school_id, row.school, int(row.grade)))
+            item.counts.update({name: int(getattr(row, name) or 0) for name in names})
+    return sorted(merged.values(), key=lambda item: (item.school, item.school_id, item.grade))
 
 
 def _record(columns: ResultsColumns, school: str, grade, counts: Counter) -> dict:
     """Build one frame row from its counts. Rates are fractions of the students."""
     record = {columns.school: school, columns.grade: grade}
-    record.update({getattr(columns, name): counts[name] for name in COUNTS})
+    record.update({getattr(columns, name): counts[name] for name in COUNTS + MOVEMENT_COUNTS})
     students = counts["students"]
     record[columns.pass_rate] = counts["passed"] / students if students else None
     record[columns.quality_rate] = counts["quality"] / students if students else None
@@ -186,9 +259,10 @@ def authority_results(
 
     Grade rows carry the grade number; a school's total row carries «Итого» in the grade
     column, and the authority total also in the school column. A student with marks in
-    courses of two grades counts in both. An authority without marks gets an empty frame.
+    courses of two grades counts in both. An authority without marks or movements gets an
+    empty frame.
     """
     columns = columns or ResultsColumns.translated()
-    rows = _grade_rows(authority_id, period)
-    records = rows_with_totals(rows, _counts, partial(_record, columns))
+    rows = _merged_rows(authority_id, period)
+    records = rows_with_totals(rows, lambda row: row.counts, partial(_record, columns))
     return pd.DataFrame.from_records(records, columns=columns.names())

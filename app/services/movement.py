@@ -645,7 +645,11 @@ class MovementReport:
     departures: list[Enrollment] = field(default_factory=list)
 
 
-def _arrived_between(date_from: dt.date, date_to: dt.date):
+def arrived_between(date_from, date_to):
+    """Build the condition that a stay began with an admission between the dates.
+
+    The dates may be values or columns, such as a term's start and end.
+    """
     # Backfilled stays were not admissions on their start date, only the first day known.
     return and_(
         Enrollment.start_kind == "admission",
@@ -654,7 +658,8 @@ def _arrived_between(date_from: dt.date, date_to: dt.date):
     )
 
 
-def _departed_between(date_from: dt.date, date_to: dt.date):
+def departed_between(date_from, date_to):
+    """Build the condition that a stay ended with a departure between the dates."""
     return and_(Enrollment.end_kind == "departure", Enrollment.end_date.between(date_from, date_to))
 
 
@@ -664,14 +669,14 @@ def movement_report(scope: Scope, date_from: dt.date, date_to: dt.date) -> Movem
     base = _with_students(scope)
     report.arrivals = list(
         db.session.scalars(
-            base.where(_arrived_between(date_from, date_to)).order_by(
+            base.where(arrived_between(date_from, date_to)).order_by(
                 Enrollment.start_date, Student.last_name, Student.first_name
             )
         )
     )
     report.departures = list(
         db.session.scalars(
-            base.where(_departed_between(date_from, date_to)).order_by(
+            base.where(departed_between(date_from, date_to)).order_by(
                 Enrollment.end_date, Student.last_name, Student.first_name
             )
         )
@@ -726,7 +731,7 @@ def movement_counts(school_ids, date_from: dt.date, date_to: dt.date) -> list[Mo
         return []
     counts: dict[tuple[int, int], list[int]] = {}
     for index, condition in enumerate(
-        (_arrived_between(date_from, date_to), _departed_between(date_from, date_to))
+        (arrived_between(date_from, date_to), departed_between(date_from, date_to))
     ):
         statement = (
             select(Enrollment.school_id, SchoolClass.grade, func.count(Enrollment.id))
