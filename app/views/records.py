@@ -368,7 +368,7 @@ class StudentView(_Labelled, SchoolModelView):
     list_columns = _PERSON + ["school_class", "birth_date", "is_active"]
     # The class and whether the student is at school change only through admission,
     # transfer and departure (the «Движение учащихся» pages), which record their orders.
-    add_columns = edit_columns = _PERSON + ["sex", "birth_date", "personal_file_number"]
+    add_columns = edit_columns = _PERSON + ["sex", "birth_date", "personal_file_number", "snils"]
     show_template = "movement_student_show.html"
     show_columns = _PERSON + [
         "sex",
