@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 def movement_school(app, world):
     """A school of its own with classes 5А and 5Б, so the transfer stays out of the world."""
     with app.app_context():
-        school = build_extra_school("BM")
+        school = build_extra_school("BV")
         fifth = db.session.get(SchoolClass, school.ids["SchoolClass"])
         db.session.add(
             SchoolClass(

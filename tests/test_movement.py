@@ -12,6 +12,8 @@ import os
 
 import openpyxl
 import pytest
+from alembic.script import ScriptDirectory
+from flask import current_app
 from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -669,6 +671,16 @@ def test_secretary_pages_render_in_russian(app, school, login):
 # --- The migration's backfill ----------------------------------------------------------------
 
 
+#: The migration that adds enrollments; the backfill test starts just before it.
+MOVEMENT_REVISION = "b41c7e2d9a10"
+
+
+def _revision_before(revision: str) -> str:
+    """Return the revision a migration follows, so the test keeps up with new ones."""
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return ScriptDirectory.from_config(config).get_revision(revision).down_revision
+
+
 @pytest.fixture()
 def database_before_movement(tmp_path):
     """A new database at the revision before enrollments, with an application over it."""
@@ -677,7 +689,7 @@ def database_before_movement(tmp_path):
     url, pg_database = _fresh_database_url(tmp_path, "movement_backfill")
     application = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
     with application.app_context():
-        upgrade(revision="27a6f3418ff9")
+        upgrade(revision=_revision_before(MOVEMENT_REVISION))
         yield application
         db.session.remove()
         db.engine.dispose()

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 LAST_SEEN_KEY = "last_seen"
 REMEMBER_UNTIL_KEY = "remember_until"
 IDLE_SECONDS_KEY = "idle_seconds"
+#: Set at sign-in while the login must still change the password it was given. Kept in the
+#: signed session so that other requests need no query for it, so a reset made while the
+#: login is signed in applies from its next sign-in.
+PASSWORD_CHANGE_KEY = "must_change_password"
 
 #: Endpoints that neither extend nor end a session.
 UNTRACKED_ENDPOINTS = {"static", "appbuilder.static", "favicon", "health", "calendar_feed"}
@@ -73,6 +77,10 @@ def start_session(user, remember: bool) -> bool:
     now = int(time.time())
     session[LAST_SEEN_KEY] = now
     session.pop(REMEMBER_UNTIL_KEY, None)
+    if accounts.must_change_password(user.id):
+        session[PASSWORD_CHANGE_KEY] = True
+    else:
+        session.pop(PASSWORD_CHANGE_KEY, None)
     if remember and may_be_remembered(user):
         days = current_app.config["REMEMBER_ME_DAYS"]
         session[REMEMBER_UNTIL_KEY] = now + days * 24 * 60 * 60
@@ -119,13 +127,16 @@ def require_password_change():
     # such a login before the change still works on the REST API.
     if request.endpoint in PASSWORD_CHANGE_ENDPOINTS:
         return None
-    if not current_user.is_authenticated:
-        return None
-    if not accounts.must_change_password(current_user.id):
+    if not session.get(PASSWORD_CHANGE_KEY) or not current_user.is_authenticated:
         return None
     if request.path.startswith("/api/"):
         return jsonify({"message": str(PASSWORD_CHANGE_REQUIRED)}), 403
     return redirect(url_for("AccountPasswordView.change"))
+
+
+def password_changed() -> None:
+    """Let the session open every page once its login has chosen its own password."""
+    session.pop(PASSWORD_CHANGE_KEY, None)
 
 
 def longest_session_seconds(app) -> int:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import db
+from app.security.sessions import password_changed
 from app.services import accounts
 
 
@@ -34,6 +35,7 @@ class AccountPasswordView(BaseView):
         except accounts.PasswordChangeError as error:
             db.session.rollback()
             return self._render(error.messages), 400
+        password_changed()
         flash(_("Your new password is saved."), "success")
         return redirect(url_for("StartIndexView.index"))
 
