@@ -13,6 +13,7 @@ from app.models import (
     Course,
     EducationAuthority,
     Employee,
+    HealthRecord,
     SchoolClass,
     Student,
     Subject,
@@ -33,17 +34,18 @@ SCHOOL = "Школа № N1"
 
 
 def _student(school, class_id, first_name, sex, birth_date, active=True):
-    db.session.add(
-        Student(
-            school_id=school.school_id,
-            class_id=class_id,
-            last_name="Контингентов",
-            first_name=first_name,
-            sex=sex,
-            birth_date=birth_date,
-            is_active=active,
-        )
+    student = Student(
+        school_id=school.school_id,
+        class_id=class_id,
+        last_name="Контингентов",
+        first_name=first_name,
+        sex=sex,
+        birth_date=birth_date,
+        is_active=active,
     )
+    db.session.add(student)
+    db.session.flush()
+    return student.id
 
 
 def _senior_class(school):
@@ -86,7 +88,8 @@ def contingent(app, world):
     - a student who left: not counted.
 
     Grade 10, second shift, with a home-schooling course: a girl born 05.05.2009 (17) and
-    a boy born 15.01.2008 (18, older).
+    a boy born 15.01.2008 (18, older). The factory records ОВЗ for s1, and the girl of
+    grade 10 has a disability.
     """
     with app.app_context():
         authority = EducationAuthority(name="Управление для контингента", short_name="УО-К")
@@ -107,7 +110,10 @@ def contingent(app, world):
         _student(school, class_5, "Бездатный", "m", None)
         _student(school, class_5, "Выбывший", "m", dt.date(2016, 5, 5), active=False)
         class_10 = _senior_class(school)
-        _student(school, class_10, "Старшая", "f", dt.date(2009, 5, 5))
+        senior = _student(school, class_10, "Старшая", "f", dt.date(2009, 5, 5))
+        db.session.add(
+            HealthRecord(school_id=school.school_id, student_id=senior, has_disability=True)
+        )
         _student(school, class_10, "Взрослый", "m", dt.date(2008, 1, 15))
 
         reader = make_user("contingent_reader")
@@ -144,6 +150,8 @@ def test_contingent_grade_five(app, contingent):
     assert row[columns.no_birth_date] == 1
     assert row[columns.second_shift] == 0
     assert row[columns.home_schooling] == 0
+    assert row[columns.special_needs] == 1
+    assert row[columns.disability] == 0
 
 
 def test_contingent_grade_ten(app, contingent):
@@ -154,6 +162,8 @@ def test_contingent_grade_ten(app, contingent):
     assert row[columns.older] == 1
     assert row[columns.second_shift] == 2
     assert row[columns.home_schooling] == 2
+    assert row[columns.special_needs] == 0
+    assert row[columns.disability] == 1
 
 
 def test_contingent_totals(app, contingent):
@@ -163,6 +173,8 @@ def test_contingent_totals(app, contingent):
     assert total[columns.students] == 7
     assert total[columns.boys] == 4
     assert total[columns.second_shift] == 2
+    assert total[columns.special_needs] == 1
+    assert total[columns.disability] == 1
     assert _ages(columns, total) == {7: 1, 10: 1, 11: 1, 17: 1}
 
 

@@ -2,14 +2,16 @@
 
 Students are those active now in the classes of the chosen school year, counted per school
 and grade: boys and girls, age on 1 January of the year after the school year begins,
-the second shift, and home schooling (a course of the kind «home» of the student's class).
+the second shift, home schooling (a course of the kind «home» of the student's class), and
+ОВЗ and disability status from the medical worker's health record. Only these counts leave
+the health record.
 Staff are the active employees of each school by position.
 
 Everything is grouped in the database. Ages come from the number of students born in each
 year (and on 1 January of it), so only a few rows per grade reach Python.
 
-NOTE: ОВЗ and disability status, and repeaters, are not counted yet. Students belong to the
-class they are in now, so a past year shows no students.
+NOTE: repeaters are not counted yet. Students belong to the class they are in now, so a past
+year shows no students.
 """
 
 import datetime as dt
@@ -21,7 +23,16 @@ import pandas as pd
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, exists, extract, func, select
 
-from app.models import AcademicYear, Course, Employee, School, SchoolClass, Student, db
+from app.models import (
+    AcademicYear,
+    Course,
+    Employee,
+    HealthRecord,
+    School,
+    SchoolClass,
+    Student,
+    db,
+)
 from app.reports.authority import rows_with_totals
 from app.reports.xlsx import INTEGER
 
@@ -46,6 +57,8 @@ class ContingentColumns:
     no_birth_date: str
     second_shift: str
     home_schooling: str
+    special_needs: str
+    disability: str
 
     @classmethod
     def translated(cls) -> "ContingentColumns":
@@ -61,6 +74,8 @@ class ContingentColumns:
             no_birth_date=_("No birth date"),
             second_shift=_("In the second shift"),
             home_schooling=_("Home schooling"),
+            special_needs=_("With ОВЗ"),
+            disability=_("With a disability"),
         )
 
     def names(self) -> list[str]:
@@ -75,7 +90,7 @@ class ContingentColumns:
 
 
 #: Counts of the classes' flags, summed over their students.
-FLAG_COUNTS = ("second_shift", "home_schooling")
+FLAG_COUNTS = ("second_shift", "home_schooling", "special_needs", "disability")
 
 
 def _year_ids(year_name: str):
@@ -109,6 +124,8 @@ def _student_groups(authority_id: int, year_name: str) -> list:
             func.count().label("students"),
             func.sum(case((SchoolClass.shift == 2, 1), else_=0)).label("second_shift"),
             func.sum(case((home_course, 1), else_=0)).label("home_schooling"),
+            func.sum(case((HealthRecord.has_special_needs, 1), else_=0)).label("special_needs"),
+            func.sum(case((HealthRecord.has_disability, 1), else_=0)).label("disability"),
         )
         .select_from(Student)
         .join(
@@ -116,6 +133,13 @@ def _student_groups(authority_id: int, year_name: str) -> list:
             and_(SchoolClass.id == Student.class_id, SchoolClass.school_id == Student.school_id),
         )
         .join(School, School.id == Student.school_id)
+        .outerjoin(
+            HealthRecord,
+            and_(
+                HealthRecord.student_id == Student.id,
+                HealthRecord.school_id == Student.school_id,
+            ),
+        )
         .where(
             School.authority_id == authority_id,
             Student.is_active.is_(True),
