@@ -95,6 +95,10 @@ SESSION_COOKIE_SECURE = PRODUCTION
 SESSION_IDLE_TIMEOUT = {"default": int(os.environ.get("SESSION_IDLE_SECONDS", 60 * 60))}
 #: Lifetime of a session cookie without a role timeout, in seconds.
 PERMANENT_SESSION_LIFETIME = SESSION_IDLE_TIMEOUT["default"]
+#: Send the session cookie only when the session changed. A page request changes it anyway,
+#: because it stores the last-seen time. Otherwise a stylesheet request served during a
+#: language switch would write back the session it read, and the switch would be lost.
+SESSION_REFRESH_EACH_REQUEST = False
 #: Days a login stays signed in after ticking «Запомнить меня на этом устройстве».
 REMEMBER_ME_DAYS = int(os.environ.get("REMEMBER_ME_DAYS", 30))
 #: Role codes that may ask to be remembered; a login holding any other role never is.

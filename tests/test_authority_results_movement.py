@@ -11,7 +11,7 @@ from app.reports.authority_results import ResultsColumns, authority_results
 from tests.factories import build_school_under
 
 YEAR = "2026/2027"
-SCHOOL = "Школа № M1"
+SCHOOL = "Школа № MV"
 COLUMNS = ResultsColumns(*ResultsColumns.__dataclass_fields__)
 
 
@@ -57,7 +57,7 @@ def _class(school, grade, name):
 
 @pytest.fixture(scope="module")
 def moves(app, world):
-    """School M1 of a fresh authority. The factory admits its three grade 5 students on
+    """School MV of a fresh authority. The factory admits its three grade 5 students on
     1 September. Added:
 
     - grade 5: an admission on 1 October, and a stay without an order (not an arrival)
@@ -70,7 +70,7 @@ def moves(app, world):
         authority = EducationAuthority(name="Управление для движения", short_name="УО-Д")
         db.session.add(authority)
         db.session.commit()
-        school = build_school_under("M1", authority.id)
+        school = build_school_under("MV", authority.id)
         class_5 = school.ids["SchoolClass"]
         class_10 = _class(school, 10, "10М")
         class_1 = _class(school, 1, "1М")

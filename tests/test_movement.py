@@ -516,6 +516,9 @@ def test_report_counts_hand_built_movements(app, school, login):
     assert "Прибыли: 2" in text
     assert "Выбыли: 1" in text
     assert "Школа № 12, г. Тверь" in text
+    # The date range reads «С … по …», not the message words «От кого … кому».
+    assert '<label for="date_from">С</label>' in text
+    assert "От кого" not in text
 
 
 def test_report_leaves_out_backfilled_stays(app, school):

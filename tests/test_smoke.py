@@ -52,6 +52,16 @@ def test_page_names_its_language(app, world, login):
     assert '<html lang="en">' in english
 
 
+def test_static_file_leaves_session_cookie_alone(app, world, login):
+    """A stylesheet served during a language switch must not write back an older session."""
+    client = login(world["A"].users["teacher"])
+
+    response = client.get("/static/school.css")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
 def test_lists_write_dates_and_numbers_in_russian(app, world, login):
     client = login(world["A"].users["principal"])
 

@@ -1,6 +1,7 @@
 """Column labels shared by every generated screen, translated at render time."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 LABELS = {
     "assessment": _l("Assessment system"),
@@ -20,8 +21,8 @@ LABELS = {
     "course": _l("Course"),
     "course_id": _l("Course"),
     "date": _l("Date"),
-    "date_from": _l("From"),
-    "date_to": _l("To"),
+    "date_from": lazy_pgettext("date", "From"),
+    "date_to": lazy_pgettext("date", "To"),
     "default_weight": _l("Default weight"),
     "due_date": _l("Due date"),
     "email": _l("E-mail"),
