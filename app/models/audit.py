@@ -93,7 +93,7 @@ PERSON_KINDS = {
     "employee": _l("Employee"),
 }
 
-#: What happened to a person's data.
+#: Actions on a person's data that the log records.
 PERSONAL_DATA_ACTIONS = {
     "create": _l("created"),
     "change": _l("changed"),

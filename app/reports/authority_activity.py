@@ -11,8 +11,8 @@ within the dates of the term of the course's grade):
 
 A parent is a guardian with a login who is not barred from the child's data. One login
 counts once per school, however many of its children learn there. The sign-in is read
-from the login's last sign-in, so "since the period began" is exact, but a sign-in only
-inside a past period cannot be told apart from none.
+from the login's last sign-in, so "since the period began" is exact. A sign-in made only
+inside a past period looks the same as no sign-in.
 """
 
 import datetime as dt

@@ -1,10 +1,13 @@
 """Contingent of the authority's schools, with the breakdowns of the federal form ОО-1.
 
-Students are those active now in the classes of the chosen school year, counted per school
-and grade: boys and girls, age on 1 January of the year after the school year begins,
-the second shift, home schooling (a course of the kind «home» of the student's class), and
-ОВЗ and disability status from the medical worker's health record. Only these counts leave
-the health record.
+Students are those active now in the classes of the chosen school year. Each school and
+grade counts:
+
+* boys and girls, and the age on 1 January of the year after the school year begins;
+* the second shift, and home schooling (a course of the kind «home» of the student's class);
+* ОВЗ and disability, from the medical worker's health record. Only these counts leave
+  the health record.
+
 Staff are the active employees of each school by position.
 
 Everything is grouped in the database. Ages come from the number of students born in each

@@ -3,7 +3,8 @@
 The whole health record is open to the medical worker. Its PE part (PE group, exemptions,
 ОВЗ status) is also open to the principal and to the teachers who teach or lead the
 student's class. The social passport belongs to the psychologist, the principal and the
-student's class teacher; its benefit categories also to whoever runs school meals.
+student's class teacher. Its benefit categories are also open to the role that runs
+school meals.
 Psychologist notes belong to the psychologist alone.
 """
 

@@ -540,7 +540,7 @@ def _close(stay: Enrollment, kind: str, order: Order) -> None:
 
 
 def student_stays(student: Student) -> list[Enrollment]:
-    """The student's stays in classes, oldest first."""
+    """Return the student's stays in classes, oldest first."""
     return _stays(student)
 
 
@@ -621,7 +621,7 @@ def search_students(scope: Scope, text: str, limit: int = 50) -> list[Student]:
 
 
 def school_classes(scope: Scope, open_years_only: bool = False) -> list[SchoolClass]:
-    """The school's classes, newest year first, for the forms' choices."""
+    """Return the school's classes, newest year first, for the forms' choices."""
     statement = (
         apply_scope(select(SchoolClass), SchoolClass, scope)
         .join(AcademicYear, AcademicYear.id == SchoolClass.year_id)

@@ -326,7 +326,7 @@ class _Matcher:
 
 
 def _find_guardian(values: dict, stored: list[Guardian]) -> Guardian | None:
-    """The student's stored parent this one is: by СНИЛС when both have one, else by name."""
+    """Find the stored parent this row describes: by СНИЛС when both have one, else by name."""
     snils = values.get("snils")
     if snils:
         for guardian in stored:

@@ -48,7 +48,7 @@ class PersonRow:
 
 @dataclass
 class RowContext:
-    """What reading a row needs besides its cells: today, and the classes of the year."""
+    """Context of reading a row beside its cells: today, and the classes of the year."""
 
     kind: str
     today: dt.date

@@ -1,8 +1,8 @@
 """Checks and normal forms of the values of one import cell.
 
 Each parser takes the cell as read (text, a number, or a date from a spreadsheet) and
-returns the value to store, or raises :class:`BadValue` with the problem and its fix,
-which the caller prefixes with the row, the column and the value.
+returns the value to store. An invalid value raises :class:`BadValue` with the problem and
+its fix, and the caller prefixes the message with the row, the column and the value.
 """
 
 import datetime as dt
@@ -55,11 +55,11 @@ GUARDIAN_KIND_VALUES = {
 
 
 class BadValue(ValueError):
-    """One cell's value is invalid; the message says what is wrong and how to fix it."""
+    """Error of one invalid cell value, with a message naming the problem and the fix."""
 
 
 def cell_text(value) -> str:
-    """The cell as the user sees it: text stripped, whole numbers without «.0»."""
+    """Return the cell as the user sees it: text stripped, whole numbers without «.0»."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
