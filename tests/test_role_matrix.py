@@ -89,6 +89,7 @@ BASELINE = {
         | {
             "Journal",
             "Timetable",
+            "TimetableChanges",
             "Announcements",
             "Messages",
             "Notifications",

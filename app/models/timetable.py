@@ -6,12 +6,14 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     Time,
+    false,
 )
 from sqlalchemy.orm import relationship
 
@@ -73,6 +75,17 @@ class Lesson(SchoolOwned, db.Model):
     cancel_reason = Column(Text)
     #: The template line this lesson came from; empty for lessons added by hand.
     entry_id = Column(Integer, ForeignKey("timetable_entry.id", ondelete="SET NULL"))
+    #: Why the lesson was substituted, moved or given another room (cancellations keep
+    #: their reason in ``cancel_reason``).
+    change_reason = Column(Text)
+    #: When the last change of this one lesson was saved; empty for lessons as generated.
+    #: Regeneration from the template never removes a lesson that has it.
+    changed_at = Column(DateTime)
+    #: True when the room was changed for this one lesson.
+    room_changed = Column(Boolean, nullable=False, default=False, server_default=false())
+    #: The date and lesson number the lesson had before it was first moved.
+    moved_from_date = Column(Date)
+    moved_from_number = Column(Integer)
 
     course = relationship("Course", lazy="joined")
     room = relationship("Room", lazy="joined")

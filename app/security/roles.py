@@ -160,7 +160,15 @@ ROLES: dict[str, RoleSpec] = {
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
-            | {"Journal", "Timetable", "Announcements", "RegulationEdit", "ReportJobs"},
+            | {
+                "Journal",
+                "Timetable",
+                # Substitutions, moves and cancellations of single lessons, and their report.
+                "TimetableChanges",
+                "Announcements",
+                "RegulationEdit",
+                "ReportJobs",
+            },
         ),
         _spec(
             "teacher",

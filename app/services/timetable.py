@@ -12,6 +12,7 @@ from app.models import (
     Course,
     Holiday,
     Lesson,
+    School,
     SchoolClass,
     TimetableEntry,
     Vacation,
@@ -151,16 +152,58 @@ def generate_lessons(
     if start > end:
         return 0
 
+    new_rows = planned_lessons(
+        school_id, year, start, end, existing_lesson_keys(school_id, start, end)
+    )
+    for offset in range(0, len(new_rows), INSERT_BATCH):
+        db.session.execute(insert(Lesson), new_rows[offset : offset + INSERT_BATCH])
+    log.info("Generated %d lessons for school %d, %s to %s", len(new_rows), school_id, start, end)
+    return len(new_rows)
+
+
+def existing_lesson_keys(school_id: int, start: dt.date, end: dt.date) -> set[tuple]:
+    """(course, date, lesson number) slots of ``start``–``end`` that already have a lesson.
+
+    A lesson moved by hand also holds the slot it was moved from, so that generating again
+    does not put it back there.
+    """
+    keys = set(
+        db.session.execute(
+            select(Lesson.course_id, Lesson.date, Lesson.lesson_number).where(
+                Lesson.school_id == school_id, Lesson.date >= start, Lesson.date <= end
+            )
+        ).all()
+    )
+    moved = db.session.execute(
+        select(Lesson.course_id, Lesson.moved_from_date, Lesson.moved_from_number).where(
+            Lesson.school_id == school_id,
+            Lesson.moved_from_date >= start,
+            Lesson.moved_from_date <= end,
+        )
+    )
+    keys.update(tuple(row) for row in moved)
+    return keys
+
+
+def planned_lessons(
+    school_id: int, year: AcademicYear, start: dt.date, end: dt.date, existing: set[tuple]
+) -> list[dict]:
+    """Rows of the lessons the template gives for ``start``–``end``, except ``existing`` slots.
+
+    A class follows a six-day week when the class or the whole school is set to one.
+    ``existing`` gains the keys of the rows returned.
+    """
     rows = db.session.execute(
         select(
             TimetableEntry,
             Course.class_id,
             SchoolClass.grade,
             SchoolClass.shift,
-            SchoolClass.six_day_week,
+            SchoolClass.six_day_week | School.six_day_week,
         )
         .join(Course, Course.id == TimetableEntry.course_id)
         .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .join(School, School.id == TimetableEntry.school_id)
         .where(TimetableEntry.school_id == school_id, Course.year_id == year.id)
     ).all()
     entries_by_weekday: dict[int, list] = defaultdict(list)
@@ -172,13 +215,6 @@ def generate_lessons(
         for holiday in db.session.scalars(select(Holiday).where(Holiday.school_id == school_id))
     }
     school_vacation, class_vacation = _vacation_days(school_id, year.id)
-    existing = set(
-        db.session.execute(
-            select(Lesson.course_id, Lesson.date, Lesson.lesson_number).where(
-                Lesson.school_id == school_id, Lesson.date >= start, Lesson.date <= end
-            )
-        ).all()
-    )
     bells = _BellTimes(school_id)
 
     new_rows = []
@@ -199,10 +235,7 @@ def generate_lessons(
         )
         day += dt.timedelta(days=1)
 
-    for offset in range(0, len(new_rows), INSERT_BATCH):
-        db.session.execute(insert(Lesson), new_rows[offset : offset + INSERT_BATCH])
-    log.info("Generated %d lessons for school %d, %s to %s", len(new_rows), school_id, start, end)
-    return len(new_rows)
+    return new_rows
 
 
 def _lessons_of_day(

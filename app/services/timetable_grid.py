@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from app.errors import DomainError
 from app.models import (
@@ -26,6 +26,7 @@ from app.models import (
     TimetableEntry,
     course_teacher,
     db,
+    study_group_student,
 )
 from app.security.scope import Scope, apply_scope
 
@@ -329,7 +330,7 @@ def build_grid(
 
 @dataclass(frozen=True)
 class GridSubject:
-    """Whose timetable a grid is: a class, a teacher or a room, with its filters."""
+    """Whose timetable a grid is: a class, a student, a teacher or a room, with its filters."""
 
     kind: str
     title: str
@@ -351,6 +352,32 @@ def class_subject(school_class: SchoolClass) -> GridSubject:
         year_id=school_class.year_id,
         entry_filter=Course.class_id == school_class.id,
         lesson_filter=Course.class_id == school_class.id,
+    )
+
+
+def student_subject(student: Student) -> GridSubject:
+    """The timetable of one student: their class's lessons and those of their own groups."""
+    school_class = student.school_class
+    group_ids = select(study_group_student.c.group_id).where(
+        study_group_student.c.student_id == student.id
+    )
+    own = or_(
+        and_(Course.class_id == student.class_id, Course.group_id.is_(None)),
+        Course.group_id.in_(group_ids),
+    )
+    return GridSubject(
+        kind="student",
+        title=_(
+            "Timetable of %(name)s, class %(class_name)s",
+            name=student.short_name,
+            class_name=school_class.name,
+        ),
+        grade=school_class.grade,
+        shift=school_class.shift,
+        six_day_week=school_class.six_day_week,
+        year_id=school_class.year_id,
+        entry_filter=own,
+        lesson_filter=own,
     )
 
 
@@ -404,25 +431,47 @@ def template_grid(scope: Scope, subject: GridSubject, today: dt.date) -> Grid:
     return build_grid(subject.title, items, times, subject.six_day_week)
 
 
-def week_grid(scope: Scope, subject: GridSubject, day: dt.date) -> Grid:
-    """Return the dated lessons of the week of ``day``, with substitutions and cancellations."""
-    monday = week_monday(day)
-    sunday = monday + dt.timedelta(days=6)
+def _dated_items(
+    scope: Scope, subject: GridSubject, first: dt.date, last: dt.date
+) -> list[tuple[int, int, CellItem]]:
     statement = (
         select(Lesson)
         .join(Course, Course.id == Lesson.course_id)
-        .where(subject.lesson_filter, Lesson.date >= monday, Lesson.date <= sunday)
+        .where(subject.lesson_filter, Lesson.date >= first, Lesson.date <= last)
         .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
     )
     statement = apply_scope(apply_scope(statement, Lesson, scope), Course, scope)
     lessons = list(db.session.scalars(statement).unique())
-    items = [
+    return [
         (lesson.date.isoweekday(), lesson.lesson_number, _lesson_item(lesson)) for lesson in lessons
     ]
+
+
+def week_grid(scope: Scope, subject: GridSubject, day: dt.date) -> Grid:
+    """Return the dated lessons of the week of ``day``, with substitutions and cancellations."""
+    monday = week_monday(day)
+    sunday = monday + dt.timedelta(days=6)
+    items = _dated_items(scope, subject, monday, sunday)
     times = bell_times(scope, monday, subject.grade, subject.shift)
     dates = {n: monday + dt.timedelta(days=n - 1) for n in range(1, 8)}
     title = _("%(title)s, week of %(date)s", title=subject.title, date=monday.strftime("%d.%m.%Y"))
     return build_grid(title, items, times, subject.six_day_week, dates)
+
+
+def day_grid(scope: Scope, subject: GridSubject, day: dt.date) -> Grid:
+    """Return the dated lessons of one day, in a grid of one column."""
+    items = _dated_items(scope, subject, day, day)
+    times = bell_times(scope, day, subject.grade, subject.shift)
+    title = _(
+        "%(title)s, %(weekday)s %(date)s",
+        title=subject.title,
+        weekday=weekday_label(day.isoweekday()),
+        date=day.strftime("%d.%m.%Y"),
+    )
+    grid = build_grid(title, items, times, subject.six_day_week)
+    grid.weekdays = [day.isoweekday()]
+    grid.dates = {day.isoweekday(): day}
+    return grid
 
 
 def parse_week(value: str | None) -> dt.date | None:
@@ -441,6 +490,17 @@ def generate_term_lessons(scope: Scope, term: Term) -> int:
     """
     from app.services.timetable import generate_lessons
 
+    check_term_open(scope, term)
+    created = generate_lessons(
+        term.school_id, term.start_date, term.end_date, today=term.start_date
+    )
+    db.session.commit()
+    log.info("User %s generated %d lessons for term %d", scope.user_id, created, term.id)
+    return created
+
+
+def check_term_open(scope: Scope, term: Term) -> None:
+    """Raise DomainError unless the term is of the session's school and open."""
     if scope.level != "school" or term.school_id != scope.school_id:
         raise DomainError(_("Open the school of the term first, then generate its lessons."))
     if term.is_closed or term.year.is_closed:
@@ -451,9 +511,3 @@ def generate_term_lessons(scope: Scope, term: Term) -> int:
                 name=term.name,
             )
         )
-    created = generate_lessons(
-        term.school_id, term.start_date, term.end_date, today=term.start_date
-    )
-    db.session.commit()
-    log.info("User %s generated %d lessons for term %d", scope.user_id, created, term.id)
-    return created

@@ -20,6 +20,7 @@ FEATURE_MODULES = [
     "diary",
     "assessment_schedule",
     "timetable",
+    "lesson_changes",
     "reports",
     "school_card",
     "staff_records",

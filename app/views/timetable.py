@@ -1,4 +1,4 @@
-"""Timetable pages: weekly grids of classes, teachers and rooms, and lesson generation."""
+"""Timetable pages: grids of classes, students, teachers and rooms, and lesson generation."""
 
 import datetime as dt
 
@@ -10,9 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from app.errors import DomainError
-from app.models import Employee, Room, SchoolClass, Term, db
+from app.models import Employee, Room, SchoolClass, Student, Term, db
+from app.reports.timetable_export import grid_filters, grid_frame
+from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import timetable_grid as grids
+from app.services.timetable_regeneration import kept_lessons_message, regenerate_term_lessons
 
 
 class TimetableView(BaseView):
@@ -26,6 +29,7 @@ class TimetableView(BaseView):
         "class_grid": "read",
         "teacher_grid": "read",
         "room_grid": "read",
+        "student_grid": "read",
         "generate": "write",
     }
 
@@ -77,13 +81,26 @@ class TimetableView(BaseView):
         year = grids.current_year(scope, dt.date.today())
         return self._render_grid(scope, grids.room_subject(room, year))
 
+    @expose("/student/<int:student_id>")
+    @has_access
+    def student_grid(self, student_id):
+        scope = current_scope()
+        student = scoped_get_or_404(Student, student_id, scope)
+        if grids.is_family_only(scope):
+            own = {child.student_id for child in grids.family_classes(scope)}
+            if student.id not in own:
+                abort(404)
+        if student.school_class is None:
+            abort(404)
+        return self._render_grid(scope, grids.student_subject(student))
+
     @expose("/generate", methods=["POST"])
     @has_access
     def generate(self):
         scope = current_scope()
         term = scoped_get_or_404(Term, request.form.get("term_id"))
         try:
-            created = grids.generate_term_lessons(scope, term)
+            result = regenerate_term_lessons(scope, term, dt.date.today())
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -92,44 +109,78 @@ class TimetableView(BaseView):
             ngettext(
                 "%(num)d lesson was created for %(term)s.",
                 "%(num)d lessons were created for %(term)s.",
-                created,
+                result.created,
                 term=term.name,
             ),
             "success",
         )
+        if result.removed:
+            flash(
+                ngettext(
+                    "%(num)d future lesson no longer in the template was removed.",
+                    "%(num)d future lessons no longer in the template were removed.",
+                    result.removed,
+                ),
+                "info",
+            )
+        if result.kept:
+            flash(kept_lessons_message(result.kept), "warning")
         return redirect(url_for(".index"))
 
     def _render_grid(self, scope, subject):
-        week_value = request.args.get("week")
-        week = None
-        try:
-            week = grids.parse_week(week_value)
-        except ValueError:
-            flash(
-                _(
-                    "The week %(value)s is not a valid date. Give a day of the week as "
-                    "YYYY-MM-DD, for example 2026-10-05.",
-                    value=week_value,
-                ),
-                "danger",
-            )
+        week = self._date_argument("week")
+        day = self._date_argument("day")
         today = dt.date.today()
-        if week is None:
+        if day is not None:
+            grid = grids.day_grid(scope, subject, day)
+            monday = grids.week_monday(day)
+        elif week is None:
             grid = grids.template_grid(scope, subject, today)
             monday = grids.week_monday(today)
         else:
             grid = grids.week_grid(scope, subject, week)
             monday = grids.week_monday(week)
+
+        if request.args.get("format") == "xlsx":
+            content = frame_to_xlsx(
+                [grid_frame(grid, subject.kind)], grid.title, grid_filters(week, day)
+            )
+            return xlsx_response(content, grid.title)
+        template = (
+            "timetable_print.html" if request.args.get("print") == "1" else "timetable_grid.html"
+        )
+        children = grids.family_classes(scope) if grids.is_family_only(scope) else []
         return self.render_template(
-            "timetable_grid.html",
+            template,
             grid=grid,
             subject=subject,
             week=week,
+            day=day,
             monday=monday,
             previous_week=monday - dt.timedelta(days=7),
             next_week=monday + dt.timedelta(days=7),
+            previous_day=(day - dt.timedelta(days=1)) if day else None,
+            next_day=(day + dt.timedelta(days=1)) if day else None,
+            today=today,
+            children=children,
             weekday_label=grids.weekday_label,
         )
+
+    def _date_argument(self, name):
+        """Read ``?week=`` or ``?day=`` as YYYY-MM-DD; flash a message and ignore bad input."""
+        value = request.args.get(name)
+        try:
+            return grids.parse_week(value)
+        except ValueError:
+            flash(
+                _(
+                    "The date %(value)s is not valid. Give it as YYYY-MM-DD, for example "
+                    "2026-10-05.",
+                    value=value,
+                ),
+                "danger",
+            )
+            return None
 
 
 def register(appbuilder) -> None:
