@@ -1191,3 +1191,11 @@ def test_server_admin_lists_every_school(app, sweep):
         response = client.get(f"/rooms/list/?_flt_0_name={name}")
         assert response.status_code == 200
         assert name in response.get_data(as_text=True)
+
+
+def test_parent_gets_404_for_student_not_theirs(sweep):
+    """A parent's own school holds students who are not their children: those answer 404."""
+    client = sweep.clients["parent"]
+    ids = sweep.world["A"].ids
+    assert client.get(f"/timetable/student/{ids['Student']}").status_code == 200
+    assert client.get(f"/timetable/student/{ids['OtherStudent']}").status_code == 404

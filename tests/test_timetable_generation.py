@@ -187,3 +187,41 @@ def test_range_cut_to_current_year(school):
     assert created == len(_lessons(school["math5"])) + len(_lessons(school["math1"]))
     assert created == 2
     assert min(days) >= YEAR_START
+
+
+# --- Six-day weeks ----------------------------------------------------------------------
+
+SATURDAY = dt.date(2026, 10, 10)
+
+
+def _add_saturday_entries(school):
+    for course in ("math5", "math1"):
+        db.session.add(
+            TimetableEntry(
+                school_id=school["id"], course_id=school[course], weekday=6, lesson_number=1
+            )
+        )
+    db.session.flush()
+
+
+def test_five_day_week_skips_saturday_entries(school):
+    _add_saturday_entries(school)
+    generate_lessons(school["id"], SATURDAY, SATURDAY, today=MONDAY_EVEN)
+    assert _lessons(school["math5"]) == {}
+    assert _lessons(school["math1"]) == {}
+
+
+def test_six_day_school_gives_saturday_lessons(school):
+    _add_saturday_entries(school)
+    db.session.get(School, school["id"]).six_day_week = True
+    generate_lessons(school["id"], SATURDAY, SATURDAY, today=MONDAY_EVEN)
+    assert (SATURDAY, 1) in _lessons(school["math5"])
+    assert (SATURDAY, 1) in _lessons(school["math1"])
+
+
+def test_six_day_class_alone_gives_saturday(school):
+    _add_saturday_entries(school)
+    db.session.get(Course, school["math5"]).school_class.six_day_week = True
+    generate_lessons(school["id"], SATURDAY, SATURDAY, today=MONDAY_EVEN)
+    assert (SATURDAY, 1) in _lessons(school["math5"])
+    assert _lessons(school["math1"]) == {}

@@ -2,9 +2,8 @@
 
 A future lesson the template no longer gives is removed when it is empty: no assignment
 (so no marks), no attendance, no topic, and no change made by hand. Any other such lesson
-is kept and reported, so that the principal can move or cancel it. Lessons the template
-gives and that are missing are then created, past dates included, as
-:func:`app.services.timetable.generate_lessons` does.
+is kept and reported, so that the principal can move or cancel it. Future lessons the
+template gives and that are missing are then created. Past lessons are never touched.
 """
 
 import datetime as dt
@@ -60,9 +59,10 @@ def _filled_lesson_ids(lesson_ids: list[int]) -> set[int]:
 def regenerate_lessons(
     school_id: int, start: dt.date, end: dt.date, *, today: dt.date
 ) -> Regeneration:
-    """Bring the lessons of ``start``–``end`` in line with the template; the caller commits.
+    """Bring the future lessons of ``start``–``end`` in line with the template.
 
-    Only lessons dated after ``today`` are removed. The year is the one containing ``start``.
+    Only lessons dated after ``today`` are removed or created. The year is the one
+    containing ``start``. The caller commits.
     """
     result = Regeneration()
     year = current_year(school_id, start)
@@ -70,54 +70,54 @@ def regenerate_lessons(
         return result
     first_future = max(start, today + dt.timedelta(days=1), year.start_date)
     last = min(end, year.end_date)
+    if first_future > last:
+        return result
 
-    if first_future <= last:
-        planned = planned_lessons(school_id, year, first_future, last, set())
-        wanted = {(row["course_id"], row["date"], row["lesson_number"]) for row in planned}
-        future = list(
-            db.session.scalars(
-                select(Lesson)
-                .where(
-                    Lesson.school_id == school_id,
-                    Lesson.date >= first_future,
-                    Lesson.date <= last,
-                )
-                .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
-            ).unique()
-        )
-        stale = [
-            lesson
-            for lesson in future
-            if (lesson.course_id, lesson.date, lesson.lesson_number) not in wanted
-        ]
-        filled = _filled_lesson_ids([lesson.id for lesson in stale])
-        removable = []
-        for lesson in stale:
-            if lesson.changed_at is not None:
-                result.kept.append(KeptLesson(lesson, KEPT_CHANGED))
-            elif lesson.id in filled:
-                result.kept.append(KeptLesson(lesson, KEPT_FILLED))
-            else:
-                removable.append(lesson.id)
-        if removable:
-            db.session.execute(
-                delete(Lesson).where(Lesson.id.in_(removable)),
-                execution_options={"synchronize_session": False},
-            )
-            db.session.expire_all()
-        result.removed = len(removable)
-
-    result.created = generate_lessons(school_id, start, end, today=start)
+    planned = planned_lessons(school_id, year, first_future, last, set())
+    wanted = {(row["course_id"], row["date"], row["lesson_number"]) for row in planned}
+    _remove_stale(school_id, first_future, last, wanted, result)
+    result.created = generate_lessons(school_id, first_future, last, today=start)
     log.info(
         "Regenerated lessons of school %d, %s to %s: %d created, %d removed, %d kept",
         school_id,
-        start,
-        end,
+        first_future,
+        last,
         result.created,
         result.removed,
         len(result.kept),
     )
     return result
+
+
+def _remove_stale(
+    school_id: int, first: dt.date, last: dt.date, wanted: set[tuple], result: Regeneration
+) -> None:
+    """Remove the empty lessons of ``first``–``last`` not in ``wanted``; record the kept ones."""
+    lessons = db.session.scalars(
+        select(Lesson)
+        .where(Lesson.school_id == school_id, Lesson.date >= first, Lesson.date <= last)
+        .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
+    ).unique()
+    stale = [
+        lesson
+        for lesson in lessons
+        if (lesson.course_id, lesson.date, lesson.lesson_number) not in wanted
+    ]
+    filled = _filled_lesson_ids([lesson.id for lesson in stale])
+    removable = []
+    for lesson in stale:
+        if lesson.changed_at is not None:
+            result.kept.append(KeptLesson(lesson, KEPT_CHANGED))
+        elif lesson.id in filled:
+            result.kept.append(KeptLesson(lesson, KEPT_FILLED))
+        else:
+            removable.append(lesson.id)
+    if removable:
+        db.session.execute(
+            delete(Lesson).where(Lesson.id.in_(removable)),
+            execution_options={"synchronize_session": False},
+        )
+    result.removed = len(removable)
 
 
 def regenerate_term_lessons(scope: Scope, term: Term, today: dt.date) -> Regeneration:

@@ -100,7 +100,12 @@ class TimetableView(BaseView):
         scope = current_scope()
         term = scoped_get_or_404(Term, request.form.get("term_id"))
         try:
-            result = regenerate_term_lessons(scope, term, dt.date.today())
+            if request.form.get("regenerate") == "1":
+                result = regenerate_term_lessons(scope, term, dt.date.today())
+                created = result.created
+            else:
+                result = None
+                created = grids.generate_term_lessons(scope, term)
         except DomainError as error:
             db.session.rollback()
             flash(str(error), "danger")
@@ -109,11 +114,16 @@ class TimetableView(BaseView):
             ngettext(
                 "%(num)d lesson was created for %(term)s.",
                 "%(num)d lessons were created for %(term)s.",
-                result.created,
+                created,
                 term=term.name,
             ),
             "success",
         )
+        if result is not None:
+            self._flash_regeneration(result)
+        return redirect(url_for(".index"))
+
+    def _flash_regeneration(self, result):
         if result.removed:
             flash(
                 ngettext(
@@ -125,7 +135,6 @@ class TimetableView(BaseView):
             )
         if result.kept:
             flash(kept_lessons_message(result.kept), "warning")
-        return redirect(url_for(".index"))
 
     def _render_grid(self, scope, subject):
         week = self._date_argument("week")
