@@ -111,8 +111,8 @@ def test_busy_substitute_needs_confirmation(app, school, login):
     form = {"action": "substitute", "substitute_id": teacher_id, "reason": "курсы"}
     assert _change(principal, lesson_id, **form).status_code == 302
 
-    # The colleague teaches physics at lesson 3 itself, so the Monday maths lesson moved
-    # to lesson 3 would clash; substitute them into another lesson 3 instead.
+    # The teacher now substitutes in physics at lesson 3. A second substitution at the same
+    # time must warn, so the chemistry lesson is put at lesson 3 of that Monday too.
     other_course_lesson = school.ids["FreeLesson"]
     with app.app_context():
         lesson = db.session.get(Lesson, other_course_lesson)

@@ -1,6 +1,6 @@
 """The substitution report: per teacher, lessons given as a substitute and lessons substituted.
 
-Cancelled lessons are not counted, because nobody gave them.
+Cancelled lessons are not counted, because they were not held.
 """
 
 import datetime as dt
@@ -112,7 +112,7 @@ def substitution_report(scope: Scope, start: dt.date, end: dt.date) -> Substitut
 
 
 def report_frames(report: SubstitutionReport) -> list:
-    """The report as two sheets for :func:`app.reports.xlsx.frame_to_xlsx`."""
+    """Build the two sheets of the report for :func:`app.reports.xlsx.frame_to_xlsx`."""
     teacher_column = _("Teacher")
     given_column = _("Lessons given as a substitute")
     substituted_column = _("Own lessons substituted")

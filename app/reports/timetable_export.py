@@ -10,7 +10,7 @@ from app.services.timetable_grid import CellItem, Grid, weekday_label
 
 
 def item_text(item: CellItem, kind: str) -> str:
-    """One lesson of a cell in a line: the subject, then what the grid's kind does not show."""
+    """Write one lesson of a cell as a line: the subject, then what the grid's kind hides."""
     parts = [item.subject]
     if kind not in ("class", "student") or item.is_group:
         parts.append(item.target)
@@ -29,7 +29,7 @@ def _column_title(grid: Grid, weekday: int) -> str:
 
 
 def grid_frame(grid: Grid, kind: str) -> tuple[str, pd.DataFrame, dict]:
-    """The grid as (sheet title, frame, formats): a row per lesson number, a column per day."""
+    """Build (sheet title, frame, formats) of a grid: a row per lesson, a column per day."""
     lesson_column = _("Lesson")
     time_column = _("Time")
     columns = [lesson_column, time_column] + [_column_title(grid, d) for d in grid.weekdays]

@@ -447,7 +447,7 @@ def _day_lesson(lesson: Lesson) -> DayLesson:
 
 
 def day_lessons(scope: Scope, day: dt.date) -> list[DayLesson]:
-    """Every lesson of the school on ``day``, by class and lesson number."""
+    """List every lesson of the school on ``day``, by class and lesson number."""
     statement = (
         apply_scope(select(Lesson), Lesson, scope)
         .join(Course, Course.id == Lesson.course_id)
@@ -459,7 +459,7 @@ def day_lessons(scope: Scope, day: dt.date) -> list[DayLesson]:
 
 
 def day_changes(scope: Scope, day: dt.date) -> list[DayLesson]:
-    """The changed lessons of ``day``: changed on it, or moved away from it."""
+    """List the changed lessons of ``day``, those moved away from it included."""
     statement = (
         apply_scope(select(Lesson), Lesson, scope)
         .join(Course, Course.id == Lesson.course_id)

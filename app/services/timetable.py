@@ -162,9 +162,9 @@ def generate_lessons(
 
 
 def existing_lesson_keys(school_id: int, start: dt.date, end: dt.date) -> set[tuple]:
-    """(course, date, lesson number) slots of ``start``–``end`` that already have a lesson.
+    """Collect the (course, date, lesson number) slots of ``start``–``end`` already taken.
 
-    A lesson moved by hand also holds the slot it was moved from, so that generating again
+    A lesson moved by hand also takes the slot it was moved from, so that generating again
     does not put it back there.
     """
     keys = set(

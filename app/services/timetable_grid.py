@@ -356,7 +356,7 @@ def class_subject(school_class: SchoolClass) -> GridSubject:
 
 
 def student_subject(student: Student) -> GridSubject:
-    """The timetable of one student: their class's lessons and those of their own groups."""
+    """Build the timetable of one student: their class's lessons and their own groups'."""
     school_class = student.school_class
     group_ids = select(study_group_student.c.group_id).where(
         study_group_student.c.student_id == student.id

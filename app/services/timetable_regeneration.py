@@ -22,7 +22,7 @@ from app.services.timetable_grid import check_term_open
 
 log = logging.getLogger(__name__)
 
-#: Why a lesson the template no longer gives was kept.
+#: Reasons for keeping a lesson the template no longer gives.
 KEPT_CHANGED = "changed"
 KEPT_FILLED = "filled"
 
@@ -36,7 +36,7 @@ class KeptLesson:
 
 @dataclass
 class Regeneration:
-    """What one regeneration did."""
+    """The outcome of one regeneration: lessons created, removed and kept."""
 
     created: int = 0
     removed: int = 0
@@ -92,7 +92,7 @@ def regenerate_lessons(
 def _remove_stale(
     school_id: int, first: dt.date, last: dt.date, wanted: set[tuple], result: Regeneration
 ) -> None:
-    """Remove the empty lessons of ``first``–``last`` not in ``wanted``; record the kept ones."""
+    """Remove empty lessons of ``first``–``last`` missing from ``wanted``; record the rest."""
     lessons = db.session.scalars(
         select(Lesson)
         .where(Lesson.school_id == school_id, Lesson.date >= first, Lesson.date <= last)
