@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.errors import FormErrors
 from app.models import (
@@ -446,6 +447,14 @@ def _day_lesson(lesson: Lesson) -> DayLesson:
     )
 
 
+def _with_details(statement):
+    """Load what the page prints of each lesson in a few queries, not a few per lesson."""
+    return statement.options(
+        selectinload(Lesson.substitute),
+        selectinload(Lesson.course).selectinload(Course.group),
+    )
+
+
 def day_lessons(scope: Scope, day: dt.date) -> list[DayLesson]:
     """List every lesson of the school on ``day``, by class and lesson number."""
     statement = (
@@ -455,7 +464,7 @@ def day_lessons(scope: Scope, day: dt.date) -> list[DayLesson]:
         .where(Lesson.date == day)
         .order_by(SchoolClass.grade, SchoolClass.name, Lesson.lesson_number, Lesson.id)
     )
-    return [_day_lesson(lesson) for lesson in db.session.scalars(statement).unique()]
+    return [_day_lesson(lesson) for lesson in db.session.scalars(_with_details(statement)).unique()]
 
 
 def day_changes(scope: Scope, day: dt.date) -> list[DayLesson]:
@@ -474,7 +483,9 @@ def day_changes(scope: Scope, day: dt.date) -> list[DayLesson]:
     )
     return [
         item
-        for item in (_day_lesson(lesson) for lesson in db.session.scalars(statement).unique())
+        for item in (
+            _day_lesson(lesson) for lesson in db.session.scalars(_with_details(statement)).unique()
+        )
         if item.changes
     ]
 

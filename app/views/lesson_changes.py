@@ -1,6 +1,7 @@
 """Changes of single lessons for a day, and the substitution report."""
 
 import datetime as dt
+import logging
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -15,6 +16,8 @@ from app.security.scope import current_scope, scoped_get_or_404
 from app.services import lesson_changes as changes
 from app.services.dates import format_date, parse_user_date
 from app.services.lesson_changes import ChangeRequest, LessonChangeConflict, LessonChangeError
+
+log = logging.getLogger(__name__)
 
 #: Days the substitution report covers when no dates are given: the last four weeks.
 DEFAULT_REPORT_DAYS = 28
@@ -86,9 +89,23 @@ class LessonChangesView(BaseView):
             message = changes.change_lesson(scope, lesson, form)
         except LessonChangeConflict as conflict:
             db.session.rollback()
+            log.info(
+                "Change %s of lesson %d by user %s awaits confirmation: %s",
+                form.action,
+                lesson_id,
+                scope.user_id,
+                conflict,
+            )
             return self._render_lesson(scope, lesson, form, [], conflict.messages), 409
         except LessonChangeError as error:
             db.session.rollback()
+            log.info(
+                "Change %s of lesson %d by user %s rejected: %s",
+                form.action,
+                lesson_id,
+                scope.user_id,
+                error,
+            )
             return self._render_lesson(scope, lesson, form, error.messages, []), 400
         flash(message, "success")
         return redirect(url_for(".day", date=day.isoformat()))
