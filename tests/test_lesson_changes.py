@@ -208,6 +208,28 @@ def test_move_onto_busy_class_needs_confirmation(app, school, login):
     assert "Химия" in week.text
 
 
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("04.11.2026", "День народного единства"),
+        ("28.10.2026", "каникул"),
+        ("11.10.2026", "воскресенье"),
+    ],
+)
+def test_move_onto_day_off_warns(app, school, login, day, expected):
+    response = _change(
+        login(school.users["principal"]),
+        school.ids["BusyLesson"],
+        action="move",
+        date=day,
+        lesson_number="1",
+        reason="перенос",
+    )
+    assert response.status_code == 409
+    assert expected in response.text
+    assert _lesson(app, school.ids["BusyLesson"]).date == WEEK_START
+
+
 def test_move_outside_year_is_rejected(app, school, login):
     response = _change(
         login(school.users["principal"]),

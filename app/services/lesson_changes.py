@@ -21,6 +21,7 @@ from app.models import (
     Attendance,
     Course,
     Employee,
+    Holiday,
     Lesson,
     Room,
     SchoolClass,
@@ -30,7 +31,7 @@ from app.models import (
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.dates import format_date, parse_date_field
 from app.services.journal import lesson_term
-from app.services.timetable import _BellTimes
+from app.services.timetable import _BellTimes, _vacation_days
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,8 @@ def _move(scope: Scope, lesson: Lesson, request: ChangeRequest) -> str:
             [_("The course already has a lesson at that date and number: choose another one.")]
         )
 
-    warnings = [
+    warnings = day_off_warnings(lesson, day)
+    warnings += [
         _("The class already has %(lesson)s.", lesson=_describe(other))
         for other in class_lessons_at(lesson, day, number)
     ]
@@ -367,6 +369,23 @@ def _move(scope: Scope, lesson: Lesson, request: ChangeRequest) -> str:
         number=number,
         date=format_date(day),
     )
+
+
+def day_off_warnings(lesson: Lesson, day: dt.date) -> list[str]:
+    """Warn when ``day`` is a public holiday, a vacation day of the class, or a Sunday."""
+    holiday = db.session.scalar(
+        select(Holiday).where(Holiday.school_id == lesson.school_id, Holiday.date == day)
+    )
+    if holiday is not None and not holiday.is_working_day:
+        return [
+            _("%(date)s is a public holiday: %(name)s.", date=format_date(day), name=holiday.name)
+        ]
+    school_days, class_days = _vacation_days(lesson.school_id, lesson.course.year_id)
+    if day in school_days or day in class_days.get(lesson.course.class_id, ()):
+        return [_("%(date)s falls in a vacation of the class.", date=format_date(day))]
+    if day.isoweekday() == 7 and holiday is None:
+        return [_("%(date)s is a Sunday.", date=format_date(day))]
+    return []
 
 
 def has_journal_entries(lesson: Lesson) -> bool:
