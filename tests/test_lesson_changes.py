@@ -179,6 +179,9 @@ def test_room_change_saved_and_shown(app, school, login):
     page = principal.get(f"/timetable-changes/?date={day}")
     assert "chg1-202" in page.text
     assert "ремонт" in page.text
+    grid = principal.get(f"/timetable/room/{school.ids['SecondRoom']}?day={day}")
+    assert "Химия" in grid.text
+    assert "кабинет заменён" in grid.text
 
 
 def test_move_onto_busy_class_needs_confirmation(app, school, login):
@@ -206,6 +209,7 @@ def test_move_onto_busy_class_needs_confirmation(app, school, login):
         f"/timetable/class/{school.ids['SchoolClass']}?day={WEEK_START.isoformat()}"
     )
     assert "Химия" in week.text
+    assert "перенесён с 3-го урока 06.10.2026" in week.text
 
 
 @pytest.mark.parametrize(

@@ -178,6 +178,8 @@ class CellItem:
     is_substituted: bool = False
     #: True when the course is taught to a group, not to the whole class.
     is_group: bool = False
+    #: True when the lesson was changed by hand: substituted, moved, given another room.
+    is_changed: bool = False
 
 
 @dataclass
@@ -253,6 +255,16 @@ def _lesson_item(lesson: Lesson) -> CellItem:
     if lesson.substitute is not None:
         notes.append(_("substitution: %(name)s", name=lesson.substitute.short_name))
         teacher = lesson.substitute.short_name
+    if lesson.room_changed:
+        notes.append(_("room changed"))
+    if lesson.moved_from_date is not None:
+        notes.append(
+            _(
+                "moved from lesson %(number)s on %(date)s",
+                number=lesson.moved_from_number,
+                date=lesson.moved_from_date.strftime("%d.%m.%Y"),
+            )
+        )
     if lesson.is_cancelled:
         notes.append(_("cancelled"))
     return CellItem(
@@ -264,6 +276,7 @@ def _lesson_item(lesson: Lesson) -> CellItem:
         is_cancelled=lesson.is_cancelled,
         is_substituted=lesson.substitute is not None,
         is_group=lesson.course.group is not None,
+        is_changed=lesson.changed_at is not None,
     )
 
 
