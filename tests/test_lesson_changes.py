@@ -280,6 +280,9 @@ def test_cancel_and_restore(app, school, login):
         f"/timetable/class/{school.ids['SchoolClass']}?week={WEEK_START.isoformat()}"
     )
     assert "отменён" in grid.text
+    diary = login(school.users["student"]).get(f"/diary/?week={WEEK_START.isoformat()}")
+    assert 'data-testid="cancelled"' in diary.text
+    assert "олимпиада" in diary.text
 
     assert _change(principal, lesson_id, action="restore").status_code == 302
     assert _lesson(app, lesson_id).is_cancelled is False
