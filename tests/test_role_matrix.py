@@ -62,6 +62,7 @@ BASELINE = {
             "StudentImport",
             "EmployeeImport",
             "StudentMovement",
+            "TimetableImport",
         },
     ),
     "principal": (
@@ -90,6 +91,7 @@ BASELINE = {
             "Journal",
             "Timetable",
             "TimetableChanges",
+            "TimetableImport",
             "Announcements",
             "Messages",
             "Notifications",

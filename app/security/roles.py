@@ -131,6 +131,7 @@ ROLES: dict[str, RoleSpec] = {
                 "StudentImport",
                 "EmployeeImport",
                 "StudentMovement",
+                "TimetableImport",
             },
         ),
         _spec(
@@ -165,6 +166,7 @@ ROLES: dict[str, RoleSpec] = {
                 "Timetable",
                 # Substitutions, moves and cancellations of single lessons, and their report.
                 "TimetableChanges",
+                "TimetableImport",
                 "Announcements",
                 "RegulationEdit",
                 "ReportJobs",

@@ -29,6 +29,7 @@ FEATURE_MODULES = [
     "users",
     "class_logins",
     "people_import",
+    "timetable_import",
     "movement",
     "school_settings",
     "regulation",
