@@ -180,7 +180,9 @@ def school(app):
         year = db.session.scalar(
             select(AcademicYear.id).where(AcademicYear.school_id == world.school_id)
         )
-        return SimpleNamespace(sid=world.school_id, year_id=year, other_year_id=other_year)
+        return SimpleNamespace(
+            sid=world.school_id, year_id=year, other_sid=other.school_id, other_year_id=other_year
+        )
 
 
 @pytest.fixture()
@@ -282,7 +284,7 @@ def test_fet_year_without_grade_is_reported_not_imported(ctx, school):
     preview = timetable_import.preview_file("fet", school.sid, year_id, data, "x.fet")
 
     assert [p.kind for p in preview.problems] == ["class", "activity"]
-    assert "параллель" in preview.problems[0].reason or "класс" in preview.problems[0].reason
+    assert "параллели от 1 до 11" in preview.problems[0].reason
     assert preview.count("class", "new") == 1
 
 
@@ -352,18 +354,33 @@ def test_asc_course_gets_hours_and_teacher(ctx, school):
 
 
 def test_names_match_ignoring_case_and_yo(ctx, school):
-    db.session.add(
-        Employee(school_id=school.sid, last_name="ПРИДУМАНОВ", first_name="петр", is_active=True)
-    )
+    # The second school: no import has created the file's teachers there.
+    db.session.add(Employee(school_id=school.other_sid, last_name="ПРИДУМАНОВ", first_name="петр"))
     db.session.commit()
-    year_id = new_year(school.sid, 2044)
+    year_id = new_year(school.other_sid, 2044)
 
     preview = timetable_import.preview_file(
-        "asc", school.sid, year_id, ASC_FILE.read_bytes(), "asc_small.xml"
+        "asc", school.other_sid, year_id, ASC_FILE.read_bytes(), "asc_small.xml"
     )
 
-    assert preview.count("teacher", "matched") == 1
-    assert preview.count("teacher", "new") == 1
+    statuses = {line.name: line.status for line in preview.lines if line.kind == "teacher"}
+    assert statuses == {"Придуманов Пётр": "matched", "Вымышленная Зоя": "new"}
+
+
+def test_same_name_twice_in_school_is_reported(ctx, school):
+    for first_name in ("Ия", "ия"):
+        db.session.add(
+            Employee(school_id=school.other_sid, last_name="Двойная", first_name=first_name)
+        )
+    db.session.commit()
+    data = grid([["7Ю", "пн", 1, "Алгебра", "Двойная Ия", "", "", ""]])
+
+    preview = timetable_import.preview_file(
+        "xlsx", school.other_sid, school.other_year_id, data, "g.xlsx"
+    )
+
+    assert [p.kind for p in preview.problems] == ["teacher"]
+    assert preview.count("teacher", "new") == 0
 
 
 # --- XLSX grid ----------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Import of a timetable from FET, aSc Timetables or the XLSX grid, with a preview.
 
 The school system administrator and the principal or a deputy import into a school year
-of their school; the preview lists what matches, what will be created and what is not
+of their school. The preview lists what matches, what will be created and what is not
 imported, and a confirmation writes everything new at once.
 """
 
@@ -109,6 +109,7 @@ class TimetableImportView(BaseView):
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return self._render(scope, errors=[_("Choose a file.")], status=400, **form)
+
         name, data = upload.filename, upload.stream.read()
         try:
             preview = timetable_import.preview_file(
@@ -118,6 +119,7 @@ class TimetableImportView(BaseView):
             log.info("User %s uploaded an unreadable %s timetable", scope.user_id, file_format)
             messages = self._not_imported(error.messages)
             return self._render(scope, errors=messages, name=name, status=400, **form)
+
         token = None
         if preview.is_valid and preview.to_write:
             token = store_upload(STORAGE_KIND, scope.school_id, scope.user_id, name, data)
@@ -141,6 +143,7 @@ class TimetableImportView(BaseView):
         scope = self._school_scope()
         token = request.form.get("token", "")
         upload = load_upload(STORAGE_KIND, scope.school_id, scope.user_id, token)
+
         kept = session.get("timetable_import") or {}
         if upload is None or kept.get("token") != token:
             message = _(
@@ -148,6 +151,7 @@ class TimetableImportView(BaseView):
                 "another upload): upload the file again."
             )
             return self._render(scope, errors=[message], status=400)
+
         year = scoped_get_or_404(AcademicYear, kept.get("year"))
         form = {"year_id": year.id, "file_format": kept.get("format")}
         try:
@@ -156,11 +160,13 @@ class TimetableImportView(BaseView):
             )
             result = timetable_import.apply_preview(preview, scope.school_id, g.user.id)
         except ImportFileError as error:
+            log.info("User %s confirmed a timetable that no longer reads", scope.user_id)
             return self._render(scope, errors=self._not_imported(error.messages), status=400)
         except DomainError as error:
             db.session.rollback()
             messages = self._not_imported([str(error)])
             return self._render(scope, errors=messages, status=400, **form)
+
         forget_upload(STORAGE_KIND, token)
         session.pop("timetable_import", None)
         flash(

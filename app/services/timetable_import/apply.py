@@ -34,7 +34,7 @@ class ImportResult:
 
 
 def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) -> ImportResult:
-    """Create the preview's new records and commit; raise :class:`DomainError` on refusal."""
+    """Create the preview's new records and commit, or save nothing and raise an error."""
     if not preview.is_valid:
         raise ImportFileError(preview.errors)
     ids: dict[str, int] = {}
@@ -75,7 +75,7 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
 
 
 def _id(token: str | None, ids: dict[str, int]) -> int | None:
-    """The record id a token stands for, once the new records are flushed."""
+    """Look up the record id of a token, once the new records are flushed."""
     if token is None:
         return None
     if token.startswith("db:"):

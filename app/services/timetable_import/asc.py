@@ -1,7 +1,7 @@
 """Reading the XML export of aSc Timetables (lessons and placed cards).
 
-aSc names its records by ids. A group marked ``entireclass`` is the whole class; any other
-group becomes a study group named after its class and itself («5А 1 группа»), since aSc
+aSc names its records by ids. A group marked ``entireclass`` is the whole class. Any other
+group becomes a study group named after its class and itself («5А 1 группа»), because aSc
 repeats group names in every class. A card is a lesson placed on a day pattern («01000» is
 Tuesday) and a period; a weeks pattern «10» or «01» places it on odd or even weeks.
 """
@@ -30,7 +30,8 @@ def read_asc(root: Element) -> Plan:
         raise ImportFileError(
             [
                 _(
-                    "The file is not an aSc Timetables export (its root element is «%(tag)s»).",
+                    "The file is not an aSc Timetables export (its root element is "
+                    "«%(tag)s»): choose another format or file.",
                     tag=root.tag,
                 )
             ]

@@ -3,9 +3,9 @@
 FET describes students as years, groups and subgroups. A year named like a class («5А»),
 or without groups, is a class, and its groups and subgroups are its study groups. Any
 other year («5», «2026») is a parallel: its groups are classes, and their subgroups
-are study groups. Activities become courses; a time fixed
-at 100 % (a locked activity, or the timetable FET saves as ``*_data_and_timetable.fet``)
-becomes a line of the weekly template.
+are study groups. Activities become courses. A time fixed at 100 % becomes a line of the
+weekly template: FET writes one for a locked activity, and one for every activity in the
+``*_data_and_timetable.fet`` file it saves with a timetable.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -33,7 +33,13 @@ def read_fet(root: Element) -> Plan:
     """Turn the root element of a FET file into a plan."""
     if root.tag != "fet":
         raise ImportFileError(
-            [_("The file is not a FET file (its root element is «%(tag)s»).", tag=root.tag)]
+            [
+                _(
+                    "The file is not a FET file (its root element is «%(tag)s»): "
+                    "choose another format or file.",
+                    tag=root.tag,
+                )
+            ]
         )
     plan = Plan()
     _read_names(root, "Teachers_List/Teacher", plan.teachers)
@@ -46,7 +52,7 @@ def read_fet(root: Element) -> Plan:
 
 
 def _name(element: Element) -> str:
-    """The name of a list entry: a <Name> child in FET 5 and 6, the text in older files."""
+    """Read the name of a list entry: a <Name> child in FET 5 and 6, the text in older files."""
     child = element.find("Name")
     return clean(child.text if child is not None else element.text)
 

@@ -55,7 +55,7 @@ def _key(value) -> str:
 
 
 def template_xlsx(title: str, note: str) -> bytes:
-    """The empty grid: its header row under a title and a note, with no example rows."""
+    """Build the empty grid: its header row under a title and a note, with no example rows."""
     frame = pd.DataFrame(columns=[str(header) for _code, header, _req in COLUMNS], dtype=object)
     return frame_to_xlsx([(title, frame, {})], title, note)
 
@@ -64,7 +64,9 @@ def read_grid(data: bytes, name: str, max_bytes: int) -> Plan:
     """Read an uploaded grid into a plan; a file that cannot be read raises an error."""
     if len(data) > max_bytes:
         limit = max_bytes // (1024 * 1024)
-        raise ImportFileError([_("The file is larger than %(limit)s MB.", limit=limit)])
+        raise ImportFileError(
+            [_("The file is larger than %(limit)s MB: split it into parts.", limit=limit)]
+        )
     try:
         records = _xlsx_records(data, name)
     except TableError as error:
@@ -73,9 +75,13 @@ def read_grid(data: bytes, name: str, max_bytes: int) -> Plan:
     plan = Plan()
     rows = [(n, values) for n, values in records if n > number]
     if len(rows) > MAX_ROWS:
-        raise ImportFileError([_("The file has more than %(max)s rows.", max=MAX_ROWS)])
+        raise ImportFileError(
+            [_("The file has more than %(max)s rows: split it into parts.", max=MAX_ROWS)]
+        )
     if not rows:
-        raise ImportFileError([_("The file «%(name)s» has no rows under the header.", name=name)])
+        raise ImportFileError(
+            [_("The file «%(name)s» has no rows under the header: fill them in.", name=name)]
+        )
     activities: dict[tuple, ActivitySpec] = {}
     for row_number, values in rows:
         cells = {code: clean(values[i]) if i < len(values) else "" for code, i in columns.items()}
@@ -180,6 +186,7 @@ def _read_row(plan: Plan, activities: dict, number: int, cells: dict) -> None:
     if errors:
         plan.errors.extend(errors)
         return
+
     class_name, group = cells["class"], cells.get("group", "")
     plan.classes.setdefault(class_name, class_spec(class_name))
     plan.sets.setdefault(f"class|{class_name}", [(class_name, None)])
@@ -190,6 +197,7 @@ def _read_row(plan: Plan, activities: dict, number: int, cells: dict) -> None:
             spec.class_keys.append(class_name)
         students = f"group|{class_name}|{group}"
         plan.sets.setdefault(students, [(class_name, group)])
+
     plan.subjects.setdefault(cells["subject"], cells["subject"])
     teachers = []
     if cells.get("teacher"):
@@ -197,6 +205,7 @@ def _read_row(plan: Plan, activities: dict, number: int, cells: dict) -> None:
         teachers = [cells["teacher"]]
     if cells.get("room"):
         plan.rooms.setdefault(cells["room"], cells["room"])
+
     parity = _PARITIES[_key(cells.get("week", ""))]
     key = (students, cells["subject"], cells.get("teacher", ""))
     activity = activities.setdefault(

@@ -1,8 +1,8 @@
 """What a timetabling program's file describes, before it is matched to a school.
 
 Every reader (FET, aSc, the XLSX grid) turns its file into a :class:`Plan`. A plan names
-its records by the file's own keys (FET uses names, aSc uses ids); the preview then
-matches them to the school's records by name.
+its records by the file's own keys, which are names in FET and ids in aSc. The preview
+then matches them to the school's records by name.
 """
 
 import re
@@ -19,7 +19,7 @@ _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
 class ImportFileError(DomainError):
-    """A file that cannot be read at all; its messages say why and how to fix it."""
+    """A file that cannot be read at all. Its messages name the problem and the fix."""
 
     def __init__(self, messages):
         self.messages = [str(message) for message in messages]
@@ -114,7 +114,7 @@ def is_class_name(spec: ClassSpec) -> bool:
 
 
 def clean(value) -> str:
-    """A name as written in the file, with the spaces around and inside it tidied."""
+    """Strip a name of the file and collapse the spaces inside it."""
     return " ".join(str(value or "").split())
 
 

@@ -31,7 +31,7 @@ KINDS = ("teacher", "subject", "room", "class", "group", "course", "entry")
 
 
 def normal(name: str) -> str:
-    """A name as compared: case and spacing ignored, «ё» read as «е»."""
+    """Fold the case and spacing of a name and read «ё» as «е», for comparison."""
     return " ".join(str(name).casefold().replace("ё", "е").split())
 
 
@@ -227,7 +227,7 @@ def _existing_courses(school_id: int, year_id: int) -> dict[tuple, int]:
 
 
 def _activity_targets(preview: Preview, plan: Plan, activity) -> list[tuple]:
-    """The (class token, group token) pairs an activity is taught to."""
+    """List the (class token, group token) pairs an activity is taught to."""
     pairs = []
     for name in activity.students:
         for class_key, group_key in plan.sets.get(name, []):

@@ -33,6 +33,7 @@ def parse_xml(data: bytes, max_bytes: int) -> Element:
                 )
             ]
         )
+
     builder = TreeBuilder()
     parser = expat.ParserCreate()
     parser.StartElementHandler = builder.start
@@ -42,6 +43,7 @@ def parse_xml(data: bytes, max_bytes: int) -> Element:
     parser.EntityDeclHandler = _refuse
     parser.ExternalEntityRefHandler = _refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
     try:
         parser.Parse(data, True)
         return builder.close()
