@@ -564,3 +564,37 @@ def test_bad_grid_page_shows_row_messages(school, login):
     page = response.get_data(as_text=True)
     assert "Строка 3" in page
     assert 'name="token"' not in page
+
+
+def test_grid_class_that_cannot_be_created_imports_nothing(ctx, school):
+    year_id = new_year(school.sid, 2049)
+    data = grid(
+        [
+            ["7Ю", "пн", 1, "Алгебра", "", "", "", ""],
+            ["7абвгдеж", "пн", 2, "Алгебра", "", "", "", ""],
+        ]
+    )
+
+    preview = timetable_import.preview_file("xlsx", school.sid, year_id, data, "grid.xlsx")
+
+    assert not preview.is_valid
+    assert preview.errors[0].startswith("«7абвгдеж» не импортируется")
+
+
+def test_grid_grade_twelve_is_a_row_error(ctx, school):
+    data = grid([["12А", "пн", 1, "Алгебра", "", "", "", ""]])
+
+    preview = timetable_import.preview_file("xlsx", school.sid, school.year_id, data, "g.xlsx")
+
+    assert preview.errors[0].startswith("Строка 3: класс «12А»")
+
+
+def test_closed_year_is_refused(ctx, school):
+    year_id = new_year(school.sid, 2050)
+    db.session.get(AcademicYear, year_id).is_closed = True
+    db.session.commit()
+
+    with pytest.raises(ImportFileError) as error:
+        timetable_import.preview_file("asc", school.sid, year_id, ASC_FILE.read_bytes(), "a.xml")
+
+    assert "2050/2051" in error.value.messages[0]

@@ -6,7 +6,9 @@ again and writes every new record in one transaction (:mod:`.apply`).
 """
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from app.models import AcademicYear, db
 from app.services.timetable_import.apply import ImportResult, apply_preview
 from app.services.timetable_import.asc import read_asc
 from app.services.timetable_import.fet import read_fet
@@ -45,5 +47,11 @@ def read_plan(file_format: str, data: bytes, name: str, max_bytes: int) -> Plan:
 
 def preview_file(file_format: str, school_id: int, year_id: int, data: bytes, name: str) -> Preview:
     """Read a file and match it to one school's year."""
+    year = db.session.get(AcademicYear, year_id)
+    if year is None or year.school_id != school_id:
+        raise ImportFileError([_("Choose a school year of your school.")])
+    if year.is_closed:
+        message = _("The school year %(year)s is closed: choose an open year.", year=year.name)
+        raise ImportFileError([message])
     plan = read_plan(file_format, data, name, current_app.config["IMPORT_MAX_BYTES"])
     return build_preview(plan, school_id, year_id)

@@ -72,7 +72,7 @@ def read_grid(data: bytes, name: str, max_bytes: int) -> Plan:
     except TableError as error:
         raise ImportFileError(error.messages) from None
     number, columns = _find_header(records, name)
-    plan = Plan()
+    plan = Plan(strict=True)
     rows = [(n, values) for n, values in records if n > number]
     if len(rows) > MAX_ROWS:
         raise ImportFileError(
@@ -169,10 +169,11 @@ def _row_errors(number: int, cells: dict) -> list[str]:
                 value=cells["week"],
             )
         )
-    if cells.get("class") and class_spec(cells["class"]).grade is None:
+    grade = class_spec(cells["class"]).grade if cells.get("class") else 1
+    if grade is None or not 1 <= grade <= 11:
         errors.append(
             _(
-                "Row %(row)s: the class «%(value)s» does not start with its grade; "
+                "Row %(row)s: the class «%(value)s» does not start with a grade from 1 to 11; "
                 "write it like «5А».",
                 row=number,
                 value=cells["class"],

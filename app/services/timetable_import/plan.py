@@ -90,6 +90,8 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     #: Problems that stop the whole import (the XLSX grid: a bad row imports nothing).
     errors: list[str] = field(default_factory=list)
+    #: Set when anything the preview cannot map must stop the import too.
+    strict: bool = False
 
     def problem(self, kind: str, name: str, reason) -> None:
         self.problems.append(Problem(kind, name, str(reason)))

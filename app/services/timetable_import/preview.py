@@ -86,6 +86,15 @@ def build_preview(plan: Plan, school_id: int, year_id: int) -> Preview:
     _match_groups(preview, plan, school_id, year_id)
     activity_courses = _match_courses(preview, plan, school_id, year_id)
     _match_entries(preview, plan, activity_courses, school_id)
+    if plan.strict:
+        for problem in preview.problems:
+            preview.errors.append(
+                _(
+                    "«%(name)s» is not imported: %(reason)s.",
+                    name=problem.name,
+                    reason=problem.reason,
+                )
+            )
     return preview
 
 
