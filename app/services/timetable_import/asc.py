@@ -98,10 +98,20 @@ def _read_lessons(root: Element, plan: Plan) -> set[str]:
                 teachers=_ids(element.get("teacherids")),
                 students=students,
                 hours=hours,
+                label=_lesson_label(plan, element),
             )
         )
         keys.add(key)
     return keys
+
+
+def _lesson_label(plan: Plan, element: Element) -> str:
+    """Name a lesson by its subject and classes, since aSc ids mean nothing to a user."""
+    subject = plan.subjects.get(element.get("subjectid") or "", "—")
+    classes = [
+        plan.classes[key].name for key in _ids(element.get("classids")) if key in plan.classes
+    ]
+    return f"{subject}: {', '.join(classes) or '—'}"
 
 
 def _parity(weeks: str) -> str:

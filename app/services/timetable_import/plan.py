@@ -52,6 +52,8 @@ class ActivitySpec:
     teachers: list[str]
     students: list[str]
     hours: Decimal
+    #: How the preview names the activity when it is not imported.
+    label: str = ""
 
 
 @dataclass

@@ -187,8 +187,8 @@ def _match_classes(preview: Preview, plan: Plan, school_id: int, year_id: int) -
     for key, spec in plan.classes.items():
         if spec.grade is None or not 1 <= spec.grade <= 11:
             reason = _(
-                "no grade from 1 to 11 is found at the start of the name or of its year; "
-                "rename it like «5А» in the file"
+                "the name does not start with a grade from 1 to 11; "
+                "rename the class in the file like «5А»"
             )
             preview.problems.append(Problem("class", spec.name, reason))
             continue
@@ -253,7 +253,7 @@ def _match_courses(preview: Preview, plan: Plan, school_id: int, year_id: int) -
     existing = _existing_courses(school_id, year_id)
     activity_courses = {}
     for activity in plan.activities:
-        label = f"№ {activity.key}"
+        label = activity.label or f"№ {activity.key}"
         subject = preview.targets["subject"].get(activity.subject or "")
         if subject is None:
             preview.problems.append(Problem("activity", label, str(NO_SUBJECT)))
