@@ -45,7 +45,7 @@ FET_FILES = (
     "highschool-Ancona.fet",
     "Van_RhynFinal.fet",
     "secondary_school.fet",
-    "hydar-imd_data_and_timetable.fet",
+    "EDT_new_Virt_R_95-percent_21_22_data_and_timetable.fet",
 )
 
 
@@ -142,8 +142,10 @@ def expected_counts(path: Path) -> dict[str, int]:
         activity_courses[activity_id] = keys
         durations[activity_id] = int(activity.findtext("Duration").strip())
 
-    days = {_name(d): i + 1 for i, d in enumerate(root.findall("Days_List/Day"))}
-    hours = {_name(h): i + 1 for i, h in enumerate(root.findall("Hours_List/Hour"))}
+    days = {_name(d): i for i, d in enumerate(root.findall("Days_List/Day"))}
+    hours = {_name(h): i for i, h in enumerate(root.findall("Hours_List/Hour"))}
+    # In the mornings and afternoons mode, FET days 0 and 1 are Monday's two halves.
+    halves = (root.findtext("Mode") or "").strip() == "Mornings_Afternoons"
     lines = set()
     for constraint in root.iter("ConstraintActivityPreferredStartingTime"):
         activity_id = (constraint.findtext("Activity_Id") or "").strip()
@@ -151,11 +153,15 @@ def expected_counts(path: Path) -> dict[str, int]:
         active = (constraint.findtext("Active") or "true").strip() != "false"
         day = days.get(" ".join((constraint.findtext("Preferred_Day") or "").split()))
         hour = hours.get(" ".join((constraint.findtext("Preferred_Hour") or "").split()))
-        if weight < 100 or not active or activity_id not in activity_courses or not day or not hour:
+        if weight < 100 or not active or activity_id not in activity_courses:
             continue
-        for lesson in range(hour, hour + durations[activity_id]):
-            if day <= 7 and lesson <= 12:
-                lines |= {(key, day, lesson) for key in activity_courses[activity_id]}
+        if day is None or hour is None:
+            continue
+        weekday = day // 2 + 1 if halves else day + 1
+        first = (day % 2) * len(hours) + hour + 1 if halves else hour + 1
+        for lesson in range(first, first + durations[activity_id]):
+            if weekday <= 7 and lesson <= 12:
+                lines |= {(key, weekday, lesson) for key in activity_courses[activity_id]}
     return {
         "teacher": len(names["teacher"] - {""}),
         "subject": len(names["subject"] - {""}),

@@ -5,7 +5,8 @@ or without groups, is a class, and its groups and subgroups are its study groups
 other year («5», «2026») is a parallel: its groups are classes, and their subgroups
 are study groups. Activities become courses. A time fixed at 100 % becomes a line of the
 weekly template: FET writes one for a locked activity, and one for every activity in the
-``*_data_and_timetable.fet`` file it saves with a timetable.
+``*_data_and_timetable.fet`` file it saves with a timetable. In FET 6's mornings and
+afternoons mode, two FET days make one school day.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -142,6 +143,7 @@ def _fixed(element: Element) -> bool:
 def _read_placements(root: Element, plan: Plan, durations: dict[str, int]) -> None:
     days = _positions(root, "Days_List/Day")
     hours = _positions(root, "Hours_List/Hour")
+    half_days = clean(root.findtext("Mode")) == "Mornings_Afternoons"
     rooms = {}
     for element in root.iter("ConstraintActivityPreferredRoom"):
         if _fixed(element):
@@ -154,7 +156,13 @@ def _read_placements(root: Element, plan: Plan, durations: dict[str, int]) -> No
         hour = hours.get(clean(element.findtext("Preferred_Hour")))
         if day is None or hour is None:
             continue
-        _place(plan, key, day + 1, hour + 1, durations[key], rooms.get(key) or None)
+        if half_days:
+            # A FET day of this mode is a morning (even position) or an afternoon (odd),
+            # and the afternoon's lessons follow the morning's in the school day.
+            weekday, first = day // 2 + 1, (day % 2) * len(hours) + hour + 1
+        else:
+            weekday, first = day + 1, hour + 1
+        _place(plan, key, weekday, first, durations[key], rooms.get(key) or None)
 
 
 def _place(plan: Plan, key: str, weekday: int, first: int, duration: int, room) -> None:
