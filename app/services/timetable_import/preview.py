@@ -44,7 +44,7 @@ class Line:
     status: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Preview:
     """The matched plan, ready to be shown and, once confirmed, written."""
 
@@ -59,6 +59,11 @@ class Preview:
     #: New template lines: (course key, weekday, lesson number, parity) → room token.
     entries: dict[tuple, str | None] = field(default_factory=dict)
     existing_entries: int = 0
+
+    def __repr__(self) -> str:
+        # Counts only: the names are teachers' personal data and stay out of logs.
+        counts = {kind: (self.count(kind, MATCHED), self.count(kind, NEW)) for kind in KINDS}
+        return f"Preview(year_id={self.year_id}, counts={counts}, errors={len(self.errors)})"
 
     def count(self, kind: str, status: str) -> int:
         if kind == "entry":
