@@ -1,5 +1,6 @@
 """The weekly timetable template and the dated lessons generated from it."""
 
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
@@ -44,9 +45,15 @@ class TimetableEntry(SchoolOwned, db.Model):
     )
     valid_from = Column(Date)
     valid_to = Column(Date)
+    #: Who saved the line despite the conflicts listed in ``override_note``, and when; empty
+    #: when the line was last saved without conflicts.
+    override_by_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"))
+    override_at = Column(DateTime)
+    override_note = Column(Text)
 
     course = relationship("Course", lazy="joined")
     room = relationship("Room", lazy="joined")
+    override_by = relationship(User)
 
     def __str__(self) -> str:
         return f"{self.course} — {self.weekday}/{self.lesson_number}"

@@ -127,6 +127,8 @@ ROLES: dict[str, RoleSpec] = {
                 "RegulationEdit",
                 "Announcements",
                 "SchoolCard",
+                # The weekly template editor, shared with the principal.
+                "TimetableEditor",
                 "StaffRecords",
                 "StudentImport",
                 "EmployeeImport",
@@ -167,6 +169,7 @@ ROLES: dict[str, RoleSpec] = {
                 # Substitutions, moves and cancellations of single lessons, and their report.
                 "TimetableChanges",
                 "TimetableImport",
+                "TimetableEditor",
                 "Announcements",
                 "RegulationEdit",
                 "ReportJobs",
@@ -187,6 +190,8 @@ ROLES: dict[str, RoleSpec] = {
                 "AssignmentTypes",
                 "AttendanceCodes",
                 "Timetable",
+                # The template editor's pages, read only.
+                "TimetableEditor",
                 "Diary",
                 "AbsenteeList",
                 "ProgrammeReport",

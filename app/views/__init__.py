@@ -21,6 +21,7 @@ FEATURE_MODULES = [
     "assessment_schedule",
     "timetable",
     "lesson_changes",
+    "timetable_editor",
     "reports",
     "school_card",
     "staff_records",

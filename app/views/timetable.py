@@ -47,8 +47,12 @@ class TimetableView(BaseView):
         today = dt.date.today()
         choices = grids.chooser_choices(scope, today)
         can_generate = self.appbuilder.sm.has_access("can_write", self.class_permission_name)
+        can_open_editor = self.appbuilder.sm.has_access("can_read", "TimetableEditor")
         return self.render_template(
-            "timetable_index.html", choices=choices, can_generate=can_generate
+            "timetable_index.html",
+            choices=choices,
+            can_generate=can_generate,
+            can_open_editor=can_open_editor,
         )
 
     @expose("/class/<int:class_id>")

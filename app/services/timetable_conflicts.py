@@ -1,0 +1,578 @@
+"""Conflicts of the weekly timetable template (шаблон расписания).
+
+The whole template of a school year is read with three column queries and a few small
+ones, and checked in Python with dictionaries keyed by (weekday, lesson number), so that
+checking a school of 1,400 lines a week costs about one read of the template. Names for
+the messages are read afterwards, only for the lines that clash.
+
+Two lines meet when they share the weekday and lesson number, their week parities can
+fall on the same week (every week meets odd and even, odd never meets even) and their
+dates of validity overlap. Lines that meet clash on:
+
+- a teacher of both courses (``teacher``);
+- the room (``room``);
+- the class: a whole-class lesson meets any lesson of the class or of a group with
+  students of the class (``class``);
+- a group: the same group twice, or two groups with a student in common (``group``).
+  Two groups with no student in common (the halves of a class split for a language)
+  may run together; groups whose lists are still empty are taken as such halves.
+
+Besides, a course placed more times a week than its hours (``load``, a line of odd or
+even weeks counting 0.5) and a room with fewer seats than the students of the class or
+group (``capacity``) are conflicts of one line.
+"""
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app.models import (
+    Course,
+    Employee,
+    Room,
+    SchoolClass,
+    Student,
+    StudyGroup,
+    Subject,
+    TimetableEntry,
+    course_teacher,
+    db,
+    study_group_student,
+)
+
+log = logging.getLogger(__name__)
+
+#: The id a proposed new line carries while it is checked.
+NEW_LINE = 0
+
+#: Weight of a line in the weekly count of a course's lessons, by week parity.
+PARITY_WEIGHT = {"every": Decimal(1), "odd": Decimal("0.5"), "even": Decimal("0.5")}
+
+CONFLICT_KINDS = ("teacher", "room", "class", "group", "load", "capacity")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the template, as the checker reads it."""
+
+    id: int
+    course_id: int
+    weekday: int
+    lesson_number: int
+    room_id: int | None
+    week_parity: str = "every"
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    @property
+    def slot(self) -> tuple[int, int]:
+        return self.weekday, self.lesson_number
+
+
+@dataclass(frozen=True)
+class CourseFacts:
+    class_id: int
+    group_id: int | None
+    hours_per_week: Decimal
+    teacher_ids: tuple[int, ...]
+
+
+@dataclass
+class Template:
+    """The template of one school year and the facts the checks need, keyed by id."""
+
+    lines: list[Line]
+    courses: dict[int, CourseFacts]
+    room_capacities: dict[int, int | None]
+    class_sizes: dict[int, int]
+    group_students: dict[int, frozenset[int]]
+    #: Classes whose students a group holds, the course's class always included.
+    group_classes: dict[int, frozenset[int]] = field(default_factory=dict)
+
+    def replaced(self, removed_id: int | None, added: Line | None) -> "Template":
+        """The same template with one line taken out and another put in."""
+        lines = [line for line in self.lines if line.id != removed_id]
+        if added is not None:
+            lines.append(added)
+        return Template(
+            lines,
+            self.courses,
+            self.room_capacities,
+            self.class_sizes,
+            self.group_students,
+            self.group_classes,
+        )
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A conflict found, before its message is written.
+
+    ``line`` is the line the message speaks of (the changed one, when a change is checked),
+    ``other`` the line it meets, and ``resource`` the id of the teacher, room, class or
+    group they share.
+    """
+
+    kind: str
+    line: Line
+    other: Line | None
+    resource: int | None = None
+    amount: Decimal | int | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A conflict with its message, for the editor and the template check."""
+
+    kind: str
+    entry_ids: tuple[int, ...]
+    #: The course of the line the message speaks of: «Математика, 5А».
+    course: str
+    message: str
+
+
+# --- Reading the template ----------------------------------------------------------------
+
+
+def load_template(school_id: int, year_id: int) -> Template:
+    """Read the template of a school year and the facts its checks need."""
+    line_rows = db.session.execute(
+        select(
+            TimetableEntry.id,
+            TimetableEntry.course_id,
+            TimetableEntry.weekday,
+            TimetableEntry.lesson_number,
+            TimetableEntry.room_id,
+            TimetableEntry.week_parity,
+            TimetableEntry.valid_from,
+            TimetableEntry.valid_to,
+        )
+        .join(Course, Course.id == TimetableEntry.course_id)
+        .where(TimetableEntry.school_id == school_id, Course.year_id == year_id)
+    ).all()
+    lines = [Line(*row) for row in line_rows]
+
+    course_rows = db.session.execute(
+        select(
+            Course.id,
+            Course.class_id,
+            Course.group_id,
+            Course.hours_per_week,
+            course_teacher.c.employee_id,
+        )
+        .outerjoin(course_teacher, course_teacher.c.course_id == Course.id)
+        .where(Course.school_id == school_id, Course.year_id == year_id)
+    ).all()
+    teachers: dict[int, list[int]] = defaultdict(list)
+    course_parts = {}
+    for course_id, class_id, group_id, hours, employee_id in course_rows:
+        course_parts[course_id] = (class_id, group_id, hours)
+        if employee_id is not None:
+            teachers[course_id].append(employee_id)
+    courses = {
+        course_id: CourseFacts(class_id, group_id, hours, tuple(teachers.get(course_id, ())))
+        for course_id, (class_id, group_id, hours) in course_parts.items()
+    }
+
+    room_capacities = dict(
+        db.session.execute(select(Room.id, Room.capacity).where(Room.school_id == school_id)).all()
+    )
+    class_sizes = dict(
+        db.session.execute(
+            select(Student.class_id, func.count())
+            .where(Student.school_id == school_id, Student.is_active.is_(True))
+            .group_by(Student.class_id)
+        ).all()
+    )
+
+    members = db.session.execute(
+        select(study_group_student.c.group_id, study_group_student.c.student_id, Student.class_id)
+        .join(StudyGroup, StudyGroup.id == study_group_student.c.group_id)
+        .join(Student, Student.id == study_group_student.c.student_id)
+        .where(StudyGroup.school_id == school_id, StudyGroup.year_id == year_id)
+    ).all()
+    students: dict[int, set[int]] = defaultdict(set)
+    classes: dict[int, set[int]] = defaultdict(set)
+    for group_id, student_id, class_id in members:
+        students[group_id].add(student_id)
+        if class_id is not None:
+            classes[group_id].add(class_id)
+    for facts in courses.values():
+        if facts.group_id is not None:
+            classes[facts.group_id].add(facts.class_id)
+
+    return Template(
+        lines=lines,
+        courses=courses,
+        room_capacities=room_capacities,
+        class_sizes=class_sizes,
+        group_students={g: frozenset(s) for g, s in students.items()},
+        group_classes={g: frozenset(c) for g, c in classes.items()},
+    )
+
+
+# --- The checks ---------------------------------------------------------------------------
+
+
+def lines_meet(first: Line, second: Line) -> bool:
+    """Tell whether two lines of the same slot can fall on the same day."""
+    if (
+        first.week_parity != "every"
+        and second.week_parity != "every"
+        and first.week_parity != second.week_parity
+    ):
+        return False
+    if first.valid_from and second.valid_to and first.valid_from > second.valid_to:
+        return False
+    if second.valid_from and first.valid_to and second.valid_from > first.valid_to:
+        return False
+    return True
+
+
+def _resources(line: Line, template: Template) -> list[tuple[str, int]]:
+    """Keys of what a line occupies in its slot: teachers, room, class or group."""
+    facts = template.courses.get(line.course_id)
+    if facts is None:
+        return []
+    keys = [("teacher", teacher_id) for teacher_id in facts.teacher_ids]
+    if line.room_id is not None:
+        keys.append(("room", line.room_id))
+    if facts.group_id is None:
+        keys.append(("class", facts.class_id))
+    else:
+        keys.append(("group", facts.group_id))
+        for class_id in template.group_classes.get(facts.group_id, (facts.class_id,)):
+            keys.append(("part", class_id))
+    return keys
+
+
+def _pair_clash(kind: str, key_id: int, first: Line, second: Line, template: Template):
+    """The clash of two lines holding the same key, or None when the key allows both."""
+    if kind == "part":
+        first_group = template.courses[first.course_id].group_id
+        second_group = template.courses[second.course_id].group_id
+        if first_group == second_group:
+            return None  # reported once, under the group's own key
+        shared = template.group_students.get(first_group, frozenset()) & (
+            template.group_students.get(second_group, frozenset())
+        )
+        if not shared:
+            return None
+        return "group", second_group, len(shared)
+    if kind == "class":
+        # Two group lessons of the class are judged under the key "part".
+        first_group = template.courses[first.course_id].group_id
+        second_group = template.courses[second.course_id].group_id
+        if first_group is not None and second_group is not None:
+            return None
+    return kind, key_id, None
+
+
+def slot_clashes(template: Template, only: Line | None = None) -> list[Clash]:
+    """Clashes of lines that meet in one slot; with ``only``, just those involving it."""
+    by_slot: dict[tuple[int, int], list[Line]] = defaultdict(list)
+    for line in template.lines:
+        if only is None or line.slot == only.slot:
+            by_slot[line.slot].append(line)
+
+    clashes = []
+    seen = set()
+    for lines in by_slot.values():
+        if len(lines) < 2:
+            continue
+        holders: dict[tuple[str, int], list[Line]] = defaultdict(list)
+        for line in lines:
+            for key in _resources(line, template):
+                holders[key].append(line)
+        for (kind, key_id), holding in holders.items():
+            # A whole-class lesson also meets the class's group lessons.
+            if kind == "class":
+                holding = holding + holders.get(("part", key_id), [])
+            if len(holding) < 2:
+                continue
+            clashes.extend(_clashes_of(kind, key_id, holding, template, only, seen))
+    return clashes
+
+
+def _clashes_of(kind, key_id, holding, template, only, seen):
+    found = []
+    for index, first in enumerate(holding):
+        for second in holding[index + 1 :]:
+            if only is not None and only.id not in (first.id, second.id):
+                continue
+            if first.id == second.id or not lines_meet(first, second):
+                continue
+            clash = _pair_clash(kind, key_id, first, second, template)
+            if clash is None:
+                continue
+            clash_kind, resource, amount = clash
+            # The message speaks of the changed line, else of the later one.
+            if only is not None:
+                line, other = (first, second) if first.id == only.id else (second, first)
+            else:
+                line, other = (first, second) if first.id > second.id else (second, first)
+            mark = (clash_kind, resource, min(first.id, second.id), max(first.id, second.id))
+            if mark in seen:
+                continue
+            seen.add(mark)
+            found.append(Clash(clash_kind, line, other, resource, amount))
+    return found
+
+
+def load_clashes(template: Template, course_ids: set[int] | None = None) -> list[Clash]:
+    """Courses placed more often a week than their hours.
+
+    Lines with dates of validity that do not overlap replace one another, so a course's
+    count is the largest sum over the dates where its lines begin.
+    """
+    by_course: dict[int, list[Line]] = defaultdict(list)
+    for line in template.lines:
+        if course_ids is None or line.course_id in course_ids:
+            by_course[line.course_id].append(line)
+
+    clashes = []
+    for course_id, lines in by_course.items():
+        facts = template.courses.get(course_id)
+        if facts is None:
+            continue
+        placed = _largest_weekly_count(lines)
+        if placed > facts.hours_per_week:
+            line = max(lines, key=lambda item: item.id if item.id != NEW_LINE else 1 << 62)
+            clashes.append(Clash("load", line, None, course_id, placed))
+    return clashes
+
+
+def _largest_weekly_count(lines: list[Line]) -> Decimal:
+    starts = {line.valid_from for line in lines}
+    largest = Decimal(0)
+    for start in starts:
+        count = sum(
+            (PARITY_WEIGHT.get(line.week_parity, Decimal(1)) for line in lines if _runs_on(line, start)),
+            Decimal(0),
+        )
+        largest = max(largest, count)
+    return largest
+
+
+def _runs_on(line: Line, start: dt.date | None) -> bool:
+    """Tell whether a line runs at a start date; None is the start of the year."""
+    if start is None:
+        return line.valid_from is None
+    if line.valid_from is not None and line.valid_from > start:
+        return False
+    return line.valid_to is None or line.valid_to >= start
+
+
+def capacity_clashes(template: Template, lines: list[Line] | None = None) -> list[Clash]:
+    """Lines whose room has fewer seats than the students of the class or group."""
+    clashes = []
+    for line in template.lines if lines is None else lines:
+        capacity = template.room_capacities.get(line.room_id) if line.room_id else None
+        facts = template.courses.get(line.course_id)
+        if capacity is None or facts is None:
+            continue
+        if facts.group_id is not None:
+            size = len(template.group_students.get(facts.group_id, ()))
+        else:
+            size = template.class_sizes.get(facts.class_id, 0)
+        if size > capacity:
+            clashes.append(Clash("capacity", line, None, line.room_id, size))
+    return clashes
+
+
+def find_clashes(template: Template) -> list[Clash]:
+    """Every conflict of a whole template."""
+    return slot_clashes(template) + load_clashes(template) + capacity_clashes(template)
+
+
+def change_clashes(template: Template, line: Line, *, count_load: bool) -> list[Clash]:
+    """Conflicts a new or moved line brings; the template must already contain it.
+
+    The load of the course is counted only when asked: moving a line keeps the count.
+    """
+    clashes = slot_clashes(template, only=line)
+    if count_load:
+        clashes += load_clashes(template, {line.course_id})
+    return clashes + capacity_clashes(template, [line])
+
+
+# --- Messages --------------------------------------------------------------------------------
+
+
+def weekday_phrase(weekday: int) -> str:
+    """The weekday as it follows «в»: «в понедельник», «во вторник»."""
+    phrases = {
+        1: _("on Monday"),
+        2: _("on Tuesday"),
+        3: _("on Wednesday"),
+        4: _("on Thursday"),
+        5: _("on Friday"),
+        6: _("on Saturday"),
+        7: _("on Sunday"),
+    }
+    return phrases[weekday]
+
+
+def slot_phrase(weekday: int, lesson_number: int) -> str:
+    return _(
+        "%(weekday)s, lesson %(number)s", weekday=weekday_phrase(weekday), number=lesson_number
+    )
+
+
+class _Names:
+    """Names of the courses, teachers, rooms and groups the clashes mention, read once."""
+
+    def __init__(self, clashes: list[Clash]):
+        course_ids = {c.line.course_id for c in clashes} | {
+            c.other.course_id for c in clashes if c.other is not None
+        }
+        self.courses = {}
+        rows = db.session.execute(
+            select(Course.id, Subject.name, SchoolClass.name, StudyGroup.name)
+            .join(Subject, Subject.id == Course.subject_id)
+            .join(SchoolClass, SchoolClass.id == Course.class_id)
+            .outerjoin(StudyGroup, StudyGroup.id == Course.group_id)
+            .where(Course.id.in_(course_ids))
+        )
+        for course_id, subject, class_name, group_name in rows:
+            self.courses[course_id] = (subject, group_name or class_name, class_name)
+
+        def ids(kind):
+            return {c.resource for c in clashes if c.kind == kind}
+
+        self.teachers = {
+            employee.id: employee.short_name
+            for employee in db.session.scalars(select(Employee).where(Employee.id.in_(ids("teacher"))))
+        }
+        room_ids = ids("room") | ids("capacity")
+        self.rooms = dict(db.session.execute(select(Room.id, Room.name).where(Room.id.in_(room_ids))).all())
+        self.classes = dict(
+            db.session.execute(
+                select(SchoolClass.id, SchoolClass.name).where(SchoolClass.id.in_(ids("class")))
+            ).all()
+        )
+        self.groups = dict(
+            db.session.execute(
+                select(StudyGroup.id, StudyGroup.name).where(StudyGroup.id.in_(ids("group")))
+            ).all()
+        )
+
+    def course(self, course_id: int) -> str:
+        subject, target, _class_name = self.courses.get(course_id, ("?", "?", "?"))
+        return f"{subject}, {target}"
+
+    def subject(self, course_id: int) -> str:
+        return self.courses.get(course_id, ("?", "?", "?"))[0]
+
+    def target(self, course_id: int) -> str:
+        return self.courses.get(course_id, ("?", "?", "?"))[1]
+
+
+def _message(clash: Clash, names: _Names, template: Template) -> str:
+    other = clash.other
+    when = slot_phrase(clash.line.weekday, clash.line.lesson_number)
+    if clash.kind == "teacher":
+        return _(
+            "Teacher %(teacher)s already teaches %(subject)s in %(target)s %(when)s.",
+            teacher=names.teachers.get(clash.resource, "?"),
+            subject=names.subject(other.course_id),
+            target=names.target(other.course_id),
+            when=when,
+        )
+    if clash.kind == "room":
+        return _(
+            "Room %(room)s is already taken by %(subject)s of %(target)s %(when)s.",
+            room=names.rooms.get(clash.resource, "?"),
+            subject=names.subject(other.course_id),
+            target=names.target(other.course_id),
+            when=when,
+        )
+    if clash.kind == "class":
+        return _(
+            "Class %(class_name)s already has %(subject)s (%(target)s) %(when)s.",
+            class_name=names.classes.get(clash.resource, "?"),
+            subject=names.subject(other.course_id),
+            target=names.target(other.course_id),
+            when=when,
+        )
+    if clash.kind == "group":
+        if clash.amount:
+            return _(
+                "Group %(group)s shares %(count)s students with %(target)s, which has "
+                "%(subject)s %(when)s.",
+                group=names.target(clash.line.course_id),
+                count=clash.amount,
+                target=names.target(other.course_id),
+                subject=names.subject(other.course_id),
+                when=when,
+            )
+        return _(
+            "Group %(group)s already has %(subject)s %(when)s.",
+            group=names.groups.get(clash.resource, "?"),
+            subject=names.subject(other.course_id),
+            when=when,
+        )
+    if clash.kind == "load":
+        hours = template.courses[clash.resource].hours_per_week
+        return _(
+            "The template has %(placed)s lessons a week of %(course)s, more than its "
+            "%(hours)s hours a week.",
+            placed=_number(clash.amount),
+            course=names.course(clash.resource),
+            hours=_number(hours),
+        )
+    return _(
+        "Room %(room)s has %(capacity)s seats, fewer than the %(size)s students of %(target)s "
+        "(%(subject)s %(when)s).",
+        room=names.rooms.get(clash.resource, "?"),
+        capacity=template.room_capacities.get(clash.resource),
+        size=clash.amount,
+        target=names.target(clash.line.course_id),
+        subject=names.subject(clash.line.course_id),
+        when=when,
+    )
+
+
+def _number(value) -> str:
+    """Write 5, 5.5 or 2.5 the Russian way: «5», «5,5»."""
+    value = Decimal(value).normalize()
+    text = f"{value:f}"
+    return text.replace(".", ",")
+
+
+def describe(clashes: list[Clash], template: Template) -> list[Conflict]:
+    """Write the message of every clash, reading the names they mention at once."""
+    if not clashes:
+        return []
+    names = _Names(clashes)
+    conflicts = []
+    for clash in clashes:
+        ids = (clash.line.id,) if clash.other is None else (clash.line.id, clash.other.id)
+        conflicts.append(
+            Conflict(
+                kind=clash.kind,
+                entry_ids=ids,
+                course=names.course(clash.line.course_id),
+                message=_message(clash, names, template),
+            )
+        )
+    return conflicts
+
+
+def check_template(school_id: int, year_id: int) -> list[Conflict]:
+    """Every conflict of a school year's template, with messages."""
+    template = load_template(school_id, year_id)
+    clashes = find_clashes(template)
+    log.info(
+        "Checked %d template lines of school %d, year %d: %d conflicts",
+        len(template.lines),
+        school_id,
+        year_id,
+        len(clashes),
+    )
+    return describe(clashes, template)

@@ -1,0 +1,128 @@
+"""The weekly template editor: a grid per class, the whole school, and JSON changes."""
+
+import datetime as dt
+import logging
+
+from flask import abort, g, jsonify, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+
+from app.errors import OutOfScope
+from app.models import SchoolClass, TimetableEntry, db
+from app.security.scope import current_scope, scoped_get_or_404
+from app.services import timetable_conflicts as conflicts
+from app.services import timetable_editor as editor
+from app.services import timetable_grid as grids
+
+log = logging.getLogger(__name__)
+
+
+class TimetableEditorView(BaseView):
+    """Pages of the template editor; changes answer JSON and are checked for conflicts."""
+
+    route_base = "/timetable-editor"
+    default_view = "school"
+    class_permission_name = "TimetableEditor"
+    method_permission_name = {
+        "school": "read",
+        "class_editor": "read",
+        "place": "write",
+        "move": "write",
+        "remove": "write",
+    }
+
+    def _may_edit(self) -> bool:
+        return self.appbuilder.sm.has_access("can_write", self.class_permission_name)
+
+    @expose("/")
+    @has_access
+    def school(self):
+        scope = current_scope()
+        year = grids.current_year(scope, dt.date.today())
+        if year is None:
+            return self.render_template("timetable_editor_school.html", overview=None)
+        overview = editor.school_overview(year.school_id, year.id)
+        found = conflicts.check_template(year.school_id, year.id)
+        return self.render_template(
+            "timetable_editor_school.html",
+            overview=overview,
+            conflicts=found,
+            year=year,
+            weekday_label=grids.weekday_label,
+        )
+
+    @expose("/class/<int:class_id>")
+    @has_access
+    def class_editor(self, class_id):
+        school_class = scoped_get_or_404(SchoolClass, class_id)
+        grid = editor.class_editor_grid(school_class)
+        return self.render_template(
+            "timetable_editor_class.html",
+            grid=grid,
+            editable=self._may_edit(),
+            weekday_label=grids.weekday_label,
+            parities=[("every", _("Every week")), ("odd", _("Odd weeks")), ("even", _("Even weeks"))],
+        )
+
+    @expose("/class/<int:class_id>/place", methods=["POST"])
+    @has_access
+    def place(self, class_id):
+        school_class = scoped_get_or_404(SchoolClass, class_id)
+        data = _json_body()
+        return _change(
+            lambda: editor.place_entry(school_class, g.user.id, data, _override(data))
+        )
+
+    @expose("/entry/<int:entry_id>/move", methods=["POST"])
+    @has_access
+    def move(self, entry_id):
+        entry = scoped_get_or_404(TimetableEntry, entry_id)
+        data = _json_body()
+        return _change(lambda: editor.move_entry(entry, g.user.id, data, _override(data)))
+
+    @expose("/entry/<int:entry_id>/remove", methods=["POST"])
+    @has_access
+    def remove(self, entry_id):
+        entry = scoped_get_or_404(TimetableEntry, entry_id)
+        editor.remove_entry(entry, g.user.id)
+        db.session.commit()
+        return jsonify(saved=True, conflicts=[])
+
+
+def _json_body() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _override(data: dict) -> bool:
+    return data.get("override") is True
+
+
+def _change(run):
+    """Run one change and answer JSON: 200 saved, 409 conflicts unsaved, 400 bad input."""
+    try:
+        result = run()
+    except OutOfScope:
+        db.session.rollback()
+        abort(404)
+    except editor.EditorInputError as error:
+        db.session.rollback()
+        return jsonify(saved=False, message=" ".join(str(m) for m in error.messages)), 400
+    payload = {
+        "saved": result.saved,
+        "entry_id": result.entry_id,
+        "conflicts": [
+            {"kind": c.kind, "entries": list(c.entry_ids), "message": c.message}
+            for c in result.conflicts
+        ],
+    }
+    if not result.saved:
+        db.session.rollback()
+        return jsonify(payload), 409
+    db.session.commit()
+    return jsonify(payload)
+
+
+def register(appbuilder) -> None:
+    appbuilder.add_view_no_menu(TimetableEditorView)
