@@ -352,7 +352,11 @@ def _largest_weekly_count(lines: list[Line]) -> Decimal:
     largest = Decimal(0)
     for start in starts:
         count = sum(
-            (PARITY_WEIGHT.get(line.week_parity, Decimal(1)) for line in lines if _runs_on(line, start)),
+            (
+                PARITY_WEIGHT.get(line.week_parity, Decimal(1))
+                for line in lines
+                if _runs_on(line, start)
+            ),
             Decimal(0),
         )
         largest = max(largest, count)
@@ -447,10 +451,14 @@ class _Names:
 
         self.teachers = {
             employee.id: employee.short_name
-            for employee in db.session.scalars(select(Employee).where(Employee.id.in_(ids("teacher"))))
+            for employee in db.session.scalars(
+                select(Employee).where(Employee.id.in_(ids("teacher")))
+            )
         }
         room_ids = ids("room") | ids("capacity")
-        self.rooms = dict(db.session.execute(select(Room.id, Room.name).where(Room.id.in_(room_ids))).all())
+        self.rooms = dict(
+            db.session.execute(select(Room.id, Room.name).where(Room.id.in_(room_ids))).all()
+        )
         self.classes = dict(
             db.session.execute(
                 select(SchoolClass.id, SchoolClass.name).where(SchoolClass.id.in_(ids("class")))

@@ -318,7 +318,9 @@ def _read_room(data: dict, school_id: int) -> int | None:
         room_id = int(value)
     except (TypeError, ValueError):
         raise OutOfScope("Room") from None
-    found = db.session.scalar(select(Room.id).where(Room.id == room_id, Room.school_id == school_id))
+    found = db.session.scalar(
+        select(Room.id).where(Room.id == room_id, Room.school_id == school_id)
+    )
     if found is None:
         raise OutOfScope("Room")
     return found
@@ -353,7 +355,9 @@ def _mark_override(entry: TimetableEntry, found: list[Conflict], user_id: int) -
         entry.override_note = None
 
 
-def place_entry(school_class: SchoolClass, user_id: int, data: dict, override: bool) -> ChangeResult:
+def place_entry(
+    school_class: SchoolClass, user_id: int, data: dict, override: bool
+) -> ChangeResult:
     """Add a line for a course of the class, unless it conflicts and ``override`` is off.
 
     ``data`` holds ``course``, ``room`` (may be empty), ``weekday``, ``lesson_number``

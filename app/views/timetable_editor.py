@@ -6,10 +6,10 @@ import logging
 from flask import abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import gettext as _
 
 from app.errors import OutOfScope
 from app.models import SchoolClass, TimetableEntry, db
+from app.models.timetable import WEEK_PARITIES
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import timetable_conflicts as conflicts
 from app.services import timetable_editor as editor
@@ -62,7 +62,7 @@ class TimetableEditorView(BaseView):
             grid=grid,
             editable=self._may_edit(),
             weekday_label=grids.weekday_label,
-            parities=[("every", _("Every week")), ("odd", _("Odd weeks")), ("even", _("Even weeks"))],
+            parities=list(WEEK_PARITIES.items()),
         )
 
     @expose("/class/<int:class_id>/place", methods=["POST"])
@@ -70,9 +70,7 @@ class TimetableEditorView(BaseView):
     def place(self, class_id):
         school_class = scoped_get_or_404(SchoolClass, class_id)
         data = _json_body()
-        return _change(
-            lambda: editor.place_entry(school_class, g.user.id, data, _override(data))
-        )
+        return _change(lambda: editor.place_entry(school_class, g.user.id, data, _override(data)))
 
     @expose("/entry/<int:entry_id>/move", methods=["POST"])
     @has_access
