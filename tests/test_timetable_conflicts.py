@@ -101,6 +101,9 @@ def test_groups_sharing_student_clash(school, session):
     second.students.append(first.students[0])
     db.session.flush()
     template = conflicts.load_template(school.school_id, school.year_id)
+    template = conflicts.with_course(
+        conflicts.with_course(template, school.english_1), school.english_2
+    )
     one = Line(1, school.english_1, 4, 2, None)
     two = Line(2, school.english_2, 4, 2, None)
     template = template.replaced(None, one).replaced(None, two)
@@ -185,9 +188,16 @@ def test_lines_of_overlapping_dates_clash(school, session):
 
 def test_change_check_ignores_other_conflicts(school, session):
     entry(school, school.maths_a, 1, 7, school.small_room)
+    entry(school, school.russian_a, 2, 6)
     line = Line(NEW_LINE, school.russian_b, 2, 7, school.big_room)
-    template = conflicts.load_template(school.school_id, school.year_id).replaced(None, line)
+    template = conflicts.load_template(school.school_id, school.year_id)
+    template = conflicts.with_course(template, school.russian_b).replaced(None, line)
     assert conflicts.change_clashes(template, line, count_load=True) == []
+    busy = Line(NEW_LINE, school.russian_b, 2, 6, school.big_room)
+    template = template.replaced(NEW_LINE, busy)
+    assert [c.kind for c in conflicts.change_clashes(template, busy, count_load=True)] == [
+        "teacher"
+    ]
 
 
 # --- The editor's JSON changes ------------------------------------------------------------------
@@ -289,6 +299,17 @@ def test_place_and_remove_lesson(app, login, editing):
     response = client.post(f"/timetable-editor/entry/{created}/remove", json={})
     assert response.status_code == 200
     assert _entry_row(app, created) is None
+
+
+def test_place_first_line_of_course_onto_busy_teacher(app, login, editing):
+    _committed_entry(app, editing, editing.russian_a, 3, 4)
+    client = login(editing.users["principal"])
+    response = client.post(
+        f"/timetable-editor/class/{editing.class_b}/place",
+        json={"course": editing.russian_b, "weekday": 3, "lesson_number": 4},
+    )
+    assert response.status_code == 409
+    assert [c["kind"] for c in response.json["conflicts"]] == ["teacher"]
 
 
 def test_place_on_saturday_of_five_day_class_is_invalid(app, login, editing):

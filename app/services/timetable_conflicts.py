@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 #: The id a proposed new line carries while it is checked.
 NEW_LINE = 0
 
-#: Weight of a line in the weekly count of a course's lessons, by week parity.
-PARITY_WEIGHT = {"every": Decimal(1), "odd": Decimal("0.5"), "even": Decimal("0.5")}
+#: Weight of a line in the weekly count of a course's lessons, in half lessons: a line of
+#: odd or even weeks counts as half a lesson a week.
+_HALVES = {"every": 2, "odd": 1, "even": 1}
 
 CONFLICT_KINDS = ("teacher", "room", "class", "group", "load", "capacity")
 
@@ -140,8 +141,13 @@ class Conflict:
 
 
 def load_template(school_id: int, year_id: int) -> Template:
-    """Read the template of a school year and the facts its checks need."""
-    line_rows = db.session.execute(
+    """Read the template of a school year and the facts its checks need.
+
+    The lines come with their course's class, group, hours and teachers in one query, one
+    row a teacher, so only the courses placed in the template are known afterwards; see
+    :func:`with_course` for a course placed for the first time.
+    """
+    rows = db.session.execute(
         select(
             TimetableEntry.id,
             TimetableEntry.course_id,
@@ -151,31 +157,27 @@ def load_template(school_id: int, year_id: int) -> Template:
             TimetableEntry.week_parity,
             TimetableEntry.valid_from,
             TimetableEntry.valid_to,
-        )
-        .join(Course, Course.id == TimetableEntry.course_id)
-        .where(TimetableEntry.school_id == school_id, Course.year_id == year_id)
-    ).all()
-    lines = [Line(*row) for row in line_rows]
-
-    course_rows = db.session.execute(
-        select(
-            Course.id,
             Course.class_id,
             Course.group_id,
             Course.hours_per_week,
             course_teacher.c.employee_id,
         )
+        .join(Course, Course.id == TimetableEntry.course_id)
         .outerjoin(course_teacher, course_teacher.c.course_id == Course.id)
-        .where(Course.school_id == school_id, Course.year_id == year_id)
+        .where(TimetableEntry.school_id == school_id, Course.year_id == year_id)
     ).all()
-    teachers: dict[int, list[int]] = defaultdict(list)
+    lines: dict[int, Line] = {}
     course_parts = {}
-    for course_id, class_id, group_id, hours, employee_id in course_rows:
-        course_parts[course_id] = (class_id, group_id, hours)
-        if employee_id is not None:
-            teachers[course_id].append(employee_id)
+    teachers: dict[int, set[int]] = defaultdict(set)
+    for row in rows:
+        if row[0] not in lines:
+            lines[row[0]] = Line(*row[:8])
+        course_id = row[1]
+        course_parts[course_id] = row[8:11]
+        if row[11] is not None:
+            teachers[course_id].add(row[11])
     courses = {
-        course_id: CourseFacts(class_id, group_id, hours, tuple(teachers.get(course_id, ())))
+        course_id: CourseFacts(class_id, group_id, hours, tuple(sorted(teachers[course_id])))
         for course_id, (class_id, group_id, hours) in course_parts.items()
     }
 
@@ -207,13 +209,35 @@ def load_template(school_id: int, year_id: int) -> Template:
             classes[facts.group_id].add(facts.class_id)
 
     return Template(
-        lines=lines,
+        lines=list(lines.values()),
         courses=courses,
         room_capacities=room_capacities,
         class_sizes=class_sizes,
         group_students={g: frozenset(s) for g, s in students.items()},
         group_classes={g: frozenset(c) for g, c in classes.items()},
     )
+
+
+def with_course(template: Template, course_id: int) -> Template:
+    """Add the facts of a course that has no line in the template yet."""
+    if course_id in template.courses:
+        return template
+    rows = db.session.execute(
+        select(
+            Course.class_id, Course.group_id, Course.hours_per_week, course_teacher.c.employee_id
+        )
+        .outerjoin(course_teacher, course_teacher.c.course_id == Course.id)
+        .where(Course.id == course_id)
+    ).all()
+    if not rows:
+        return template
+    class_id, group_id, hours = rows[0][:3]
+    teacher_ids = tuple(sorted(row[3] for row in rows if row[3] is not None))
+    template.courses[course_id] = CourseFacts(class_id, group_id, hours, teacher_ids)
+    if group_id is not None:
+        classes = set(template.group_classes.get(group_id, ())) | {class_id}
+        template.group_classes[group_id] = frozenset(classes)
+    return template
 
 
 # --- The checks ---------------------------------------------------------------------------
@@ -234,21 +258,19 @@ def lines_meet(first: Line, second: Line) -> bool:
     return True
 
 
-def _resources(line: Line, template: Template) -> list[tuple[str, int]]:
-    """Keys of what a line occupies in its slot: teachers, room, class or group."""
-    facts = template.courses.get(line.course_id)
+def _course_resources(course_id: int, template: Template) -> tuple[tuple[str, int], ...]:
+    """Keys of what a course's lines occupy in their slot, the room aside."""
+    facts = template.courses.get(course_id)
     if facts is None:
-        return []
+        return ()
     keys = [("teacher", teacher_id) for teacher_id in facts.teacher_ids]
-    if line.room_id is not None:
-        keys.append(("room", line.room_id))
     if facts.group_id is None:
         keys.append(("class", facts.class_id))
     else:
         keys.append(("group", facts.group_id))
         for class_id in template.group_classes.get(facts.group_id, (facts.class_id,)):
             keys.append(("part", class_id))
-    return keys
+    return tuple(keys)
 
 
 def _pair_clash(kind: str, key_id: int, first: Line, second: Line, template: Template):
@@ -274,28 +296,46 @@ def _pair_clash(kind: str, key_id: int, first: Line, second: Line, template: Tem
 
 
 def slot_clashes(template: Template, only: Line | None = None) -> list[Clash]:
-    """Clashes of lines that meet in one slot; with ``only``, just those involving it."""
-    by_slot: dict[tuple[int, int], list[Line]] = defaultdict(list)
+    """Clashes of lines that meet in one slot; with ``only``, just those involving it.
+
+    Each line is filed under (slot, key) for every teacher, room, class or group it
+    holds, and only the keys filed more than once are compared pairwise.
+    """
+    course_keys: dict[int, tuple] = {}
+    holders: dict[tuple, list[Line]] = {}
+    shared: list[tuple] = []
     for line in template.lines:
-        if only is None or line.slot == only.slot:
-            by_slot[line.slot].append(line)
+        slot = (line.weekday, line.lesson_number)
+        if only is not None and slot != only.slot:
+            continue
+        keys = course_keys.get(line.course_id)
+        if keys is None:
+            keys = course_keys[line.course_id] = _course_resources(line.course_id, template)
+        if line.room_id is not None:
+            keys = (*keys, ("room", line.room_id))
+        for key in keys:
+            filed = (slot, key)
+            holding = holders.get(filed)
+            if holding is None:
+                holders[filed] = [line]
+                # A whole-class lesson also meets the class's group lessons.
+                if key[0] == "part" and (slot, ("class", key[1])) in holders:
+                    shared.append((slot, ("class", key[1])))
+                elif key[0] == "class" and (slot, ("part", key[1])) in holders:
+                    shared.append(filed)
+                continue
+            if len(holding) == 1:
+                shared.append(filed)
+            holding.append(line)
 
     clashes = []
     seen = set()
-    for lines in by_slot.values():
-        if len(lines) < 2:
-            continue
-        holders: dict[tuple[str, int], list[Line]] = defaultdict(list)
-        for line in lines:
-            for key in _resources(line, template):
-                holders[key].append(line)
-        for (kind, key_id), holding in holders.items():
-            # A whole-class lesson also meets the class's group lessons.
-            if kind == "class":
-                holding = holding + holders.get(("part", key_id), [])
-            if len(holding) < 2:
-                continue
-            clashes.extend(_clashes_of(kind, key_id, holding, template, only, seen))
+    for filed in dict.fromkeys(shared):
+        slot, (kind, key_id) = filed
+        holding = holders[filed]
+        if kind == "class":
+            holding = holding + holders.get((slot, ("part", key_id)), [])
+        clashes.extend(_clashes_of(kind, key_id, holding, template, only, seen))
     return clashes
 
 
@@ -348,19 +388,14 @@ def load_clashes(template: Template, course_ids: set[int] | None = None) -> list
 
 
 def _largest_weekly_count(lines: list[Line]) -> Decimal:
-    starts = {line.valid_from for line in lines}
-    largest = Decimal(0)
-    for start in starts:
-        count = sum(
-            (
-                PARITY_WEIGHT.get(line.week_parity, Decimal(1))
-                for line in lines
-                if _runs_on(line, start)
-            ),
-            Decimal(0),
-        )
-        largest = max(largest, count)
-    return largest
+    if all(line.valid_from is None and line.valid_to is None for line in lines):
+        halves = sum(_HALVES.get(line.week_parity, 2) for line in lines)
+        return Decimal(halves) / 2
+    largest = 0
+    for start in {line.valid_from for line in lines}:
+        halves = sum(_HALVES.get(line.week_parity, 2) for line in lines if _runs_on(line, start))
+        largest = max(largest, halves)
+    return Decimal(largest) / 2
 
 
 def _runs_on(line: Line, start: dt.date | None) -> bool:

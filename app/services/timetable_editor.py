@@ -26,6 +26,7 @@ from app.models import (
     course_teacher,
     db,
 )
+from app.models.timetable import WEEK_PARITIES
 from app.services import timetable_conflicts as conflicts
 from app.services.timetable_conflicts import NEW_LINE, Conflict, Line
 
@@ -328,7 +329,7 @@ def _read_room(data: dict, school_id: int) -> int | None:
 
 def _read_parity(data: dict, errors: list) -> str:
     parity = data.get("week_parity") or "every"
-    if parity not in conflicts.PARITY_WEIGHT:
+    if parity not in WEEK_PARITIES:
         errors.append(
             _(
                 "The week parity %(value)s is invalid: choose every, odd or even weeks.",
@@ -339,7 +340,8 @@ def _read_parity(data: dict, errors: list) -> str:
 
 
 def _check(school_id: int, year_id: int, removed_id, line: Line, count_load: bool):
-    template = conflicts.load_template(school_id, year_id).replaced(removed_id, line)
+    template = conflicts.load_template(school_id, year_id)
+    template = conflicts.with_course(template, line.course_id).replaced(removed_id, line)
     clashes = conflicts.change_clashes(template, line, count_load=count_load)
     return conflicts.describe(clashes, template)
 
