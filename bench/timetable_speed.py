@@ -2,9 +2,9 @@
 
 The script builds, once, a school of 40 classes (grades 1 to 11, 25 students each) with a
 weekly template of about 1,400 lines, or reuses it when the database already has it. The
-template is placed greedily so that it has no conflicts, as a finished timetable has none:
-each class keeps its own room, English (and from grade 5 technology and informatics) runs
-in two halves in group rooms, and no teacher is placed twice in one slot. Afterwards the
+template is placed greedily so that it has no conflicts, as a finished timetable has none.
+Each class keeps its own room, and no teacher is placed twice in one slot. English, and
+from grade 5 technology and informatics, run in two halves in group rooms. Afterwards the
 script runs ANALYZE, as autovacuum would, so that the plans are those of a settled database.
 
 Two parts, each the median of ``--repeat`` runs taken in turns with its baseline:
@@ -285,7 +285,7 @@ def _choose_slot(
     free_teacher,
     class_id,
 ):
-    """The first free slot of the class with a free teacher and room, or (None, None, None)."""
+    """Find the first free slot of the class with a free teacher and room, else three Nones."""
     for slot in free:
         if group is not None and group.name.endswith("2"):
             # The second half runs beside the first, in the same slot, so it needs the
@@ -316,7 +316,7 @@ def _choose_slot(
 
 
 def _plain_read(school_id: int, year_id: int):
-    """One read of the template rows, as a baseline: the line columns, fetched."""
+    """Read the line columns of the template once, as the baseline of the check."""
     from sqlalchemy import select
 
     from app.models import Course, TimetableEntry, db

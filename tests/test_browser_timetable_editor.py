@@ -53,7 +53,7 @@ def _stored(app, entry_id):
         ).one()
 
 
-def _expect_refused_then_override(page, app, entry_id):
+def _expect_conflict_then_override(page, app, entry_id):
     conflicts = page.get_by_test_id("editor-conflicts")
     expect(conflicts).to_be_visible()
     expect(conflicts.get_by_test_id("editor-conflict")).to_have_text([TEACHER_BUSY])
@@ -85,7 +85,7 @@ def test_drag_onto_busy_teacher_then_override(page, live_server, app, editor_sch
     source = page.locator(f".editor-entry[data-entry='{entry_id}']")
     page.drag_and_drop(f".editor-entry[data-entry='{entry_id}']", "[data-testid=editor-cell-1-3]")
     expect(source).to_be_visible()
-    _expect_refused_then_override(page, app, entry_id)
+    _expect_conflict_then_override(page, app, entry_id)
 
 
 def test_move_form_onto_busy_teacher_then_override(page, live_server, app, editor_school):
@@ -99,4 +99,4 @@ def test_move_form_onto_busy_teacher_then_override(page, live_server, app, edito
     form.locator("select[name=weekday]").select_option(label="Понедельник")
     form.locator("select[name=lesson_number]").select_option("3")
     form.get_by_test_id("move-submit").click()
-    _expect_refused_then_override(page, app, entry_id)
+    _expect_conflict_then_override(page, app, entry_id)

@@ -312,7 +312,7 @@ def test_place_first_line_of_course_onto_busy_teacher(app, login, editing):
     assert [c["kind"] for c in response.json["conflicts"]] == ["teacher"]
 
 
-def test_place_on_saturday_of_five_day_class_is_invalid(app, login, editing):
+def test_place_saturday_in_five_day_week(app, login, editing):
     client = login(editing.users["principal"])
     response = client.post(
         f"/timetable-editor/class/{editing.class_b}/place",

@@ -1,9 +1,10 @@
 """Conflicts of the weekly timetable template (шаблон расписания).
 
-The whole template of a school year is read with three column queries and a few small
-ones, and checked in Python with dictionaries keyed by (weekday, lesson number), so that
-checking a school of 1,400 lines a week costs about one read of the template. Names for
-the messages are read afterwards, only for the lines that clash.
+The whole template of a school year is read with four column queries and checked in Python
+with dictionaries keyed by slot (weekday and lesson number) and resource. For a school of
+1,400 lines a week the Python part takes less time than one read of the template lines
+(bench/timetable_speed.py). Names for the messages are read afterwards, only for the lines
+that clash.
 
 Two lines meet when they share the weekday and lesson number, their week parities can
 fall on the same week (every week meets odd and even, odd never meets even) and their
@@ -96,7 +97,7 @@ class Template:
     group_classes: dict[int, frozenset[int]] = field(default_factory=dict)
 
     def replaced(self, removed_id: int | None, added: Line | None) -> "Template":
-        """The same template with one line taken out and another put in."""
+        """Return a copy of the template with one line taken out and another put in."""
         lines = [line for line in self.lines if line.id != removed_id]
         if added is not None:
             lines.append(added)
@@ -144,8 +145,8 @@ def load_template(school_id: int, year_id: int) -> Template:
     """Read the template of a school year and the facts its checks need.
 
     The lines come with their course's class, group, hours and teachers in one query, one
-    row a teacher, so only the courses placed in the template are known afterwards; see
-    :func:`with_course` for a course placed for the first time.
+    row a teacher. So only the courses placed in the template are known afterwards, and
+    :func:`with_course` adds a course placed for the first time.
     """
     rows = db.session.execute(
         select(
@@ -274,7 +275,7 @@ def _course_resources(course_id: int, template: Template) -> tuple[tuple[str, in
 
 
 def _pair_clash(kind: str, key_id: int, first: Line, second: Line, template: Template):
-    """The clash of two lines holding the same key, or None when the key allows both."""
+    """Return the clash of two lines filed under one key, or None when the key allows both."""
     if kind == "part":
         first_group = template.courses[first.course_id].group_id
         second_group = template.courses[second.course_id].group_id
@@ -425,7 +426,7 @@ def capacity_clashes(template: Template, lines: list[Line] | None = None) -> lis
 
 
 def find_clashes(template: Template) -> list[Clash]:
-    """Every conflict of a whole template."""
+    """Find every conflict of a whole template."""
     return slot_clashes(template) + load_clashes(template) + capacity_clashes(template)
 
 
@@ -608,7 +609,7 @@ def describe(clashes: list[Clash], template: Template) -> list[Conflict]:
 
 
 def check_template(school_id: int, year_id: int) -> list[Conflict]:
-    """Every conflict of a school year's template, with messages."""
+    """Find every conflict of a school year's template and write its messages."""
     template = load_template(school_id, year_id)
     clashes = find_clashes(template)
     log.info(

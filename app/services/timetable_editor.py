@@ -105,7 +105,7 @@ def _parity_note(parity: str) -> str | None:
 
 
 def class_editor_grid(school_class: SchoolClass) -> EditorGrid:
-    """The template of a class with the courses and rooms the place form offers."""
+    """Read the template of a class, and the courses and rooms the place form offers."""
     school_id = school_class.school_id
     rows = db.session.execute(
         select(
@@ -226,7 +226,7 @@ class SchoolOverview:
 
 
 def school_overview(school_id: int, year_id: int) -> SchoolOverview:
-    """The whole school's template of a year, read with two column queries."""
+    """Read the whole school's template of a year with two column queries."""
     classes = db.session.execute(
         select(SchoolClass.id, SchoolClass.name, SchoolClass.six_day_week)
         .where(SchoolClass.school_id == school_id, SchoolClass.year_id == year_id)
@@ -311,7 +311,7 @@ def _read_slot(data: dict, six_day_week: bool, errors: list) -> tuple[int | None
 
 
 def _read_room(data: dict, school_id: int) -> int | None:
-    """The room of the request, or None; a room of another school is not found."""
+    """Return the room id of the request, or None; raise OutOfScope for another school's."""
     value = data.get("room")
     if value in (None, ""):
         return None

@@ -1,5 +1,5 @@
-// The weekly template editor of a class. Every change is sent as JSON; the server checks it
-// for conflicts and answers 409 with their messages when it saved nothing. The person may
+// The weekly template editor of a class. Every change is sent as JSON. The server checks it
+// for conflicts and returns 409 with their messages when it saved nothing. The person may
 // then tick the override box and send the same change again with "override": true.
 // A saved change reloads the page, so the grid is always the one the server wrote.
 (function () {

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class TimetableEditorView(BaseView):
-    """Pages of the template editor; changes answer JSON and are checked for conflicts."""
+    """Pages of the template editor; changes return JSON and are checked for conflicts."""
 
     route_base = "/timetable-editor"
     default_view = "school"
@@ -70,14 +70,20 @@ class TimetableEditorView(BaseView):
     def place(self, class_id):
         school_class = scoped_get_or_404(SchoolClass, class_id)
         data = _json_body()
-        return _change(lambda: editor.place_entry(school_class, g.user.id, data, _override(data)))
+        return _change(
+            lambda: editor.place_entry(school_class, g.user.id, data, _override(data)),
+            f"placing a line in class {class_id}",
+        )
 
     @expose("/entry/<int:entry_id>/move", methods=["POST"])
     @has_access
     def move(self, entry_id):
         entry = scoped_get_or_404(TimetableEntry, entry_id)
         data = _json_body()
-        return _change(lambda: editor.move_entry(entry, g.user.id, data, _override(data)))
+        return _change(
+            lambda: editor.move_entry(entry, g.user.id, data, _override(data)),
+            f"moving template line {entry_id}",
+        )
 
     @expose("/entry/<int:entry_id>/remove", methods=["POST"])
     @has_access
@@ -97,15 +103,22 @@ def _override(data: dict) -> bool:
     return data.get("override") is True
 
 
-def _change(run):
-    """Run one change and answer JSON: 200 saved, 409 conflicts unsaved, 400 bad input."""
+def _change(run, action: str):
+    """Run one change and return JSON: 200 saved, 409 not saved for conflicts, 400 invalid input."""
     try:
         result = run()
-    except OutOfScope:
+    except OutOfScope as error:
         db.session.rollback()
+        log.info(
+            "User %s: %s named a %s outside its school or class",
+            g.user.id,
+            action,
+            error.model_name,
+        )
         abort(404)
     except editor.EditorInputError as error:
         db.session.rollback()
+        log.info("User %s: %s rejected, invalid input", g.user.id, action)
         return jsonify(saved=False, message=" ".join(str(m) for m in error.messages)), 400
     payload = {
         "saved": result.saved,
@@ -117,6 +130,7 @@ def _change(run):
     }
     if not result.saved:
         db.session.rollback()
+        log.info("User %s: %s not saved, %d conflicts", g.user.id, action, len(result.conflicts))
         return jsonify(payload), 409
     db.session.commit()
     return jsonify(payload)
