@@ -389,3 +389,10 @@ def test_school_page_lists_template_conflicts(app, login, editing):
     page = client.get("/timetable-editor/").get_data(as_text=True)
     assert "Конфликты в шаблоне: 1" in page
     assert "Учитель Иванова И. И. уже ведёт урок" in page
+
+
+def test_server_admin_is_asked_to_open_school(login, world):
+    client = login(world.users["server_admin"])
+    page = client.get("/timetable-editor/")
+    assert page.status_code == 200
+    assert "Сначала откройте школу" in page.get_data(as_text=True)

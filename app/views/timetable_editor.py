@@ -39,6 +39,10 @@ class TimetableEditorView(BaseView):
     @has_access
     def school(self):
         scope = current_scope()
+        if scope is None or scope.level != "school":
+            return self.render_template(
+                "timetable_editor_school.html", overview=None, outside_school=True
+            )
         year = grids.current_year(scope, dt.date.today())
         if year is None:
             return self.render_template("timetable_editor_school.html", overview=None)
