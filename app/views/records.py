@@ -278,6 +278,8 @@ class CourseView(_Labelled, SchoolModelView):
     search_columns = ["kind", "assessment"]
 
 
+# NOTE: this list and the REST API of template lines write without the conflict check
+# that the template editor (/timetable-editor/) runs before every change.
 class TimetableEntryView(_Labelled, SchoolModelView):
     datamodel = _interface(TimetableEntry)
     class_permission_name = "TimetableEntries"
