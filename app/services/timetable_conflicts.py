@@ -300,7 +300,7 @@ def _pair_clash(kind: str, key_id: int, first: Line, second: Line, template: Tem
 
 
 def slot_clashes(template: Template, only: Line | None = None) -> list[Clash]:
-    """Clashes of lines that meet in one slot; with ``only``, just those involving it.
+    """Find clashes of lines that meet in one slot; with ``only``, just those involving it.
 
     Each line is filed under (slot, key) for every teacher, room, class or group it
     holds, and only the keys filed more than once are compared pairwise.
@@ -369,7 +369,7 @@ def _clashes_of(kind, key_id, holding, template, only, seen):
 
 
 def load_clashes(template: Template, course_ids: set[int] | None = None) -> list[Clash]:
-    """Courses placed more often a week than their hours.
+    """Find courses placed more often a week than their hours.
 
     Lines with dates of validity that do not overlap replace one another, so a course's
     count is the largest sum over the dates where its lines begin.
@@ -412,7 +412,7 @@ def _runs_on(line: Line, start: dt.date | None) -> bool:
 
 
 def capacity_clashes(template: Template, lines: list[Line] | None = None) -> list[Clash]:
-    """Lines whose room has fewer seats than the students of the class or group."""
+    """Find lines whose room has fewer seats than the students of the class or group."""
     clashes = []
     for line in template.lines if lines is None else lines:
         capacity = template.room_capacities.get(line.room_id) if line.room_id else None
@@ -434,7 +434,7 @@ def find_clashes(template: Template) -> list[Clash]:
 
 
 def change_clashes(template: Template, line: Line, *, count_load: bool) -> list[Clash]:
-    """Conflicts a new or moved line brings; the template must already contain it.
+    """Find the conflicts a new or moved line brings; the template must already contain it.
 
     The load of the course is counted only when asked: moving a line keeps the count.
     """
