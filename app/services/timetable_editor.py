@@ -279,33 +279,24 @@ def _parse_int(value, errors: list, message) -> int | None:
 
 def _read_slot(data: dict, six_day_week: bool, errors: list) -> tuple[int | None, int | None]:
     days = week_days(six_day_week)
-    weekday = _parse_int(
-        data.get("weekday"),
-        errors,
-        _(
-            "The day %(value)s is not a day of the class's week: choose a day from 1 "
-            "(Monday) to %(last)s.",
-            value=data.get("weekday"),
-            last=days[-1],
-        ),
+    day_message = _(
+        "The day %(value)s is not a day of the class's week: choose a day from 1 "
+        "(Monday) to %(last)s.",
+        value=data.get("weekday"),
+        last=days[-1],
     )
+    weekday = _parse_int(data.get("weekday"), errors, day_message)
     if weekday is not None and weekday not in days:
-        errors.append(
-            _(
-                "The day %(value)s is not a day of the class's week: choose a day from 1 "
-                "(Monday) to %(last)s.",
-                value=weekday,
-                last=days[-1],
-            )
-        )
+        errors.append(day_message)
         weekday = None
-    message = _(
+
+    number_message = _(
         "The lesson number %(value)s is invalid: give a number from 0 to 12.",
         value=data.get("lesson_number"),
     )
-    number = _parse_int(data.get("lesson_number"), errors, message)
+    number = _parse_int(data.get("lesson_number"), errors, number_message)
     if number is not None and number not in LESSON_NUMBER_RANGE:
-        errors.append(message)
+        errors.append(number_message)
         number = None
     return weekday, number
 
