@@ -1,7 +1,7 @@
 """Record who saved a timetable line despite conflicts, and when
 
 Revision ID: c7e5a1f3d2b8
-Revises: b41c7e2d9a10
+Revises: c5d8e1f2a3b4
 Create Date: 2026-12-05 17:05:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c7e5a1f3d2b8'
-down_revision = 'b41c7e2d9a10'
+down_revision = 'c5d8e1f2a3b4'
 branch_labels = None
 depends_on = None
 
