@@ -1,6 +1,6 @@
 """The data model; importing this package registers every table in one metadata."""
 
-from app.models.accounts import LoginState
+from app.models.accounts import InviteCode, LoginState
 from app.models.attendance_docs import AbsenceDocument
 from app.models.audit import JournalAudit, PersonalDataAudit
 from app.models.base import SchoolOwned, db, is_school_owned
@@ -101,6 +101,7 @@ __all__ = [
     "Holiday",
     "JournalAudit",
     "Lesson",
+    "InviteCode",
     "LoginState",
     "Mark",
     "PlanItem",

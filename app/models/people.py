@@ -94,6 +94,9 @@ class Student(PersonMixin, SchoolOwned, db.Model):
     sex = Column(String(1), nullable=False, info={"choices": SEXES})
     #: Number of the personal file (личное дело), unique in the school.
     personal_file_number = Column(String(30))
+    #: The student's own phone, stored as +7XXXXXXXXXX (see app/services/contacts.py).
+    phone = Column(String(50))
+    email = Column(String(150))
     #: False once the student has left the school.
     is_active = Column(Boolean, nullable=False, default=True)
 

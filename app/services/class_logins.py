@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.security.roles import CODE_BY_NAME, ROLES
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
-from app.services import accounts, users
+from app.services import accounts, contacts, users
 
 log = logging.getLogger(__name__)
 
@@ -399,17 +399,18 @@ def check_phone(phone: str) -> str | None:
 
 
 def update_contacts(scope: Scope, class_id, kind: str, person_id, phone: str, email: str):
-    """Store a parent's phone and e-mail, or a student's login e-mail, and commit.
+    """Store the phone and e-mail of a student or parent of the class, and commit.
 
-    A parent's address goes to the guardian record and, when the parent has a login,
-    to the login, which receives the notices. On DomainError nothing is committed and the
-    caller rolls back.
+    The address goes to the person's record and, when the person has a login, to the
+    login, which receives the notices. A student's phone is stored as +7XXXXXXXXXX. On
+    DomainError nothing is committed and the caller rolls back.
     """
     _school_class, person = get_person(scope, class_id, kind, person_id)
     if kind == "student":
-        # NOTE: the student record has no phone or address of its own, so a student's
-        # contact is the e-mail address of their login.
-        users.store_email(_family_login(person), email, scope.school_id)
+        person.phone = contacts.normalise_russian_phone(phone)
+        person.email = contacts.check_email(email)
+        if person.user_id is not None:
+            users.store_email(_family_login(person), email, scope.school_id)
     else:
         person.phone = check_phone(phone)
         if person.user_id is not None:

@@ -1,13 +1,14 @@
-"""The signed-in person's own password: the forced change after an administrator's password."""
+"""The signed-in person's own account: the forced password change after an administrator's
+password, and the invitation code that adds the login to another school."""
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, make_response, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.models import db
 from app.security.sessions import password_changed
-from app.services import accounts
+from app.services import accounts, invites
 
 
 class AccountPasswordView(BaseView):
@@ -48,5 +49,36 @@ class AccountPasswordView(BaseView):
         )
 
 
+class AccountInviteView(BaseView):
+    """Make the one-time code a school administrator types to add this login to a school."""
+
+    route_base = "/account/invite-code"
+    default_view = "show"
+
+    @expose("/", methods=["GET"])
+    @login_required
+    def show(self):
+        return self._render(None)
+
+    @expose("/", methods=["POST"])
+    @login_required
+    def create(self):
+        code, _expires_at = invites.issue_code(current_user.id)
+        response = make_response(self._render(invites.format_code(code)))
+        # The code is shown once; no cache may keep the page.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _render(self, code):
+        until = invites.valid_until(current_user.id)
+        return self.render_template(
+            "account_invite_code.html",
+            code=code,
+            valid_until=accounts.local_time_label(until) if until else None,
+            hours=invites.INVITE_CODE_HOURS,
+        )
+
+
 def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(AccountPasswordView())
+    appbuilder.add_view_no_menu(AccountInviteView())

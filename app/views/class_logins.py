@@ -130,7 +130,7 @@ class ClassLoginView(BaseView):
         if email is None:
             email = _shown_email(kind, person)
         if phone is None:
-            phone = (person.phone or "") if kind == "guardian" else ""
+            phone = person.phone or ""
         page = self.render_template(
             "class_logins_contacts.html",
             school_class=school_class,
@@ -156,7 +156,7 @@ class ClassLoginView(BaseView):
 
 def _shown_email(kind: str, person) -> str:
     """Return the address the contacts form starts with: the record's, else the login's."""
-    email = person.email if kind == "guardian" and person.email else ""
+    email = person.email or ""
     if not email and person.user_id:
         email = person.user.email
     return "" if users.is_placeholder(email) else email

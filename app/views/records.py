@@ -34,9 +34,11 @@ from app.models import (
     Vacation,
     course_teacher,
 )
+from app.errors import DomainError
 from app.models.base import db
 from app.security.roles import ALL_STUDENTS_ROLES
 from app.security.scope import current_scope
+from app.services.contacts import check_email, normalise_russian_phone
 from app.services.people_import.values import BadValue, parse_snils
 from app.services.record_audit import audit_record_write
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
@@ -343,6 +345,21 @@ def _check_snils(_form, field) -> None:
 _SNILS_VALIDATORS = {"snils": [_check_snils]}
 
 
+def _check_phone(_form, field) -> None:
+    """Check a typed Russian phone number and store it as +7XXXXXXXXXX."""
+    try:
+        field.data = normalise_russian_phone(field.data)
+    except DomainError as error:
+        raise ValidationError(str(error)) from None
+
+
+def _check_email(_form, field) -> None:
+    try:
+        field.data = check_email(field.data)
+    except DomainError as error:
+        raise ValidationError(str(error)) from None
+
+
 class EmployeeView(_Labelled, SchoolModelView):
     datamodel = _interface(Employee)
     class_permission_name = "Employees"
@@ -370,7 +387,14 @@ class StudentView(_Labelled, SchoolModelView):
     list_columns = _PERSON + ["school_class", "birth_date", "is_active"]
     # The class and whether the student is at school change only through admission,
     # transfer and departure (the «Движение учащихся» pages), which record their orders.
-    add_columns = edit_columns = _PERSON + ["sex", "birth_date", "personal_file_number", "snils"]
+    add_columns = edit_columns = _PERSON + [
+        "sex",
+        "birth_date",
+        "personal_file_number",
+        "snils",
+        "phone",
+        "email",
+    ]
     show_template = "movement_student_show.html"
     show_columns = _PERSON + [
         "sex",
@@ -378,9 +402,15 @@ class StudentView(_Labelled, SchoolModelView):
         "school_class",
         "personal_file_number",
         "snils",
+        "phone",
+        "email",
         "is_active",
     ]
-    validators_columns = _SNILS_VALIDATORS
+    validators_columns = {
+        **_SNILS_VALIDATORS,
+        "phone": [_check_phone],
+        "email": [_check_email],
+    }
     search_columns = ["last_name", "first_name", "personal_file_number"]
     base_order = ("last_name", "asc")
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from app.errors import DomainError
 from app.models import db
 from app.security.scope import current_scope
-from app.services import accounts, users
+from app.services import accounts, invites, users
 
 
 def _no_store(response):
@@ -35,6 +35,8 @@ class SchoolUserView(BaseView):
         "update_email": "write",
         "new_password": "write",
         "unlock": "write",
+        "invite": "write",
+        "accept_invite": "write",
     }
 
     @expose("/")
@@ -96,6 +98,38 @@ class SchoolUserView(BaseView):
                 created=True,
             )
         )
+
+    @expose("/invite", methods=["GET"])
+    @has_access
+    def invite(self):
+        return self._render_invite_form({})
+
+    @expose("/invite", methods=["POST"])
+    @has_access
+    def accept_invite(self):
+        scope = current_scope()
+        form = request.form
+        invitation = invites.Invitation(
+            username=form.get("username", ""),
+            code=form.get("code", ""),
+            role_ids=form.getlist("role_id"),
+            student_ids=form.getlist("student_id"),
+            employee_id=form.get("employee_id", ""),
+        )
+        try:
+            membership = invites.accept_invitation(scope, invitation)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return self._render_invite_form(form), 400
+        flash(
+            _(
+                "The login %(username)s is added to this school.",
+                username=membership.user.username,
+            ),
+            "success",
+        )
+        return redirect(url_for(".edit", membership_id=membership.id))
 
     @expose("/<int:membership_id>", methods=["GET"])
     @has_access
@@ -205,6 +239,27 @@ class SchoolUserView(BaseView):
             has_address=not placeholder,
             locked_until=accounts.locked_until(membership.user_id),
             time_label=accounts.local_time_label,
+        )
+
+    def _render_invite_form(self, form):
+        scope = current_scope()
+        try:
+            students = invites.invitable_students(scope)
+            employees = invites.invitable_employees(scope)
+        except DomainError as error:
+            flash(str(error), "danger")
+            return redirect(url_for(".list"))
+        getlist = form.getlist if hasattr(form, "getlist") else (lambda _name: [])
+        return self.render_template(
+            "users_invite.html",
+            form=form,
+            students=students,
+            employees=employees,
+            roles=users.grantable_roles(),
+            role_label=users.role_label,
+            chosen_role_ids={int(v) for v in getlist("role_id") if v.isdigit()},
+            chosen_student_ids={int(v) for v in getlist("student_id") if v.isdigit()},
+            max_attempts=invites.INVITE_CODE_MAX_ATTEMPTS,
         )
 
     def _render_new_form(self, form):
