@@ -199,5 +199,7 @@ PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 
 # --- Calendar feeds ---------------------------------------------------------
 
-#: The time zone of lesson times in calendar feeds (an IANA name such as Europe/Moscow).
+#: The time zone of the schools (an IANA name such as Europe/Moscow). Every time shown on
+#: pages and in exports is converted to it from the naive UTC the database stores, and
+#: lesson times in calendar feeds are given in it.
 TIMEZONE = os.environ.get("TIMEZONE", "Europe/Moscow")

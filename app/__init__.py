@@ -42,6 +42,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         # from that many trusted entries of X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])
 
+    _store_times_in_utc(app)
     db.init_app(app)
     from app.services.personal_data_audit import install_audit_hook
 
@@ -65,6 +66,21 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     register_web(app)
     register_commands(app)
     return app
+
+
+def _store_times_in_utc(app: Flask) -> None:
+    """Make PostgreSQL sessions work in UTC, so that now() stores naive UTC like SQLite.
+
+    Pages convert stored times to ``TIMEZONE`` for display; a server whose own time zone
+    is local would otherwise store local times that are converted a second time.
+    """
+    if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    connect_args.setdefault("options", "-c timezone=UTC")
+    options["connect_args"] = connect_args
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _migrations_dir():

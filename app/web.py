@@ -26,6 +26,7 @@ from app.models import db
 from app.security.criteria import set_request_school
 from app.security.scope import active_memberships, current_membership, current_scope
 from app.security.sessions import SchoolSessionInterface, end_idle_session, require_password_change
+from app.services.dates import format_local_time
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def register_web(app: Flask) -> None:
     app.before_request(filter_queries_to_school)
     app.teardown_request(stop_filtering_queries)
     app.context_processor(inject_scope)
+    # Stored times are naive UTC; pages show them in TIMEZONE: {{ note.created_at|local_time }}.
+    app.add_template_filter(format_local_time, "local_time")
     _tag_pages_with_language(app)
     logging.getLogger("flask_appbuilder.utils.base").addFilter(quiet_empty_redirect)
 

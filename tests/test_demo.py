@@ -412,6 +412,50 @@ def test_assignment_types_keep_sgo_ids(december):
     assert types["Контрольная работа"].default_weight > types["Ответ на уроке"].default_weight
 
 
+def test_vpr_marks_in_grades_four_to_eight(december):
+    rows = db.session.execute(
+        select(SchoolClass.grade, Subject.name, func.count(Mark.id))
+        .join(Assignment, Assignment.id == Mark.assignment_id)
+        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
+        .join(Lesson, Lesson.id == Assignment.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
+        .join(Subject, Subject.id == Course.subject_id)
+        .where(AssignmentType.name == "ВПР")
+        .group_by(SchoolClass.grade, Subject.name)
+    ).all()
+    grades = {grade for grade, _subject, _count in rows}
+    assert grades == {4, 5, 6, 7, 8}
+    assert {subject for _grade, subject, _count in rows} >= {"Русский язык"}
+    assert all(count > 0 for _grade, _subject, count in rows)
+
+
+def test_vpr_written_after_first_term(december):
+    first_quarter_end = db.session.scalar(
+        select(func.min(Term.end_date)).where(Term.kind == "quarter")
+    )
+    dates = db.session.scalars(
+        select(Lesson.date)
+        .join(Assignment, Assignment.lesson_id == Lesson.id)
+        .join(AssignmentType, AssignmentType.id == Assignment.type_id)
+        .where(AssignmentType.name == "ВПР")
+    ).all()
+    assert dates
+    assert min(dates) > first_quarter_end
+
+
+def test_staff_have_personnel_records(december):
+    from app.models import StaffEducation, StaffPosition, StaffRecord, TrainingCourse
+
+    employees = db.session.scalar(select(func.count(Employee.id)))
+    assert db.session.scalar(select(func.count(StaffRecord.id))) == employees
+    assert db.session.scalar(select(func.count(StaffPosition.id))) == employees
+    assert db.session.scalar(select(func.count(StaffEducation.id))) == employees
+    assert db.session.scalar(select(func.count(TrainingCourse.id))) > 0
+    categories = set(db.session.scalars(select(StaffRecord.category)))
+    assert {"first", "highest"} <= categories
+
+
 def test_attendance_codes(december):
     codes = {c.code: c for c in db.session.scalars(select(AttendanceCode))}
     assert codes["Н"].kind == "absent"

@@ -277,7 +277,9 @@ def test_template_header_imports(school, ctx):
 
     sheet = load_workbook(io.BytesIO(content)).active
     header = [cell.value for cell in sheet[3]]
-    assert header == [field.header for field in people_import.FIELDS[STAFF]]
+    assert header[:2] == ["Фамилия*", "Имя*"]
+    assert "Отчество" in header
+    assert sheet["A2"].value == "пометка"
     sheet.append(staff_row("Шаблонова"))
     buffer = io.BytesIO()
     sheet.parent.save(buffer)
@@ -709,7 +711,10 @@ def test_template_download_has_the_header(school, login):
 
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
-    assert [cell.value for cell in sheet[3]][:8] == STUDENT_HEADER[:8]
+    required = {"Фамилия", "Имя", "Пол", "Дата рождения"}
+    expected = [f"{name}*" if name in required else name for name in STUDENT_HEADER[:8]]
+    assert [cell.value for cell in sheet[3]][:8] == expected
+    assert "* — обязательный столбец" in sheet["A2"].value
 
 
 def _student_form(last_name, snils=""):

@@ -23,7 +23,10 @@ def schools(app, world):
         inviting = build_school_under("adm_inv", world.authority_ids["first"])
         other = build_school_under("adm_inv_other", world.authority_ids["first"])
         newcomer = Employee(
-            school_id=inviting.school_id, last_name="Новенькая", first_name="Вера", position="Учитель"
+            school_id=inviting.school_id,
+            last_name="Новенькая",
+            first_name="Вера",
+            position="Учитель",
         )
         db.session.add(newcomer)
         db.session.commit()

@@ -34,9 +34,10 @@ from app.demo.bulk_journal import YearJournal, fill_year_journal
 from app.demo.calendar import DemoCalendar, build_calendar
 from app.demo.city import CITY_SCHOOLS, SchoolProfile, city_profiles, format_duration
 from app.demo.communication import fill_communication
-from app.demo.journal import fill_journal
+from app.demo.journal import VPR_TYPE, fill_journal
 from app.demo.names import NameGenerator, PersonName, UsernameRegistry
 from app.demo.past_years import build_past_year
+from app.demo.staff_records import add_staff_records
 from app.demo.staffing import (
     CONVERSATIONS,
     PlannedCourse,
@@ -759,6 +760,17 @@ class _SchoolBuilder:
             )
             self.assignment_types[spec.name] = item
             db.session.add(item)
+        # «Сетевой Город» has no ВПР type of its own; schools add one, and the authority's
+        # ВПР report finds the works by this name.
+        vpr = AssignmentType(
+            school_id=sid,
+            name=VPR_TYPE,
+            short_name=VPR_TYPE,
+            default_weight=Decimal("2"),
+            is_assessment_procedure=True,
+        )
+        self.assignment_types[VPR_TYPE] = vpr
+        db.session.add(vpr)
         self.attendance_codes = {}
         for code, name, kind, present, excused in ATTENDANCE_CODES:
             item = AttendanceCode(
@@ -873,6 +885,12 @@ class _SchoolBuilder:
             rows.append(self._employee_row(person, position))
         ids = insert_rows_returning_ids(Employee, rows, ("school_id", "user_id"))
         self.employee_ids = {teacher.key: ids[i] for i, teacher in enumerate(self.teachers)}
+        employees = [(ids[i], row["position"], row["birth_date"]) for i, row in enumerate(rows)]
+        # A generator of its own, seeded from the build's, so that the number of draws for
+        # the records does not shift the rest of the build.
+        add_staff_records(
+            self.school_id, employees, self.demo.today, random.Random(self.rng.random())
+        )
         memberships = [
             (self.teacher_people[t.key].user_id, self.school_id, None, ["teacher"])
             for t in self.teachers

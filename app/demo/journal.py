@@ -28,6 +28,13 @@ from app.models import (
 #: Lessons between two tests of a course.
 TEST_EVERY = 8
 
+#: The assignment type of the all-Russian tests (ВПР), by the name the reports look for.
+VPR_TYPE = "ВПР"
+#: Subjects with a ВПР in every grade of ``VPR_GRADES``: mathematics (algebra from grade
+#: 7) and Russian.
+VPR_SUBJECTS = frozenset({"Русский язык", "Математика", "Алгебра"})
+VPR_GRADES = range(4, 9)
+
 #: Days before the build day whose absences have no reason yet.
 REASON_DELAY_DAYS = 3
 
@@ -317,6 +324,8 @@ class _JournalFiller:
                         course_id,
                     )
 
+        self._add_vpr(assignment_rows, pending_marks, daily_procedure)
+
         db.session.execute(update(Lesson), topics) if topics else None
         # A lesson gets at most one assignment of each type, so (lesson, type) finds each row.
         ids = insert_rows_returning_ids(Assignment, assignment_rows, ("lesson_id", "type_id"))
@@ -327,6 +336,57 @@ class _JournalFiller:
                 mark_rows.append(mark)
         insert_rows(Mark, mark_rows)
         insert_rows(Attendance, attendance)
+
+    def _add_vpr(self, assignment_rows, pending_marks, daily_procedure) -> None:
+        """Give each ВПР subject of grades 4–8 one ВПР with a mark for every present student.
+
+        The work is written on the first lesson after the first term, so that the ВПР
+        report has a term mark to compare it with, on a day without another assessment
+        procedure of the class. Marks run a little below the students' usual ones.
+        """
+        for course_id, lessons in self.lessons_by_course.items():
+            course = self.courses[course_id]
+            if course.grade not in VPR_GRADES or course.name not in VPR_SUBJECTS:
+                continue
+            lesson = self._vpr_lesson(course, lessons, daily_procedure)
+            if lesson is None:
+                continue
+            daily_procedure.add((course.class_id, lesson.date))
+            students = self.school.students_by_class.get(course.class_id, [])
+            teacher_user = self.school.course_teacher_user.get(course_id)
+            when = dt.datetime.combine(lesson.date, lesson.ends_at or dt.time(15, 0))
+            marks = [
+                self._mark(
+                    s, _mark_value(self.rng, self.profiles[s].ability, -0.3), teacher_user, when
+                )
+                for s in students
+                if lesson.date not in self.profiles[s].absent
+            ]
+            self._add_assignment(
+                assignment_rows,
+                pending_marks,
+                lesson,
+                VPR_TYPE,
+                "Всероссийская проверочная работа",
+                None,
+                marks,
+                course_id,
+            )
+
+    def _vpr_lesson(self, course, lessons, daily_procedure):
+        """Return the first lesson held after the course's first term with a free day."""
+        first_term_end = min(
+            (t.end_date for t in self.school.terms if t.applies_to_grade(course.grade)),
+            default=None,
+        )
+        for lesson in lessons:
+            if lesson.date > self.today:
+                return None
+            if first_term_end is not None and lesson.date <= first_term_end:
+                continue
+            if (course.class_id, lesson.date) not in daily_procedure:
+                return lesson
+        return None
 
     def _grade_two_marks_start(self) -> dt.date:
         """Grade 2 gets marks from the second quarter on, as most schools decide."""

@@ -96,6 +96,10 @@ class SchoolClass(SchoolOwned, db.Model):
         "Student", back_populates="school_class", order_by="(Student.last_name, Student.first_name)"
     )
 
+    def sort_key(self) -> tuple:
+        """Order classes as schools list them: 1А, 1Б, 2А, …, 10А, 11А."""
+        return (self.grade, self.letter or "", self.name)
+
     def __str__(self) -> str:
         return self.name
 

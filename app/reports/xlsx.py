@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.errors import DomainError
 from app.reports.charts import BAR, ChartSpec
+from app.services.dates import local_today
 
 #: Rows above the header: the title and the filters.
 TITLE_ROW = 0
@@ -265,15 +266,40 @@ def _is_missing(value) -> bool:
     return isinstance(value, (float, np.floating)) and math.isnan(value)
 
 
-def safe_file_name(name: str) -> str:
-    """Keep letters (Cyrillic too), digits, spaces, dots and dashes of a file name."""
-    # A year such as 2026/2027 keeps its dash; other marks (commas, quotes) are dropped.
-    cleaned = re.sub(r"[^\w .\-]", "", name.replace("/", "-"))
-    return re.sub(r"\s+", " ", cleaned).strip(" .") or "report"
+def _file_name_part(text) -> str:
+    """Make one part of a download name: words joined by «_», without marks or slashes."""
+    cleaned = re.sub(r"[^\w.\-]+", "_", str(text).replace("/", "-"))
+    return re.sub(r"_+", "_", cleaned).strip("_.-")
 
 
-def xlsx_response(content: bytes, file_name: str):
-    """Send XLSX bytes as a download named ``file_name`` plus ``.xlsx``.
+def export_file_name(report, *context, day: dt.date | None = None) -> str:
+    """Build the name of every XLSX download: ``<report>-<context>-<date>.xlsx``.
+
+    ``context`` names what the file covers (a class, a school, a period); empty parts are
+    left out. The date is the day of the download in ``TIMEZONE``, as YYYY-MM-DD so that
+    files sort by it. Letters (Cyrillic too) and digits stay; spaces become «_».
+    """
+    day = day or local_today()
+    parts = [_file_name_part(part) for part in (report, *context) if part]
+    parts = [part for part in parts if part] or ["report"]
+    return "-".join([*parts, day.isoformat()]) + ".xlsx"
+
+
+def current_school_label() -> str:
+    """Return the short name of the session's school, or "" outside a school."""
+    from app.models import School
+    from app.models.base import db
+    from app.security.scope import current_scope
+
+    scope = current_scope()
+    if scope is None or scope.school_id is None:
+        return ""
+    school = db.session.get(School, scope.school_id)
+    return school.name if school is not None else ""
+
+
+def xlsx_response(content: bytes, report, *context):
+    """Send XLSX bytes as a download named by :func:`export_file_name`.
 
     Werkzeug writes a non-ASCII name as ``filename*=UTF-8''…`` (RFC 6266) next to an
     ASCII fallback, so Cyrillic names reach the browser intact.
@@ -282,5 +308,5 @@ def xlsx_response(content: bytes, file_name: str):
         io.BytesIO(content),
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
-        download_name=safe_file_name(file_name) + ".xlsx",
+        download_name=export_file_name(report, *context),
     )

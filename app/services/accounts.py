@@ -9,7 +9,6 @@ the first and then applies it to the first one's result, and SQLite runs one wri
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.errors import FormErrors
 from app.models import LoginState, db
+from app.services.dates import format_local_time
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,7 @@ def utc_now() -> dt.datetime:
 
 def local_time_label(moment: dt.datetime) -> str:
     """Format a naive UTC time for people, in the deployment's TIMEZONE: «05.12.2026 14:35»."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return moment.replace(tzinfo=dt.UTC).astimezone(zone).strftime("%d.%m.%Y %H:%M")
+    return format_local_time(moment)
 
 
 def _ensure_state(user_id: int) -> None:

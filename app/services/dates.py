@@ -1,6 +1,9 @@
 """Dates as users type them and as pages print them."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 #: A date picker sends ISO dates (2026-10-05); people type the Russian way (05.10.2026).
 INPUT_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
@@ -31,3 +34,26 @@ def parse_date_field(text: str, missing, invalid, errors: list) -> dt.date | Non
 def format_date(day: dt.date) -> str:
     """Write a date the Russian way: 05.10.2026."""
     return day.strftime("%d.%m.%Y")
+
+
+def local_time(moment: dt.datetime) -> dt.datetime:
+    """Convert a naive UTC time, as the schema stores it, to naive time in ``TIMEZONE``."""
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return moment.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
+
+
+def format_local_time(moment: dt.datetime | None, seconds: bool = False) -> str:
+    """Write a stored naive UTC time in ``TIMEZONE`` the Russian way: «05.12.2026 14:35».
+
+    Every page shows times this way, so that a lock, a log row and a note written at the
+    same moment show the same clock time. None gives an empty string.
+    """
+    if moment is None:
+        return ""
+    time_format = "%d.%m.%Y %H:%M:%S" if seconds else "%d.%m.%Y %H:%M"
+    return local_time(moment).strftime(time_format)
+
+
+def local_today() -> dt.date:
+    """Return today's date in ``TIMEZONE``."""
+    return dt.datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()

@@ -606,8 +606,17 @@ def alphabetical_book(scope: Scope) -> list[BookEntry]:
     return entries
 
 
-def search_students(scope: Scope, text: str, limit: int = 50) -> list[Student]:
-    """Students whose surname starts with ``text``, present and former, for the movement page."""
+#: Students on one page of the movement page's list.
+STUDENTS_PAGE_SIZE = 50
+
+
+def search_students(
+    scope: Scope, text: str, page: int = 1, page_size: int = STUDENTS_PAGE_SIZE
+) -> tuple[list[Student], int]:
+    """Return one page of the students whose surname starts with ``text``, and their count.
+
+    Present and former students are both listed, for the movement page.
+    """
     statement = apply_scope(select(Student), Student, scope)
     if text:
         # SQLite's lower() changes only ASCII letters, so the usual spellings of a Cyrillic
@@ -616,8 +625,10 @@ def search_students(scope: Scope, text: str, limit: int = 50) -> list[Student]:
         statement = statement.where(
             or_(*(Student.last_name.startswith(value, autoescape=True) for value in spellings))
         )
-    statement = statement.order_by(Student.last_name, Student.first_name, Student.id).limit(limit)
-    return list(db.session.scalars(statement))
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    statement = statement.order_by(Student.last_name, Student.first_name, Student.id)
+    statement = statement.offset((max(page, 1) - 1) * page_size).limit(page_size)
+    return list(db.session.scalars(statement)), total
 
 
 def school_classes(scope: Scope, open_years_only: bool = False) -> list[SchoolClass]:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.models import SchoolClass
-from app.reports.xlsx import DATE, INTEGER, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import DATE, INTEGER, current_school_label, frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
 from app.security.scope import Scope, current_scope
 from app.services import assessment_procedures
@@ -89,7 +89,8 @@ class AssessmentScheduleView(BaseView):
             start=format_date(chosen.date_from),
             end=format_date(chosen.date_to),
         )
-        return xlsx_response(frame_to_xlsx(frames, title, filters), file_name)
+        content = frame_to_xlsx(frames, title, filters)
+        return xlsx_response(content, file_name, current_school_label())
 
 
 def _schedule_request() -> ScheduleRequest:

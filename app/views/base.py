@@ -29,7 +29,13 @@ from wtforms.validators import DataRequired, Optional
 from app.errors import SAVE_FAILED, DomainError, OutOfScope
 from app.models import db, is_school_owned
 from app.reports.list_export import list_frame
-from app.reports.xlsx import TooManyRows, check_row_count, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import (
+    TooManyRows,
+    check_row_count,
+    current_school_label,
+    frame_to_xlsx,
+    xlsx_response,
+)
 from app.security.roles import METHOD_PERMISSIONS
 from app.security.scope import ScopedSQLAInterface, current_scope
 
@@ -382,7 +388,7 @@ class SchoolModelView(ModelView):
         )
         title = str(self.list_title)
         content = frame_to_xlsx([(title, frame, {})], title, self._filters_text(filters))
-        return xlsx_response(content, title)
+        return xlsx_response(content, title, current_school_label())
 
     def _choices(self) -> dict:
         model = self.datamodel.obj

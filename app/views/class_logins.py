@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from app.errors import DomainError
 from app.models import db
 from app.reports import login_sheet
-from app.reports.xlsx import XLSX_MIMETYPE, safe_file_name
+from app.reports.xlsx import XLSX_MIMETYPE, export_file_name
 from app.security.scope import current_scope
 from app.services import accounts, class_logins, users
 from app.services.notifications import public_url
@@ -113,7 +113,7 @@ class ClassLoginView(BaseView):
         """Render the printable sheet, with its XLSX embedded: passwords are never stored."""
         site = public_url()
         content = login_sheet.sheet_xlsx(sheet, site)
-        file_name = safe_file_name(_("Logins %(class_name)s", class_name=sheet.class_name))
+        file_name = export_file_name(_("Logins"), sheet.school_name, sheet.class_name)
         page = self.render_template(
             "class_logins_sheet.html",
             sheet=sheet,
@@ -121,7 +121,7 @@ class ClassLoginView(BaseView):
             created=created,
             class_id=class_id,
             xlsx_href=f"data:{XLSX_MIMETYPE};base64,{base64.b64encode(content).decode()}",
-            xlsx_name=f"{file_name}.xlsx",
+            xlsx_name=file_name,
         )
         return _no_store(page)
 

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import Course, SchoolClass, Subject, Term, db
-from app.reports.xlsx import frame_to_xlsx, xlsx_response
+from app.reports.xlsx import current_school_label, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import journal_audit
 from app.services.journal import (
@@ -372,7 +372,7 @@ class JournalAuditView(BaseView):
             title,
             _describe_filters(scope, filters),
         )
-        return xlsx_response(content, title)
+        return xlsx_response(content, title, current_school_label())
 
 
 def _audit_columns() -> dict[str, str]:

@@ -8,7 +8,14 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.reports.xlsx import DATE, INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import (
+    DATE,
+    INTEGER,
+    PERCENT_1,
+    current_school_label,
+    frame_to_xlsx,
+    xlsx_response,
+)
 from app.security.manager import school_only_menu
 from app.security.scope import current_scope
 from app.services import journal_fill
@@ -76,7 +83,7 @@ class JournalFillView(BaseView):
             start=filters.date_from.strftime("%d.%m.%Y"),
             end=min(filters.date_to, today).strftime("%d.%m.%Y"),
         )
-        return xlsx_response(content, file_name)
+        return xlsx_response(content, file_name, current_school_label())
 
 
 def _request_filters() -> tuple:

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from app.models import AcademicYear, Enrollment, SchoolClass, Student, db
 from app.models.enrollment import END_KINDS, START_KINDS
-from app.reports.xlsx import DATE, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import DATE, current_school_label, frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import movement
-from app.services.dates import format_date, parse_user_date
+from app.services.dates import format_date, local_today, parse_user_date
 from app.services.movement import (
     AdmissionRequest,
     DepartureRequest,
@@ -171,21 +171,29 @@ class MovementView(BaseView):
     @has_access
     def class_list(self):
         scope = _school_scope()
-        today = dt.date.today()
         day_text = request.args.get("date", "").strip()
-        day = parse_user_date(day_text) if day_text else today
+        day = parse_user_date(day_text) if day_text else local_today()
+        errors = []
         if day is None:
-            flash(_("«%(value)s» is not a date: write it as 01.09.2026.", value=day_text), "danger")
-            day = today
+            # No list is shown for another day than the one asked for.
+            errors.append(
+                _(
+                    "«%(value)s» is not a date. Enter the date as dd.mm.yyyy, "
+                    "for example 01.09.2026.",
+                    value=day_text,
+                )
+            )
         school_class = None
         if request.args.get("class"):
             school_class = scoped_get_or_404(SchoolClass, request.args["class"], scope)
-        stays = movement.class_list(scope, school_class, day) if school_class else []
+        stays = movement.class_list(scope, school_class, day) if school_class and day else []
         return self.render_template(
             "movement_class_list.html",
             classes=movement.school_classes(scope),
             school_class=school_class,
             day=day,
+            day_text=format_date(day) if day else day_text,
+            errors=errors,
             stays=stays,
             order_text=_order_text,
         )
@@ -207,7 +215,7 @@ class MovementView(BaseView):
         content = frame_to_xlsx(
             [(title, frame, _date_formats(frame))], title, _("All students ever admitted")
         )
-        return xlsx_response(content, title)
+        return xlsx_response(content, title, current_school_label())
 
     @expose("/report")
     @has_access
@@ -244,7 +252,8 @@ class MovementView(BaseView):
             start=format_date(report.date_from),
             end=format_date(report.date_to),
         )
-        return xlsx_response(frame_to_xlsx(frames, title, period), file_name)
+        content = frame_to_xlsx(frames, title, period)
+        return xlsx_response(content, file_name, current_school_label())
 
     def _report(self):
         scope = _school_scope()
@@ -265,13 +274,21 @@ class MovementView(BaseView):
 
     def _render_index(self, scope, new, admission, errors):
         query = request.args.get("q", "").strip()
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() and int(page) > 0 else 1
+        page_size = movement.STUDENTS_PAGE_SIZE
+        students, total = movement.search_students(scope, query, page, page_size)
         return self.render_template(
             "movement_index.html",
             errors=errors,
             new=new,
             admission=admission,
             query=query,
-            students=movement.search_students(scope, query),
+            students=students,
+            total=total,
+            page=page,
+            pages=max(1, -(-total // page_size)),
+            first_shown=(page - 1) * page_size + 1,
             classes=movement.school_classes(scope, open_years_only=True),
             may_write=self._may_write(),
         )

@@ -69,11 +69,11 @@ class _PeopleImportView(BaseView):
     @has_access
     def template(self):
         note = _(
-            "Dates as DD.MM.YYYY, sex as «м» or «ж», one row per person; "
-            "columns without a star may stay empty."
+            "* marks a required column; the other columns may stay empty. Dates as "
+            "DD.MM.YYYY, sex as «м» or «ж», one row per person."
         )
         content = people_import.template_xlsx(self.kind, str(self.title), note)
-        return xlsx_response(content, _("Template: %(title)s", title=self.title))
+        return xlsx_response(content, _("Template"), str(self.title))
 
     @expose("/preview", methods=["POST"])
     @has_access

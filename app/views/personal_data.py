@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.models import PersonalDataConsent
-from app.reports.xlsx import frame_to_xlsx, xlsx_response
+from app.reports.xlsx import current_school_label, frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope
 from app.services import personal_data_log
+from app.services.dates import format_local_time
 from app.services.personal_data_consents import check_consent
 from app.views.base import SchoolModelView
 from app.views.labels import LABELS
@@ -61,17 +62,9 @@ class PersonalDataConsentView(SchoolModelView):
 def _field_text(change: dict) -> str:
     """Format one changed field for the log; a confidential field shows its name alone."""
     name = str(LABELS.get(change.get("field"), change.get("field")))
-    if "old" not in change and "new" not in change:
+    if "old_text" not in change:
         return name
-    return f"{name}: {_value_text(change.get('old'))} → {_value_text(change.get('new'))}"
-
-
-def _value_text(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(_l("Yes") if value else _l("No"))
-    return str(value)
+    return f"{name}: {change['old_text']} → {change['new_text']}"
 
 
 def _changes_text(changes: list[dict]) -> str:
@@ -124,7 +117,7 @@ class PersonalDataLogView(BaseView):
         frame = pd.DataFrame(
             [
                 [
-                    row.changed_at,
+                    format_local_time(row.changed_at, seconds=True),
                     row.user,
                     row.address,
                     row.person_kind_label,
@@ -138,9 +131,11 @@ class PersonalDataLogView(BaseView):
             columns=columns,
         )
         title = _("Personal-data change log")
-        filters_text = "; ".join(f"{key}={value}" for key, value in filters.query_args().items())
-        content = frame_to_xlsx([(title, frame, {})], title, filters_text or _("All records"))
-        return xlsx_response(content, title)
+        # Excel allows 31 characters in a sheet name; the title has more.
+        sheet_name = _("Personal-data log")
+        filters_text = personal_data_log.describe_filters(scope, filters)
+        content = frame_to_xlsx([(sheet_name, frame, {})], title, filters_text)
+        return xlsx_response(content, _("personal-data-log"), current_school_label())
 
     def _scope(self):
         scope = current_scope()

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from wtforms.validators import ValidationError
 
+from app.errors import DomainError
 from app.models import (
     AcademicYear,
     Assignment,
@@ -34,7 +35,6 @@ from app.models import (
     Vacation,
     course_teacher,
 )
-from app.errors import DomainError
 from app.models.base import db
 from app.security.roles import ALL_STUDENTS_ROLES
 from app.security.scope import current_scope

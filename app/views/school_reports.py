@@ -20,7 +20,14 @@ from app.models import db
 from app.reports import school as reports
 from app.reports import school_attendance as attendance_reports
 from app.reports import school_student as student_reports
-from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import (
+    DECIMAL_2,
+    INTEGER,
+    PERCENT_1,
+    current_school_label,
+    frame_to_xlsx,
+    xlsx_response,
+)
 from app.security.scope import current_scope
 from app.services import report_jobs
 from app.services import school_reports as access_rules
@@ -97,7 +104,7 @@ def _download(frames, title: str | None, filters: str):
     """Send the report's tables as XLSX; without a chosen class or student there is none."""
     if title is None:
         abort(404)
-    return xlsx_response(frame_to_xlsx(frames, title, filters), title)
+    return xlsx_response(frame_to_xlsx(frames, title, filters), title, current_school_label())
 
 
 # --- Class reports ----------------------------------------------------------------------------
@@ -172,7 +179,7 @@ class SchoolClassReportsView(BaseView):
         if school_class is None:
             abort(404)
         file_name, content = reports.summary_sheet_workbook(report["frames"][0], school_class)
-        return xlsx_response(content, file_name)
+        return xlsx_response(content, file_name, current_school_label())
 
     @expose("/summary-sheet/job", methods=["POST"])
     @has_access

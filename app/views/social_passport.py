@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import PsychologyConsent, Student, db
 from app.models.care import FAMILY_CATEGORIES, REGISTERS
-from app.reports.xlsx import INTEGER, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import INTEGER, current_school_label, frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import care_access, social_passport
 from app.services.social_passport import SocialPassportError
@@ -143,7 +143,7 @@ class SocialPassportView(BaseView):
         title = _("Social passport of class %(name)s", name=school_class.name)
         filters = _("Students in the class: %(count)s", count=total)
         content = frame_to_xlsx([(title, frame, {students: INTEGER})], title, filters)
-        return xlsx_response(content, title)
+        return xlsx_response(content, title, current_school_label())
 
     def _report_class(self):
         scope = _scope_or_403(_may_read_passport)

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from app.models import StaffEducation, StaffPosition, TrainingCourse, db
 from app.models.staff import EDUCATION_LEVELS, QUALIFICATION_CATEGORIES
 from app.reports.staff_records import staff_report_frame
-from app.reports.xlsx import frame_to_xlsx, xlsx_response
+from app.reports.xlsx import current_school_label, frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope
 from app.services import staff_records as staff
 from app.services.staff_records import StaffRecordError
@@ -64,7 +64,8 @@ class StaffRecordsView(BaseView):
         frame, formats = staff_report_frame(staff.staff_report(scope, dt.date.today(), months))
         title = _("Staff list")
         filters = _("Categories expiring within %(months)s months", months=months)
-        return xlsx_response(frame_to_xlsx([(title, frame, formats)], title, filters), title)
+        content = frame_to_xlsx([(title, frame, formats)], title, filters)
+        return xlsx_response(content, title, current_school_label())
 
     @expose("/<int:employee_id>")
     @has_access

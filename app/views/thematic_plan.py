@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from app.models import PlanItem, db
-from app.reports.xlsx import INTEGER, PERCENT_1, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import INTEGER, PERCENT_1, current_school_label, frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import programme, thematic_plan
@@ -179,7 +179,7 @@ class ThematicPlanView(BaseView):
     def plan_xlsx(self, course_id):
         course = get_course_or_404(self._access(), course_id)
         content = thematic_plan.plan_xlsx(course, thematic_plan.course_plan(course))
-        return xlsx_response(content, _("Thematic plan %(course)s", course=str(course)))
+        return xlsx_response(content, _("Thematic plan"), str(course))
 
     @expose("/template.xlsx")
     @has_access
@@ -238,7 +238,7 @@ class ProgrammeReportView(BaseView):
             start=filters.date_from.strftime("%d.%m.%Y"),
             end=filters.period_end(today).strftime("%d.%m.%Y"),
         )
-        return xlsx_response(content, file_name)
+        return xlsx_response(content, file_name, current_school_label())
 
 
 def _report_request():

@@ -132,6 +132,11 @@ def field(kind: str, key: str) -> Field:
     return next(item for item in FIELDS[kind] if item.key == key)
 
 
+def template_header(item: Field) -> str:
+    """Return a column's header in the template: «Фамилия*» for a required column."""
+    return f"{item.header}*" if item.required else item.header
+
+
 def required_fields(kind: str) -> list[Field]:
     return [item for item in FIELDS[kind] if item.required]
 
@@ -139,8 +144,10 @@ def required_fields(kind: str) -> list[Field]:
 def template_xlsx(kind: str, title: str, note: str) -> bytes:
     """Build the import template of a kind: the header row under a title and a note.
 
-    The template has no example rows, so that a forgotten example is never imported.
+    Required columns carry a «*» after the header, which the import ignores when it reads
+    the headers back. The template has no example rows, so that a forgotten example is
+    never imported.
     """
-    headers = [item.header for item in FIELDS[kind]]
+    headers = [template_header(item) for item in FIELDS[kind]]
     frame = pd.DataFrame(columns=headers, dtype=object)
     return frame_to_xlsx([(title, frame, {})], title, note)

@@ -138,7 +138,7 @@ def _class_id(context: RowContext, text: str) -> int:
         return school_class.id
     if context.year_name is None:
         raise BadValue(_("the school has no school year yet — create the year and its classes."))
-    names = sorted(school_class.name for school_class in context.classes.values())
+    names = [c.name for c in sorted(context.classes.values(), key=SchoolClass.sort_key)]
     shown = ", ".join(names[:QUOTED_CLASSES]) + (" …" if len(names) > QUOTED_CLASSES else "")
     raise BadValue(
         _(
