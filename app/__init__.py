@@ -71,8 +71,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 def _store_times_in_utc(app: Flask) -> None:
     """Make PostgreSQL sessions work in UTC, so that now() stores naive UTC like SQLite.
 
-    Pages convert stored times to ``TIMEZONE`` for display; a server whose own time zone
-    is local would otherwise store local times that are converted a second time.
+    Pages convert stored times to ``TIMEZONE`` for display. A server in a local time zone
+    would otherwise store local times, and pages would convert them a second time.
     """
     if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
         return

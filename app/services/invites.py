@@ -1,15 +1,15 @@
 """Invitations of an existing login to a school by a one-time code.
 
 A person who already has a login (a teacher of another school, a parent with a child in
-another school) makes a code in their own profile and tells it to the school system
-administrator. The administrator types the login name and the code, chooses the school
-roles and, for a parent, the children, for a teacher, the staff record; the membership is
-then created in the administrator's school. The code is eight characters from an alphabet
+another school) makes a code in their own profile and gives it to the school system
+administrator. The administrator types the login name and the code and chooses the school
+roles, the children for a parent and the staff record for a teacher. The membership is then
+created in the administrator's school. The code is eight characters from an alphabet
 without look-alikes, valid for ``INVITE_CODE_HOURS``, single use and stored hashed. After
 ``INVITE_CODE_MAX_ATTEMPTS`` wrong codes for one login, its code stops working.
 
-Nothing here tells the school about the login's other memberships: the messages name only
-the login and this school's records.
+No page or message here reveals the login's other memberships to the school. Messages
+name only the login and this school's records.
 """
 
 import datetime as dt
@@ -99,7 +99,7 @@ def _is_usable(row: InviteCode, now: dt.datetime) -> bool:
 
 @dataclass(frozen=True)
 class Invitation:
-    """What the administrator asks for: the login, its code and what to give it here."""
+    """An administrator's request: the login, its code and what to give it in the school."""
 
     username: str
     code: str
@@ -152,7 +152,7 @@ def _no_code_message(username: str) -> str:
 def _check_code(user: User, username: str, code: str, now: dt.datetime) -> InviteCode:
     """Return the login's code row when ``code`` matches it; otherwise raise DomainError.
 
-    A wrong code is counted and committed before the error is raised, so the limit holds
+    A wrong code is counted and committed before the error is raised, so the limit applies
     even though the caller rolls back.
     """
     statement = select(InviteCode).where(InviteCode.user_id == user.id).with_for_update()
@@ -256,8 +256,9 @@ def _chosen_students(scope: Scope, student_ids) -> list[Student]:
 def _link_guardian(school_id: int, student: Student, user: User) -> Guardian:
     """Link the login to the student's guardian record of the same name, or add a record.
 
-    A record of the same surname and first name without a login is the same parent
-    entered by the secretary; otherwise the parent gets a new record with the login's name.
+    A record of the same surname and first name without a login is taken for the same
+    parent, entered by the secretary. Otherwise the parent gets a new record with the
+    login's name.
     """
     records = db.session.scalars(
         select(Guardian).where(Guardian.school_id == school_id, Guardian.student_id == student.id)

@@ -27,7 +27,7 @@ EXPORT_LIMIT = 50_000
 #: Person kinds and the query parameter and model of each.
 PERSON_MODELS = {"student": Student, "guardian": Guardian, "employee": Employee}
 
-#: What was done, as a noun, so that one word form fits every record: «Изменение».
+#: Action names as nouns, so that one Russian word form fits every record: «Изменение».
 ACTION_LABELS = {
     "create": lazy_pgettext("personal data action", "Creation"),
     "change": lazy_pgettext("personal data action", "Change"),
