@@ -182,7 +182,7 @@ def test_authority_downloads_summary(page, live_server, world, tmp_path):
     with page.expect_download() as download_info:
         page.get_by_test_id("summary-xlsx").click()
     download = download_info.value
-    assert download.suggested_filename.startswith("Сводка по школам")
+    assert download.suggested_filename.startswith("Сводка_по_школам")
     assert download.suggested_filename.endswith(".xlsx")
     path = tmp_path / "summary.xlsx"
     download.save_as(path)

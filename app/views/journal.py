@@ -14,6 +14,7 @@ from app.models import Course, SchoolClass, Subject, Term, db
 from app.reports.xlsx import current_school_label, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import journal_audit
+from app.services.dates import local_time
 from app.services.journal import (
     JournalConflictError,
     JournalInputError,
@@ -366,6 +367,8 @@ class JournalAuditView(BaseView):
         frame[columns["is_correction"]] = frame[columns["is_correction"]].map(
             lambda flag: _("yes") if flag else ""
         )
+        # Stored times are naive UTC; the file shows them in the schools' time zone, as the page.
+        frame[columns["changed_at"]] = frame[columns["changed_at"]].map(local_time)
         title = _("Journal access report")
         content = frame_to_xlsx(
             [(title, frame, {columns["changed_at"]: "dd.mm.yyyy hh:mm"})],
