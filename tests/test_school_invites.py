@@ -251,3 +251,10 @@ def test_invite_only_for_school_admin(schools, login, role):
     assert client.get("/school-users/invite").status_code == 403
     response = _invite(client, "adm_inv_nobody", "ABCD-EFGH")
     assert response.status_code == 403
+
+
+def test_profile_links_to_invite_code(schools, login):
+    inviting, _other = schools
+    page = login(inviting.users["teacher"]).get("/users/userinfo/").get_data(as_text=True)
+    assert 'data-testid="profile-invite-code"' in page
+    assert "/account/invite-code/" in page

@@ -82,3 +82,7 @@ class AccountInviteView(BaseView):
 def register(appbuilder) -> None:
     appbuilder.add_view_no_menu(AccountPasswordView())
     appbuilder.add_view_no_menu(AccountInviteView())
+    # FAB's own profile page links to the invitation code; its permissions stay FAB's.
+    for view in appbuilder.baseviews:
+        if isinstance(view, appbuilder.sm.userdbmodelview):
+            view.show_template = "account_profile.html"
