@@ -185,7 +185,9 @@ def _rows(statement) -> list[LogRow]:
             person_kind=entry.person_kind,
             person_kind_label=str(PERSON_KINDS.get(entry.person_kind, entry.person_kind)),
             person_id=entry.person_id,
-            person=names.get((entry.person_kind, entry.person_id), f"#{entry.person_id}"),
+            person=names.get(
+                (entry.person_kind, entry.person_id), _("record #%(id)s", id=entry.person_id)
+            ),
             entity=entry.entity,
             action=str(ACTION_LABELS.get(entry.action, entry.action)),
             changes=[describe.change(entry, change) for change in entry.changes or []],
