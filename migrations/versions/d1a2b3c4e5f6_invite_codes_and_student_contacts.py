@@ -1,7 +1,7 @@
 """Invite codes of logins, and a student's own phone and e-mail
 
-Revision ID: c5d8e1f2a3b4
-Revises: b41c7e2d9a10
+Revision ID: d1a2b3c4e5f6
+Revises: c7e5a1f3d2b8
 Create Date: 2026-12-05 17:00:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c5d8e1f2a3b4'
-down_revision = 'b41c7e2d9a10'
+revision = 'd1a2b3c4e5f6'
+down_revision = 'c7e5a1f3d2b8'
 branch_labels = None
 depends_on = None
 
