@@ -22,6 +22,7 @@ from app.models import (
     BellPeriod,
     BellSchedule,
     CalendarFeed,
+    CertificateRequest,
     Course,
     CurriculumHours,
     EducationAuthority,
@@ -32,6 +33,7 @@ from app.models import (
     HealthExemption,
     HealthRecord,
     Holiday,
+    IssuedCertificate,
     Lesson,
     Mark,
     Membership,
@@ -57,6 +59,7 @@ from app.models import (
     Term,
     TimetableEntry,
     TrainingCourse,
+    TransferredMark,
     Vacation,
     db,
 )
@@ -440,6 +443,40 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
         )
     )
     add(PlanItem(school_id=sid, course_id=course.id, position=1, topic="Натуральные числа"))
+    certificate = add(
+        IssuedCertificate(
+            school_id=sid,
+            student_id=student.id,
+            year_id=year.id,
+            register_number=1,
+            issued_on=WEEK_START,
+            copies=1,
+            class_name=school_class.name,
+        )
+    )
+    add(
+        CertificateRequest(
+            school_id=sid,
+            student_id=student.id,
+            author_id=parent_user.id,
+            copies=1,
+            status="ready",
+            certificate_id=certificate.id,
+        )
+    )
+    # The sibling's mark falls in the autumn holidays, outside every term, so that no
+    # average that other tests expect changes.
+    add(
+        TransferredMark(
+            school_id=sid,
+            student_id=sibling.id,
+            course_id=course.id,
+            date=dt.date(2026, 10, 28),
+            value=4,
+            weight=Decimal("1"),
+            source_school="Школа № 7",
+        )
+    )
 
     _add_communication(add, sid, school_class, student, parent_user, users)
     _add_care_records(add, sid, student, mother)

@@ -88,6 +88,9 @@ ROUTE_PARAMETER_MODELS = {
     "education_id": "StaffEducation",
     "training_id": "TrainingCourse",
     "enrollment_id": "Enrollment",
+    "request_id": "CertificateRequest",
+    "certificate_id": "IssuedCertificate",
+    "transferred_mark_id": "TransferredMark",
 }
 
 #: Query parameters that name a row, per URL prefix: ``/diary/?student=<id>``.

@@ -4,6 +4,7 @@ from app.models.accounts import InviteCode, LoginState
 from app.models.attendance_docs import AbsenceDocument
 from app.models.audit import JournalAudit, PersonalDataAudit
 from app.models.base import SchoolOwned, db, is_school_owned
+from app.models.certificates import CertificateRequest, IssuedCertificate, TransferredMark
 from app.models.care import (
     HealthExemption,
     HealthRecord,
@@ -91,6 +92,9 @@ __all__ = [
     "BellPeriod",
     "BellSchedule",
     "CertificateMark",
+    "CertificateRequest",
+    "IssuedCertificate",
+    "TransferredMark",
     "Course",
     "CurriculumHours",
     "EducationAuthority",

@@ -45,6 +45,7 @@ NOTIFICATION_KINDS = {
     "message": _l("New message"),
     "announcement": _l("Announcement"),
     "absence_note": _l("Absence note"),
+    "certificate": _l("Certificate request"),
 }
 
 #: States of a queued e-mail.

@@ -160,6 +160,9 @@ ROLES: dict[str, RoleSpec] = {
                 "SchoolCard",
                 "StaffRecords",
                 "StudentMovement",
+                "Certificates",
+                "CertificateRequests",
+                "TransferredMarks",
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
@@ -204,7 +207,15 @@ ROLES: dict[str, RoleSpec] = {
             # ReportJobs: class teachers queue their own class's reports. ClassLogins: class
             # teachers manage their own class's logins while the school setting allows it.
             write=COMMUNICATION_WRITE
-            | {"Journal", "Announcements", "AbsenceNotes", "ReportJobs", "ClassLogins"},
+            # TransferredMarks: class teachers enter marks from an extract for their own class.
+            | {
+                "Journal",
+                "Announcements",
+                "AbsenceNotes",
+                "ReportJobs",
+                "ClassLogins",
+                "TransferredMarks",
+            },
         ),
         _spec(
             "secretary",
@@ -215,7 +226,16 @@ ROLES: dict[str, RoleSpec] = {
             | PUBLISHED_TO_SCHOOL
             | {"SchoolClasses", "Employees", "AbsenceNotes", "AbsenteeList", "MealBenefits"},
             write=COMMUNICATION_WRITE
-            | {"Students", "Guardians", "PersonalDataConsents", "StudentImport", "StudentMovement"},
+            | {
+                "Students",
+                "Guardians",
+                "PersonalDataConsents",
+                "StudentImport",
+                "StudentMovement",
+                "Certificates",
+                "CertificateRequests",
+                "TransferredMarks",
+            },
         ),
         _spec(
             "hr",
@@ -268,7 +288,7 @@ ROLES: dict[str, RoleSpec] = {
             _l("Parent"),
             "school",
             read=COMMUNICATION_READ | PUBLISHED_TO_SCHOOL | {"Diary", "Timetable"},
-            write=COMMUNICATION_WRITE | {"AbsenceNotes"},
+            write=COMMUNICATION_WRITE | {"AbsenceNotes", "CertificateRequests"},
         ),
     ]
 }

@@ -32,6 +32,7 @@ FEATURE_MODULES = [
     "people_import",
     "timetable_import",
     "movement",
+    "certificates",
     "school_settings",
     "regulation",
     "announcements",

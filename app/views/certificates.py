@@ -1,0 +1,286 @@
+"""Certificates of attendance: parents' requests, the secretary's queue, the register and
+the printed document."""
+
+import datetime as dt
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.errors import DomainError
+from app.models import Student, db
+from app.models.certificates import REQUEST_STATUSES
+from app.security.manager import school_only_menu
+from app.security.scope import apply_scope, current_scope
+from app.services.certificates import (
+    MAX_COMMENT_LENGTH,
+    MAX_COPIES,
+    MAX_PURPOSE_LENGTH,
+    CertificateAccess,
+    CertificateForm,
+    CertificateInputError,
+    attendance_certificate,
+    get_certificate_or_404,
+    get_request_or_404,
+    hand_over,
+    issue_directly,
+    issue_for_request,
+    own_children,
+    register_lines,
+    reject_request,
+    status_label,
+    submit_request,
+    visible_requests,
+    year_of,
+)
+from app.services.notifications import mark_read_for_links
+
+REQUESTS = "CertificateRequests"
+CERTIFICATES = "Certificates"
+
+
+def _access() -> CertificateAccess:
+    scope = current_scope()
+    if scope is None or scope.level != "school":
+        abort(404)
+    sm = current_app.appbuilder.sm
+    return CertificateAccess(
+        scope=scope,
+        may_issue=sm.has_access("can_write", CERTIFICATES),
+        reads_queue=sm.has_access("can_read", CERTIFICATES),
+        may_request=sm.has_access("can_write", REQUESTS),
+    )
+
+
+def _form_from(data) -> CertificateForm:
+    return CertificateForm(
+        student_id=data.get("student_id", ""),
+        purpose=data.get("purpose", ""),
+        copies=data.get("copies", "1"),
+        comment=data.get("comment", ""),
+    )
+
+
+class CertificateRequestView(BaseView):
+    """Requests for certificates of attendance: a parent's own, or the secretary's queue."""
+
+    route_base = "/certificate-requests"
+    default_view = "index"
+    class_permission_name = REQUESTS
+    method_permission_name = {
+        "index": "read",
+        "show": "read",
+        "new": "write",
+        "create": "write",
+        "issue": "write",
+        "hand_over": "write",
+        "reject": "write",
+    }
+
+    @expose("/")
+    @has_access
+    def index(self):
+        access = _access()
+        status = request.args.get("status", "")
+        if status not in REQUEST_STATUSES:
+            status = ""
+        return self.render_template(
+            "certificate_requests.html",
+            requests=visible_requests(access, status or None),
+            status=status,
+            statuses=REQUEST_STATUSES,
+            status_label=status_label,
+            may_request=access.may_request and bool(own_children(access)),
+            access=access,
+        )
+
+    @expose("/new", methods=["GET"])
+    @has_access
+    def new(self):
+        access = _access()
+        children = own_children(access)
+        chosen = request.args.get("student", "")
+        if not chosen and len(children) == 1:
+            chosen = str(children[0].id)
+        return self._render_form(children, CertificateForm(student_id=chosen), [])
+
+    @expose("/new", methods=["POST"])
+    @has_access
+    def create(self):
+        access = _access()
+        form = _form_from(request.form)
+        try:
+            request_row = submit_request(access, form)
+        except CertificateInputError as error:
+            db.session.rollback()
+            return self._render_form(own_children(access), form, error.messages), 400
+        flash(_("The request is sent to the secretary."), "success")
+        return redirect(url_for("CertificateRequestView.show", request_id=request_row.id))
+
+    @expose("/<int:request_id>", methods=["GET"])
+    @has_access
+    def show(self, request_id):
+        access = _access()
+        request_row = get_request_or_404(access, request_id)
+        mark_read_for_links(request_row.school_id, access.scope.user_id, [request.path])
+        db.session.commit()
+        return self._render_request(access, request_row, [])
+
+    @expose("/<int:request_id>/issue", methods=["POST"])
+    @has_access
+    def issue(self, request_id):
+        access = _access()
+        request_row = get_request_or_404(access, request_id)
+        try:
+            certificate = issue_for_request(access, request_row, dt.date.today())
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("CertificateRequestView.show", request_id=request_id))
+        flash(
+            _(
+                "Certificate № %(number)s is issued and the parent is notified.",
+                number=certificate.register_number,
+            ),
+            "success",
+        )
+        return redirect(url_for("CertificateRegisterView.print_view", certificate_id=certificate.id))
+
+    @expose("/<int:request_id>/hand-over", methods=["POST"])
+    @has_access
+    def hand_over(self, request_id):
+        access = _access()
+        request_row = get_request_or_404(access, request_id)
+        try:
+            hand_over(access, request_row)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("CertificateRequestView.show", request_id=request_id))
+        flash(_("The certificate is recorded as handed over."), "success")
+        return redirect(url_for("CertificateRequestView.index"))
+
+    @expose("/<int:request_id>/reject", methods=["POST"])
+    @has_access
+    def reject(self, request_id):
+        access = _access()
+        request_row = get_request_or_404(access, request_id)
+        try:
+            reject_request(access, request_row, request.form.get("reason", ""))
+        except CertificateInputError as error:
+            db.session.rollback()
+            return self._render_request(access, request_row, error.messages), 400
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("CertificateRequestView.show", request_id=request_id))
+        flash(_("The request is rejected and the parent is notified."), "success")
+        return redirect(url_for("CertificateRequestView.index"))
+
+    def _render_form(self, children, form, errors):
+        return self.render_template(
+            "certificate_request_new.html",
+            children=children,
+            form=form,
+            errors=errors,
+            max_copies=MAX_COPIES,
+            max_purpose=MAX_PURPOSE_LENGTH,
+            max_comment=MAX_COMMENT_LENGTH,
+        )
+
+    def _render_request(self, access, request_row, errors):
+        return self.render_template(
+            "certificate_request_show.html",
+            item=request_row,
+            status_label=status_label,
+            may_issue=access.may_issue,
+            errors=errors,
+            max_comment=MAX_COMMENT_LENGTH,
+        )
+
+
+class CertificateRegisterView(BaseView):
+    """The register of issued certificates, direct issue, and the printable document."""
+
+    route_base = "/certificates"
+    default_view = "index"
+    class_permission_name = CERTIFICATES
+    method_permission_name = {"index": "read", "issue": "write", "print_view": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        access = _access()
+        form = CertificateForm(student_id=request.args.get("student", ""))
+        return self._render_index(access, form, [])
+
+    @expose("/issue", methods=["POST"])
+    @has_access
+    def issue(self):
+        access = _access()
+        form = _form_from(request.form)
+        try:
+            certificate = issue_directly(access, form, dt.date.today())
+        except CertificateInputError as error:
+            db.session.rollback()
+            return self._render_index(access, form, error.messages), 400
+        except DomainError as error:
+            db.session.rollback()
+            return self._render_index(access, form, [str(error)]), 400
+        flash(_("Certificate № %(number)s is issued.", number=certificate.register_number), "success")
+        return redirect(url_for("CertificateRegisterView.print_view", certificate_id=certificate.id))
+
+    @expose("/<int:certificate_id>/print")
+    @has_access
+    def print_view(self, certificate_id):
+        access = _access()
+        certificate = get_certificate_or_404(access, certificate_id)
+        return self.render_template(
+            "certificate_attendance.html", document=attendance_certificate(certificate)
+        )
+
+    def _render_index(self, access, form, errors):
+        today = dt.date.today()
+        try:
+            year = year_of(access.scope.school_id, today)
+        except DomainError:
+            year = None
+        students = db.session.scalars(
+            apply_scope(select(Student), Student, access.scope)
+            .where(Student.is_active.is_(True))
+            .order_by(Student.last_name, Student.first_name)
+        ).all()
+        return self.render_template(
+            "certificates.html",
+            lines=register_lines(access, year),
+            year=year,
+            students=students,
+            form=form,
+            errors=errors,
+            may_issue=access.may_issue,
+            max_copies=MAX_COPIES,
+            max_purpose=MAX_PURPOSE_LENGTH,
+        )
+
+
+def register(appbuilder) -> None:
+    # Menu names differ from the permission names: FAB drops menu_access from a view menu
+    # that is also a permission name.
+    for name in ("Certificate requests", "Certificate register"):
+        school_only_menu(name)
+    appbuilder.add_view(
+        CertificateRequestView,
+        "Certificate requests",
+        label=_l("Certificate requests"),
+        category="People",
+        category_label=_l("People"),
+    )
+    appbuilder.add_view(
+        CertificateRegisterView,
+        "Certificate register",
+        label=_l("Certificate register"),
+        category="People",
+        category_label=_l("People"),
+    )
