@@ -23,6 +23,7 @@ AUDIT_ENTITIES = {
     "mark": _l("Mark"),
     "attendance": _l("Attendance"),
     "final_mark": _l("Final mark"),
+    "transferred_mark": _l("Mark from an extract"),
     "term": _l("Term"),
     "year": _l("School year"),
 }

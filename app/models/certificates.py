@@ -3,6 +3,7 @@ and marks a student brought from another school's extract."""
 
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -20,12 +21,13 @@ from sqlalchemy.orm import relationship
 
 from app.models.base import SchoolOwned, db
 
-#: Statuses of a parent's request for a certificate of attendance.
+#: Statuses of a parent's request for a certificate of attendance, in the feminine
+#: gender of «справка».
 REQUEST_STATUSES = {
-    "new": _l("New"),
-    "ready": _l("Ready"),
-    "handed_over": _l("Handed over"),
-    "rejected": _l("Rejected"),
+    "new": lazy_pgettext("certificate request", "New"),
+    "ready": lazy_pgettext("certificate request", "Ready"),
+    "handed_over": lazy_pgettext("certificate request", "Handed over"),
+    "rejected": lazy_pgettext("certificate request", "Rejected"),
 }
 
 #: Kinds of documents entered in the register of issued certificates.

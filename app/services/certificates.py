@@ -468,9 +468,11 @@ def attendance_certificate(certificate: IssuedCertificate) -> AttendanceCertific
             **values,
         )
     if certificate.purpose:
-        purpose_text = _("Issued for presentation to: %(purpose)s.", purpose=certificate.purpose)
+        purpose_text = _(
+            "The certificate is issued to be presented %(purpose)s.", purpose=certificate.purpose
+        )
     else:
-        purpose_text = _("Issued for presentation where required.")
+        purpose_text = _("The certificate is issued to be presented where required.")
     return AttendanceCertificate(
         certificate=certificate,
         school_name=school_name,

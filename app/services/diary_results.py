@@ -33,6 +33,7 @@ from app.models import (
 )
 from app.services.diary import StudentCourse, student_course_rows
 from app.services.journal import default_term, format_average, weighted_average
+from app.services.transferred_marks import transferred_pairs
 
 #: Weights have two decimals (Numeric(5, 2)). Summing them as whole hundredths keeps the
 #: class average exact on SQLite too, which stores them as binary floats.
@@ -158,6 +159,13 @@ def _add_averages(student, courses, term, subjects) -> None:
     pairs = {course_id: [] for course_id in course_ids}
     for course_id, value, weight in db.session.execute(own):
         pairs[course_id].append((value, weight))
+    # Marks brought from another school's extract count in the student's own average.
+    # NOTE: the class average pools the journal's marks only.
+    brought = transferred_pairs(
+        student.school_id, course_ids, term.start_date, term.end_date, student_id=student.id
+    )
+    for (_student_id, course_id), extra in brought.items():
+        pairs[course_id].extend(extra)
 
     class_totals = _class_totals(student.school_id, course_ids, term)
     weighting = student.school.weighting_enabled

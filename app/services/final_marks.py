@@ -45,8 +45,9 @@ from app.models import (
     db,
 )
 from app.models.regulation import Regulation
-from app.services.journal import course_terms, format_average, student_average
+from app.services.journal import GridMark, course_terms, format_average, student_average
 from app.services.journal_audit import record_change
+from app.services.transferred_marks import transferred_pairs
 from app.services.regulation import (
     regulation_for,
     required_marks,
@@ -89,9 +90,12 @@ class Suggestion:
 
 @dataclass
 class TermRecord:
-    """Marks and missed lessons of one student in one term of a course."""
+    """Marks and missed lessons of one student in one term of a course.
 
-    marks: list[Mark] = field(default_factory=list)
+    Marks from another school's extract are added as numeric ``GridMark`` tuples.
+    """
+
+    marks: list[Mark | GridMark] = field(default_factory=list)
     missed: int = 0
 
 
@@ -137,6 +141,11 @@ def _term_records(course: Course, term: Term, as_of: dt.date) -> dict[int, TermR
     )
     for mark in marks:
         records[mark.student_id].marks.append(mark)
+    # Marks brought from another school's extract count as numeric marks of the term.
+    brought = transferred_pairs(course.school_id, [course.id], term.start_date, term.end_date)
+    for (student_id, _course_id), pairs in brought.items():
+        for value, weight in pairs:
+            records[student_id].marks.append(GridMark(0, "number", value, None, weight))
 
     absences = db.session.scalars(
         select(Attendance)

@@ -54,6 +54,7 @@ from app.services.journal_audit import (
     record_change,
 )
 from app.services.regulation import grade2_mark_rejection
+from app.services.transferred_marks import course_transferred_marks, transferred_pairs
 
 log = logging.getLogger(__name__)
 
@@ -499,6 +500,8 @@ class GridRow:
     cells: dict[int, GridCell]
     average: Decimal | None
     term_mark: FinalMark | None
+    #: Marks of the term brought from another school's extract; they count in ``average``.
+    transferred: list = field(default_factory=list)
 
     @property
     def average_text(self) -> str:
@@ -546,7 +549,15 @@ def student_term_average_text(course: Course, term: Term | None, student_id: int
             Assignment.lesson_id.in_(lesson_ids),
         )
     )
-    return format_average(student_average(course, (tuple(pair) for pair in pairs)))
+    brought = transferred_pairs(
+        course.school_id,
+        [course.id],
+        term.start_date if term is not None else None,
+        term.end_date if term is not None else None,
+        student_id=student_id,
+    )
+    all_pairs = [tuple(pair) for pair in pairs] + brought.get((student_id, course.id), [])
+    return format_average(student_average(course, all_pairs))
 
 
 def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
@@ -563,6 +574,14 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             tallies[student_id].add(mark.value, mark.weight)
     for student_id, lesson_id, attendance in _grid_attendance(course.school_id, lesson_ids):
         cells[student_id][lesson_id].attendance = attendance
+    transferred = course_transferred_marks(
+        course,
+        term.start_date if term is not None else None,
+        term.end_date if term is not None else None,
+    )
+    for student_id, marks in transferred.items():
+        for mark in marks:
+            tallies[student_id].add(mark.value, Decimal(str(mark.weight)))
 
     term_marks = {}
     if term is not None:
@@ -588,6 +607,7 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
                 cells=cells.get(student.id, {}),
                 average=tallies.get(student.id, no_marks).average(weighting),
                 term_mark=term_marks.get(student.id),
+                transferred=transferred.get(student.id, []),
             )
         )
     return CourseGrid(course, term, terms, lessons, rows, course.gives_marks)

@@ -33,6 +33,7 @@ FEATURE_MODULES = [
     "timetable_import",
     "movement",
     "certificates",
+    "transferred_marks",
     "school_settings",
     "regulation",
     "announcements",
