@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, cast, exists, func, or_, select
+from sqlalchemy import Integer, and_, cast, exists, func, or_, select, union_all
 
 from app.models import (
     Assignment,
@@ -28,12 +28,12 @@ from app.models import (
     Mark,
     Student,
     Term,
+    TransferredMark,
     db,
     study_group_student,
 )
 from app.services.diary import StudentCourse, student_course_rows
 from app.services.journal import default_term, format_average, weighted_average
-from app.services.transferred_marks import transferred_pairs
 
 #: Weights have two decimals (Numeric(5, 2)). Summing them as whole hundredths keeps the
 #: class average exact on SQLite too, which stores them as binary floats.
@@ -156,16 +156,21 @@ def _add_averages(student, courses, term, subjects) -> None:
             Lesson.date <= term.end_date,
         )
     )
-    pairs = {course_id: [] for course_id in course_ids}
-    for course_id, value, weight in db.session.execute(own):
-        pairs[course_id].append((value, weight))
-    # Marks brought from another school's extract count in the student's own average.
-    # NOTE: the class average pools the journal's marks only.
-    brought = transferred_pairs(
-        student.school_id, course_ids, term.start_date, term.end_date, student_id=student.id
+    # Marks brought from another school's extract count in the student's own average; one
+    # UNION ALL keeps them in the same query. NOTE: the class average pools the journal's
+    # marks only.
+    brought = select(
+        TransferredMark.course_id, TransferredMark.value, TransferredMark.weight
+    ).where(
+        TransferredMark.school_id == student.school_id,
+        TransferredMark.student_id == student.id,
+        TransferredMark.course_id.in_(course_ids),
+        TransferredMark.date >= term.start_date,
+        TransferredMark.date <= term.end_date,
     )
-    for (_student_id, course_id), extra in brought.items():
-        pairs[course_id].extend(extra)
+    pairs = {course_id: [] for course_id in course_ids}
+    for course_id, value, weight in db.session.execute(union_all(own, brought)):
+        pairs[course_id].append((value, weight))
 
     class_totals = _class_totals(student.school_id, course_ids, term)
     weighting = student.school.weighting_enabled

@@ -18,7 +18,7 @@ from babel.numbers import get_decimal_symbol
 from flask import abort
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import aliased, joinedload, lazyload
 
 from app.errors import FormErrors
@@ -37,6 +37,7 @@ from app.models import (
     SchoolClass,
     Student,
     Term,
+    TransferredMark,
     course_teacher,
     db,
     study_group_student,
@@ -54,7 +55,7 @@ from app.services.journal_audit import (
     record_change,
 )
 from app.services.regulation import grade2_mark_rejection
-from app.services.transferred_marks import course_transferred_marks, transferred_pairs
+from app.services.transferred_marks import course_transferred_marks, transferred_marks_query
 
 log = logging.getLogger(__name__)
 
@@ -539,7 +540,7 @@ def student_term_average_text(course: Course, term: Term | None, student_id: int
     """Compute the average text that the course grid shows in the student's row for the term."""
     lesson_ids = _term_lessons_query(course, term).with_only_columns(Lesson.id)
     # (value, weight) pairs of the numeric marks: no ORM object is built for them.
-    pairs = db.session.execute(
+    own = (
         select(Mark.value, Assignment.weight)
         .join(Assignment, Assignment.id == Mark.assignment_id)
         .where(
@@ -549,15 +550,17 @@ def student_term_average_text(course: Course, term: Term | None, student_id: int
             Assignment.lesson_id.in_(lesson_ids),
         )
     )
-    brought = transferred_pairs(
+    # Marks from another school's extract join in the same statement: the cell save
+    # that returns this average is kept to few statements.
+    brought = transferred_marks_query(
         course.school_id,
         [course.id],
         term.start_date if term is not None else None,
         term.end_date if term is not None else None,
         student_id=student_id,
-    )
-    all_pairs = [tuple(pair) for pair in pairs] + brought.get((student_id, course.id), [])
-    return format_average(student_average(course, all_pairs))
+    ).with_only_columns(TransferredMark.value, TransferredMark.weight)
+    pairs = db.session.execute(union_all(own, brought))
+    return format_average(student_average(course, (tuple(pair) for pair in pairs)))
 
 
 def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:

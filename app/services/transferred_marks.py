@@ -48,24 +48,19 @@ class TransferredMarkInputError(FormErrors):
 # --- Marks in averages ------------------------------------------------------------------
 
 
-def transferred_pairs(
+def transferred_marks_query(
     school_id: int,
     course_ids,
     start: dt.date | None,
     end: dt.date | None,
     student_id: int | None = None,
-) -> dict[tuple[int, int], list[tuple[int, Decimal]]]:
-    """Read the (value, weight) pairs of transferred marks dated ``start``..``end``.
+):
+    """Build a select() of the transferred marks of the courses dated ``start``..``end``.
 
-    The result maps (student id, course id) to the pairs. Without dates every mark of the
-    courses is returned, as the grid shows a course without terms.
+    Without dates every mark of the courses is selected, as the grid shows a course
+    without terms.
     """
-    statement = select(
-        TransferredMark.student_id,
-        TransferredMark.course_id,
-        TransferredMark.value,
-        TransferredMark.weight,
-    ).where(
+    statement = select(TransferredMark).where(
         TransferredMark.school_id == school_id,
         TransferredMark.course_id.in_(list(course_ids)),
     )
@@ -75,6 +70,19 @@ def transferred_pairs(
         statement = statement.where(TransferredMark.date <= end)
     if student_id is not None:
         statement = statement.where(TransferredMark.student_id == student_id)
+    return statement
+
+
+def transferred_pairs(
+    school_id: int, course_ids, start: dt.date | None, end: dt.date | None
+) -> dict[tuple[int, int], list[tuple[int, Decimal]]]:
+    """Map (student id, course id) to the (value, weight) pairs of the transferred marks."""
+    statement = transferred_marks_query(school_id, course_ids, start, end).with_only_columns(
+        TransferredMark.student_id,
+        TransferredMark.course_id,
+        TransferredMark.value,
+        TransferredMark.weight,
+    )
     pairs: dict[tuple[int, int], list[tuple[int, Decimal]]] = defaultdict(list)
     for student, course, value, weight in db.session.execute(statement):
         pairs[(student, course)].append((value, Decimal(str(weight))))
@@ -83,13 +91,7 @@ def transferred_pairs(
 
 def course_transferred_marks(course: Course, start, end) -> dict[int, list[TransferredMark]]:
     """List the course's transferred marks in the dates, by student id, in date order."""
-    statement = select(TransferredMark).where(
-        TransferredMark.school_id == course.school_id, TransferredMark.course_id == course.id
-    )
-    if start is not None:
-        statement = statement.where(TransferredMark.date >= start)
-    if end is not None:
-        statement = statement.where(TransferredMark.date <= end)
+    statement = transferred_marks_query(course.school_id, [course.id], start, end)
     marks: dict[int, list[TransferredMark]] = defaultdict(list)
     for mark in db.session.scalars(statement.order_by(TransferredMark.date, TransferredMark.id)):
         marks[mark.student_id].append(mark)
