@@ -86,6 +86,9 @@ BASELINE = {
             "SchoolCard",
             "StaffRecords",
             "StudentMovement",
+            "Certificates",
+            "CertificateRequests",
+            "TransferredMarks",
         },
         EDUCATION
         | {
@@ -128,6 +131,7 @@ BASELINE = {
             "Notifications",
             "ReportJobs",
             "ClassLogins",
+            "TransferredMarks",
         },
     ),
     "secretary": (
@@ -148,6 +152,9 @@ BASELINE = {
             "PersonalDataConsents",
             "StudentImport",
             "StudentMovement",
+            "Certificates",
+            "CertificateRequests",
+            "TransferredMarks",
         },
     ),
     "hr": (
@@ -174,7 +181,7 @@ BASELINE = {
     ),
     "parent": (
         PUBLISHED_TO_SCHOOL | {"Diary", "Timetable", "Announcements"},
-        {"Messages", "Notifications", "AbsenceNotes"},
+        {"Messages", "Notifications", "AbsenceNotes", "CertificateRequests"},
     ),
 }
 
