@@ -144,6 +144,7 @@ QUERY_PARAMETER_MODELS = {
         "user": "User",
     },
     "/movement/class-list": {"class": "SchoolClass"},
+    "/certificates/extract-for": {"student": "Student"},
 }
 
 #: Values for route parameters that are not ids, so a route with both can be called.

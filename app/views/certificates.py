@@ -12,6 +12,8 @@ from sqlalchemy import select
 from app.errors import DomainError
 from app.models import Student, db
 from app.models.certificates import REQUEST_STATUSES
+from app.reports.mark_extract import extract_frames
+from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
 from app.security.scope import apply_scope, current_scope
 from app.services.certificates import (
@@ -30,11 +32,13 @@ from app.services.certificates import (
     own_children,
     register_lines,
     reject_request,
+    school_student_or_404,
     status_label,
     submit_request,
     visible_requests,
     year_of,
 )
+from app.services.mark_extract import mark_extract
 from app.services.notifications import mark_read_for_links
 
 REQUESTS = "CertificateRequests"
@@ -207,7 +211,14 @@ class CertificateRegisterView(BaseView):
     route_base = "/certificates"
     default_view = "index"
     class_permission_name = CERTIFICATES
-    method_permission_name = {"index": "read", "issue": "write", "print_view": "read"}
+    method_permission_name = {
+        "index": "read",
+        "issue": "write",
+        "print_view": "read",
+        "extract_for": "read",
+        "extract": "read",
+        "extract_xlsx": "read",
+    }
 
     @expose("/")
     @has_access
@@ -240,6 +251,36 @@ class CertificateRegisterView(BaseView):
         return self.render_template(
             "certificate_attendance.html", document=attendance_certificate(certificate)
         )
+
+    @expose("/extract-for")
+    @has_access
+    def extract_for(self):
+        access = _access()
+        student = school_student_or_404(access.scope, request.args.get("student"))
+        return redirect(url_for("CertificateRegisterView.extract", student_id=student.id))
+
+    @expose("/extract/<int:student_id>")
+    @has_access
+    def extract(self, student_id):
+        access = _access()
+        student = school_student_or_404(access.scope, student_id)
+        extract = mark_extract(student, dt.date.today())
+        return self.render_template(
+            "certificate_mark_extract.html",
+            extract=extract,
+            school_name=student.school.full_name or student.school.name,
+        )
+
+    @expose("/extract/<int:student_id>/export.xlsx")
+    @has_access
+    def extract_xlsx(self, student_id):
+        access = _access()
+        student = school_student_or_404(access.scope, student_id)
+        extract = mark_extract(student, dt.date.today())
+        title = _("Extract of current marks: %(name)s", name=student.full_name)
+        period = extract.term.name if extract.term is not None else ""
+        content = frame_to_xlsx(extract_frames(extract), title, period)
+        return xlsx_response(content, _("Extract of current marks"))
 
     def _render_index(self, access, form, errors):
         today = dt.date.today()
