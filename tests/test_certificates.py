@@ -9,6 +9,7 @@ The school's year is widened to contain today, because pages issue with today's 
 import datetime as dt
 import itertools
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -17,16 +18,21 @@ from sqlalchemy import func, select
 from app.models import (
     AcademicYear,
     CertificateRequest,
+    Course,
+    CurriculumHours,
+    Enrollment,
+    FinalMark,
     Guardian,
     IssuedCertificate,
     Notification,
     School,
+    SchoolClass,
     Student,
     db,
 )
-from app.services.certificates import CertificateAccess, CertificateForm, issue_directly
 from app.security.scope import Scope
-from tests.factories import build_extra_school, make_user, add_membership
+from app.services.certificates import CertificateAccess, CertificateForm, issue_directly
+from tests.factories import add_course_with_lesson, add_membership, build_extra_school, make_user
 
 _numbers = itertools.count(1)
 
@@ -390,3 +396,132 @@ def test_printed_certificate_names_purpose(app, school, login):
     )
     page = secretary.get(response.location).get_data(as_text=True)
     assert texts_by_test_id(page)["purpose"] == "Справка выдана для предъявления в МФЦ."
+
+
+def _add_study_history(school) -> None:
+    """Year marks in 2026/2027 (5А) and 2025/2026 (4А), then the student's departure.
+
+    Mathematics in grade 5 has 5 hours a week in the factory's curriculum; history has
+    none. In 2025/2026 class 4А has its own row of 4 hours beside the grade's 3.
+    """
+    sid = school.school_id
+    student_id = school.ids["Student"]
+    fifth = db.session.get(SchoolClass, school.ids["SchoolClass"])
+    maths_id = school.ids["Subject"]
+    db.session.add(
+        FinalMark(
+            school_id=sid,
+            student_id=student_id,
+            course_id=school.ids["Course"],
+            kind="year",
+            value="4",
+        )
+    )
+    history, _lesson = add_course_with_lesson(school, "История")
+    db.session.add(
+        FinalMark(
+            school_id=sid, student_id=student_id, course_id=history.id, kind="year", value="5"
+        )
+    )
+
+    previous = AcademicYear(
+        school_id=sid,
+        name="2025/2026",
+        start_date=dt.date(2025, 9, 1),
+        end_date=dt.date(2026, 5, 31),
+    )
+    db.session.add(previous)
+    db.session.flush()
+    fourth = SchoolClass(school_id=sid, year_id=previous.id, grade=4, letter="А", name="4А")
+    db.session.add(fourth)
+    db.session.flush()
+    old_maths = Course(
+        school_id=sid,
+        year_id=previous.id,
+        subject_id=maths_id,
+        class_id=fourth.id,
+        kind="lesson",
+        assessment="marks",
+        hours_per_week=Decimal("4"),
+    )
+    db.session.add(old_maths)
+    db.session.flush()
+    db.session.add_all(
+        [
+            CurriculumHours(
+                school_id=sid,
+                year_id=previous.id,
+                subject_id=maths_id,
+                grade=4,
+                hours_per_week=Decimal("3"),
+            ),
+            CurriculumHours(
+                school_id=sid,
+                year_id=previous.id,
+                subject_id=maths_id,
+                grade=4,
+                class_id=fourth.id,
+                hours_per_week=Decimal("4"),
+            ),
+            FinalMark(
+                school_id=sid, student_id=student_id, course_id=old_maths.id, kind="year", value="5"
+            ),
+        ]
+    )
+    stay = db.session.scalars(
+        select(Enrollment).where(Enrollment.school_id == sid, Enrollment.student_id == student_id)
+    ).one()
+    stay.end_date = dt.date(2026, 12, 1)
+    stay.end_kind = "departure"
+    stay.end_order_number = "40-в"
+    stay.end_order_date = dt.date(2026, 12, 1)
+    student = db.session.get(Student, student_id)
+    student.is_active = False
+    student.class_id = None
+    assert fifth.name == "5А"
+    db.session.commit()
+
+
+def test_study_certificate_lists_year_marks(app, school, login):
+    with app.app_context():
+        _add_study_history(school)
+    secretary = login(school.users["secretary"])
+    response = secretary.post(
+        "/certificates/issue-study", data={"student_id": school.ids["Student"]}
+    )
+    assert response.status_code == 302
+    page = secretary.get(response.location).get_data(as_text=True)
+    texts = texts_by_test_id(page)
+    assert texts["number"].startswith("№ 2 от ")
+    assert texts["period"] == (
+        "обучался(ась) в МБОУ «Средняя школа № 5» с 01.09.2026 по 01.12.2026."
+    )
+
+    years = re.findall(r'data-testid="year">([^<]+)<', page)
+    assert years == ["2025/2026 учебный год, 4А класс", "2026/2027 учебный год, 5А класс"]
+    rows = re.findall(
+        r'data-testid="subject">([^<]+)</td>\s*<td data-testid="mark">([^<]+)</td>\s*'
+        r'<td data-testid="hours">([^<]+)</td>',
+        page,
+    )
+    assert rows == [
+        ("Математика", "5", "4.0"),
+        ("История", "5", "—"),
+        ("Математика", "4", "5.0"),
+    ]
+    with app.app_context():
+        certificate = db.session.scalars(
+            select(IssuedCertificate).where(
+                IssuedCertificate.school_id == school.school_id,
+                IssuedCertificate.kind == "study",
+            )
+        ).one()
+        assert certificate.class_name == "5А"
+
+
+def test_study_certificate_of_other_school_is_not_found(app, school, world, login):
+    secretary = login(school.users["secretary"])
+    response = secretary.post(
+        "/certificates/issue-study", data={"student_id": world["B"].ids["Student"]}
+    )
+    assert response.status_code == 404

@@ -4,7 +4,6 @@ from app.models.accounts import InviteCode, LoginState
 from app.models.attendance_docs import AbsenceDocument
 from app.models.audit import JournalAudit, PersonalDataAudit
 from app.models.base import SchoolOwned, db, is_school_owned
-from app.models.certificates import CertificateRequest, IssuedCertificate, TransferredMark
 from app.models.care import (
     HealthExemption,
     HealthRecord,
@@ -13,6 +12,7 @@ from app.models.care import (
     PsychologyConsent,
     SocialStatus,
 )
+from app.models.certificates import CertificateRequest, IssuedCertificate, TransferredMark
 from app.models.communication import (
     AbsenceNote,
     Announcement,

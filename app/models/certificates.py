@@ -33,14 +33,16 @@ REQUEST_STATUSES = {
 #: Kinds of documents entered in the register of issued certificates.
 CERTIFICATE_KINDS = {
     "attendance": _l("Certificate of attendance"),
+    "study": _l("Certificate of study"),
 }
 
 
 class IssuedCertificate(SchoolOwned, db.Model):
     """One line of the register of issued certificates (журнал выдачи справок).
 
-    Register numbers run from 1 within each school and academic year. The student's class
-    is copied at issue, so that a reprint after a transfer shows the class of that day.
+    Register numbers run from 1 within each school and academic year, for certificates of
+    attendance and of study alike. The student's class is copied at issue, so that a
+    reprint after a transfer shows the class of that day.
     """
 
     __tablename__ = "issued_certificate"
@@ -53,7 +55,9 @@ class IssuedCertificate(SchoolOwned, db.Model):
     id = Column(Integer, primary_key=True)
     student_id = Column(Integer, ForeignKey("student.id", ondelete="CASCADE"), nullable=False)
     year_id = Column(Integer, ForeignKey("academic_year.id", ondelete="CASCADE"), nullable=False)
-    kind = Column(String(20), nullable=False, default="attendance", info={"choices": CERTIFICATE_KINDS})
+    kind = Column(
+        String(20), nullable=False, default="attendance", info={"choices": CERTIFICATE_KINDS}
+    )
     register_number = Column(Integer, nullable=False)
     issued_on = Column(Date, nullable=False)
     #: Where the certificate is to be presented; empty means «по месту требования».

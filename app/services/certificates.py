@@ -20,6 +20,7 @@ from app.errors import DomainError, FormErrors
 from app.models import (
     AcademicYear,
     CertificateRequest,
+    Enrollment,
     Guardian,
     IssuedCertificate,
     Student,
@@ -29,6 +30,7 @@ from app.models.certificates import REQUEST_STATUSES
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.dates import format_date
 from app.services.notifications import database_now, notify
+from app.services.study_certificate import StudyPeriod, StudyYear, study_period, study_years
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +274,24 @@ def _next_register_number(year: AcademicYear) -> int:
     return (last or 0) + 1
 
 
-def _add_certificate(scope: Scope, student: Student, purpose, copies, today: dt.date):
-    if student.school_class is None:
+def _last_class_name(student: Student) -> str | None:
+    """Return the class of the student's latest stay, for a student who has left."""
+    stay = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.school_id == student.school_id, Enrollment.student_id == student.id)
+        .order_by(Enrollment.start_date.desc())
+    ).first()
+    return stay.school_class.name if stay is not None else None
+
+
+def _add_certificate(
+    scope: Scope, student: Student, purpose, copies, today: dt.date, kind: str = "attendance"
+):
+    if student.school_class is not None:
+        class_name = student.school_class.name
+    else:
+        class_name = _last_class_name(student) if kind == "study" else None
+    if class_name is None:
         raise DomainError(
             _("The student has no class: admit them to a class before issuing a certificate.")
         )
@@ -282,23 +300,36 @@ def _add_certificate(scope: Scope, student: Student, purpose, copies, today: dt.
         school_id=student.school_id,
         student_id=student.id,
         year_id=year.id,
-        kind="attendance",
+        kind=kind,
         register_number=_next_register_number(year),
         issued_on=today,
         purpose=purpose,
         copies=copies,
-        class_name=student.school_class.name,
+        class_name=class_name,
         issued_by_id=scope.user_id,
     )
     db.session.add(certificate)
     db.session.flush()
     log.info(
-        "certificate %s (register number %s) issued for student %s by user %s",
+        "certificate %s (%s, register number %s) issued for student %s by user %s",
         certificate.id,
+        kind,
         certificate.register_number,
         student.id,
         scope.user_id,
     )
+    return certificate
+
+
+def issue_study_certificate(
+    access: CertificateAccess, student_id, today: dt.date
+) -> IssuedCertificate:
+    """Issue a certificate of study, for a current student or one who has left."""
+    if not access.may_issue:
+        abort(404)
+    student = scoped_get_or_404(Student, student_id, access.scope)
+    certificate = _add_certificate(access.scope, student, None, 1, today, kind="study")
+    db.session.commit()
     return certificate
 
 
@@ -443,7 +474,7 @@ def _school_details(school) -> list[tuple[str, str]]:
 
 
 def attendance_certificate(certificate: IssuedCertificate) -> AttendanceCertificate:
-    """Compose the text of a certificate of attendance from the register line and the school card."""
+    """Compose a certificate of attendance from the register line and the school card."""
     school = certificate.school
     student = certificate.student
     school_name = school.full_name or school.name
@@ -479,4 +510,27 @@ def attendance_certificate(certificate: IssuedCertificate) -> AttendanceCertific
         school_details=_school_details(school),
         statement=statement,
         purpose_text=purpose_text,
+    )
+
+
+@dataclass
+class StudyCertificate:
+    """The values printed on a certificate of study."""
+
+    certificate: IssuedCertificate
+    school_name: str
+    school_details: list[tuple[str, str]]
+    period: StudyPeriod
+    years: list[StudyYear]
+
+
+def study_certificate(certificate: IssuedCertificate) -> StudyCertificate:
+    """Compose a certificate of study from the register line, the school card and the marks."""
+    school = certificate.school
+    return StudyCertificate(
+        certificate=certificate,
+        school_name=school.full_name or school.name,
+        school_details=_school_details(school),
+        period=study_period(certificate),
+        years=study_years(certificate),
     )

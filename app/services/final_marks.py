@@ -47,13 +47,13 @@ from app.models import (
 from app.models.regulation import Regulation
 from app.services.journal import GridMark, course_terms, format_average, student_average
 from app.services.journal_audit import record_change
-from app.services.transferred_marks import transferred_pairs
 from app.services.regulation import (
     regulation_for,
     required_marks,
     round_average,
     stored_thresholds,
 )
+from app.services.transferred_marks import transferred_pairs
 
 log = logging.getLogger(__name__)
 

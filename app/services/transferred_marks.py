@@ -214,9 +214,7 @@ class TransferredMarkForm:
 def _read_date(text: str, year: AcademicYear, errors: list) -> dt.date | None:
     day = parse_user_date(text)
     if day is None:
-        errors.append(
-            _("Date «%(value)s» is invalid: enter it as DD.MM.YYYY.", value=text.strip())
-        )
+        errors.append(_("Date «%(value)s» is invalid: enter it as DD.MM.YYYY.", value=text.strip()))
         return None
     if not year.start_date <= day <= year.end_date:
         errors.append(

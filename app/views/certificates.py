@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.models import Student, db
-from app.models.certificates import REQUEST_STATUSES
+from app.models.certificates import CERTIFICATE_KINDS, REQUEST_STATUSES
 from app.reports.mark_extract import extract_frames
 from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
@@ -29,11 +29,13 @@ from app.services.certificates import (
     hand_over,
     issue_directly,
     issue_for_request,
+    issue_study_certificate,
     own_children,
     register_lines,
     reject_request,
     school_student_or_404,
     status_label,
+    study_certificate,
     submit_request,
     visible_requests,
     year_of,
@@ -150,7 +152,9 @@ class CertificateRequestView(BaseView):
             ),
             "success",
         )
-        return redirect(url_for("CertificateRegisterView.print_view", certificate_id=certificate.id))
+        return redirect(
+            url_for("CertificateRegisterView.print_view", certificate_id=certificate.id)
+        )
 
     @expose("/<int:request_id>/hand-over", methods=["POST"])
     @has_access
@@ -214,6 +218,7 @@ class CertificateRegisterView(BaseView):
     method_permission_name = {
         "index": "read",
         "issue": "write",
+        "issue_study": "write",
         "print_view": "read",
         "extract_for": "read",
         "extract": "read",
@@ -240,16 +245,43 @@ class CertificateRegisterView(BaseView):
         except DomainError as error:
             db.session.rollback()
             return self._render_index(access, form, [str(error)]), 400
-        flash(_("Certificate № %(number)s is issued.", number=certificate.register_number), "success")
-        return redirect(url_for("CertificateRegisterView.print_view", certificate_id=certificate.id))
+        flash(
+            _("Certificate № %(number)s is issued.", number=certificate.register_number), "success"
+        )
+        return redirect(
+            url_for("CertificateRegisterView.print_view", certificate_id=certificate.id)
+        )
 
     @expose("/<int:certificate_id>/print")
     @has_access
     def print_view(self, certificate_id):
         access = _access()
         certificate = get_certificate_or_404(access, certificate_id)
+        if certificate.kind == "study":
+            return self.render_template(
+                "certificate_study.html", document=study_certificate(certificate)
+            )
         return self.render_template(
             "certificate_attendance.html", document=attendance_certificate(certificate)
+        )
+
+    @expose("/issue-study", methods=["POST"])
+    @has_access
+    def issue_study(self):
+        access = _access()
+        try:
+            certificate = issue_study_certificate(
+                access, request.form.get("student_id"), dt.date.today()
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("CertificateRegisterView.index"))
+        flash(
+            _("Certificate № %(number)s is issued.", number=certificate.register_number), "success"
+        )
+        return redirect(
+            url_for("CertificateRegisterView.print_view", certificate_id=certificate.id)
         )
 
     @expose("/extract-for")
@@ -288,16 +320,19 @@ class CertificateRegisterView(BaseView):
             year = year_of(access.scope.school_id, today)
         except DomainError:
             year = None
-        students = db.session.scalars(
-            apply_scope(select(Student), Student, access.scope)
-            .where(Student.is_active.is_(True))
-            .order_by(Student.last_name, Student.first_name)
+        everyone = db.session.scalars(
+            apply_scope(select(Student), Student, access.scope).order_by(
+                Student.last_name, Student.first_name
+            )
         ).all()
+        students = [student for student in everyone if student.is_active]
         return self.render_template(
             "certificates.html",
             lines=register_lines(access, year),
+            kinds=CERTIFICATE_KINDS,
             year=year,
             students=students,
+            former_students=[student for student in everyone if not student.is_active],
             form=form,
             errors=errors,
             may_issue=access.may_issue,
