@@ -525,3 +525,15 @@ def test_study_certificate_of_other_school_is_not_found(app, school, world, logi
         "/certificates/issue-study", data={"student_id": world["B"].ids["Student"]}
     )
     assert response.status_code == 404
+
+
+def test_diary_links_parent_to_request(app, school, login):
+    page = login(school.users["parent"]).get(f"/diary/?student={school.ids['Student']}")
+    assert page.status_code == 200
+    link = f'href="/certificate-requests/new?student={school.ids["Student"]}"'
+    assert link in page.get_data(as_text=True)
+
+
+def test_diary_has_no_request_link_for_teacher(app, school, login):
+    page = login(school.users["teacher"]).get(f"/diary/?student={school.ids['Student']}")
+    assert 'data-testid="certificate-request-link"' not in page.get_data(as_text=True)

@@ -48,8 +48,8 @@ class CertificateInputError(FormErrors):
 class CertificateAccess:
     """What one session may do with certificates of its school.
 
-    Whoever holds «Certificates» (the secretary) reads and works the whole queue; a
-    parent reads and sends requests for their own children who are not barred.
+    A session with the «Certificates» permission (the secretary) reads and processes the
+    whole queue. A parent reads and sends requests for their own children who are not barred.
     """
 
     scope: Scope
@@ -69,7 +69,7 @@ def status_label(status: str) -> str:
     return str(REQUEST_STATUSES.get(status, status))
 
 
-# --- Whose requests a session sees ------------------------------------------------------
+# --- Which requests a session may read ---------------------------------------------------
 
 
 def _own_children_ids(scope: Scope):
@@ -241,17 +241,19 @@ def submit_request(access: CertificateAccess, form: CertificateForm) -> Certific
     return request_row
 
 
-def year_of(school_id: int, day: dt.date) -> AcademicYear:
-    """Return the school's academic year that contains ``day``; raise when there is none."""
-    year = db.session.scalars(
-        select(AcademicYear)
-        .where(
-            AcademicYear.school_id == school_id,
-            AcademicYear.start_date <= day,
-            AcademicYear.end_date >= day,
-        )
-        .with_for_update()
-    ).first()
+def year_of(school_id: int, day: dt.date, lock: bool = False) -> AcademicYear:
+    """Return the school's academic year that contains ``day``; raise when there is none.
+
+    ``lock`` takes the year's row lock, so that concurrent issues number one at a time.
+    """
+    statement = select(AcademicYear).where(
+        AcademicYear.school_id == school_id,
+        AcademicYear.start_date <= day,
+        AcademicYear.end_date >= day,
+    )
+    if lock:
+        statement = statement.with_for_update()
+    year = db.session.scalars(statement).first()
     if year is None:
         raise DomainError(
             _(
@@ -295,7 +297,7 @@ def _add_certificate(
         raise DomainError(
             _("The student has no class: admit them to a class before issuing a certificate.")
         )
-    year = year_of(student.school_id, today)
+    year = year_of(student.school_id, today, lock=True)
     certificate = IssuedCertificate(
         school_id=student.school_id,
         student_id=student.id,
@@ -372,7 +374,7 @@ def _notify_author(request_row: CertificateRequest, text: str) -> None:
 def issue_for_request(
     access: CertificateAccess, request_row: CertificateRequest, today: dt.date
 ) -> IssuedCertificate:
-    """Issue the certificate a request asks for; the request becomes «ready»."""
+    """Issue the certificate of a request and set the request to «ready»."""
     if not access.may_issue:
         abort(404)
     _require_status(request_row, "new")
