@@ -13,6 +13,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 
 from app.models import (
@@ -161,11 +162,32 @@ def test_parent_sees_status_and_notice(app, school, login):
         notice = db.session.scalars(
             select(Notification).where(
                 Notification.school_id == school.school_id,
+                Notification.user_id == request_row.author_id,
                 Notification.kind == "certificate",
             )
         ).one()
         assert notice.link == f"/certificate-requests/{request_row.id}"
-        assert "№ 2" in notice.text
+        assert notice.text == (
+            "Справка с места учёбы готова (Ученикова А. С., № 2): получите её у секретаря."
+        )
+
+
+def test_new_request_notifies_secretary(app, school, login):
+    _send_request(login(school.users["parent"]), school.ids["Student"])
+    request_row = _latest_request(app, school.school_id)
+    with app.app_context():
+        secretary_id = db.session.scalar(
+            select(User.id).where(User.username == school.users["secretary"])
+        )
+        notice = db.session.scalars(
+            select(Notification).where(
+                Notification.school_id == school.school_id,
+                Notification.user_id == secretary_id,
+                Notification.kind == "certificate",
+            )
+        ).one()
+    assert notice.link == f"/certificate-requests/{request_row.id}"
+    assert notice.text == "Новая заявка на справку с места учёбы (Ученикова А. С., 5А)."
 
 
 def test_reject_requires_reason(app, school, login):

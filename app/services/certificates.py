@@ -4,8 +4,8 @@ queue and the register of issued certificates.
 A parent requests a certificate for their own child; a parent barred by a court cannot.
 The secretary issues it from the queue or directly. Issuing writes a line in the register
 with the next number of the school and academic year, and the request becomes «ready»;
-handing it over or rejecting it with a reason closes the request. Each change of a
-request sends the parent an in-app notice.
+handing it over or rejecting it with a reason closes the request. A new request sends
+each secretary an in-app notice, and each later change sends one to the parent.
 """
 
 import datetime as dt
@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import abort, url_for
+from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select
 
@@ -23,10 +24,13 @@ from app.models import (
     Enrollment,
     Guardian,
     IssuedCertificate,
+    Membership,
     Student,
     db,
+    membership_role,
 )
 from app.models.certificates import REQUEST_STATUSES
+from app.security.roles import ROLES
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.dates import format_date
 from app.services.notifications import database_now, notify
@@ -231,6 +235,7 @@ def submit_request(access: CertificateAccess, form: CertificateForm) -> Certific
     )
     db.session.add(request_row)
     db.session.flush()
+    _notify_secretaries(request_row, student)
     log.info(
         "certificate request %s for student %s sent by user %s",
         request_row.id,
@@ -369,6 +374,35 @@ def _notify_author(request_row: CertificateRequest, text: str) -> None:
         url_for("CertificateRequestView.show", request_id=request_row.id),
         student_id=request_row.student_id,
     )
+
+
+def _secretary_user_ids(school_id: int) -> list[int]:
+    """List the logins with an active secretary membership in the school."""
+    statement = (
+        select(Membership.user_id)
+        .join(membership_role, membership_role.c.membership_id == Membership.id)
+        .join(Role, Role.id == membership_role.c.role_id)
+        .join(User, User.id == Membership.user_id)
+        .where(
+            Membership.school_id == school_id,
+            Membership.is_active.is_(True),
+            User.active.is_(True),
+            Role.name == ROLES["secretary"].name,
+        )
+        .distinct()
+    )
+    return list(db.session.scalars(statement))
+
+
+def _notify_secretaries(request_row: CertificateRequest, student: Student) -> None:
+    text = _(
+        "New request for a certificate of attendance (%(name)s, %(class_name)s).",
+        name=student.short_name,
+        class_name=student.school_class.name if student.school_class else "—",
+    )
+    link = url_for("CertificateRequestView.show", request_id=request_row.id)
+    for user_id in _secretary_user_ids(request_row.school_id):
+        notify(request_row.school_id, user_id, "certificate", text, link)
 
 
 def issue_for_request(
