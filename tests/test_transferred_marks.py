@@ -241,3 +241,18 @@ def test_delete_removes_mark_from_average(app, school, login):
     row = _grid_row(login(school.users["teacher"]), school, "FirstQuarter")
     assert row["average"] == "5,00"
     assert "transferred" not in row
+
+
+def test_index_lists_class_teacher_students(app, school, login):
+    page = login(school.users["teacher"]).get("/transferred-marks/").get_data(as_text=True)
+    assert f"/transferred-marks/student/{school.ids['Student']}" in page
+    assert f"/transferred-marks/student/{school.ids['OtherStudent']}" in page
+
+
+def test_index_empty_for_other_teacher(app, school, login):
+    with app.app_context():
+        add_teacher(school, f"cert-tm-index-{school.school_id}")
+        db.session.commit()
+    page = login(f"cert-tm-index-{school.school_id}").get("/transferred-marks/")
+    assert page.status_code == 200
+    assert 'data-testid="no-students"' in page.get_data(as_text=True)

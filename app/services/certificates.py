@@ -50,7 +50,7 @@ class CertificateInputError(FormErrors):
 
 @dataclass(frozen=True)
 class CertificateAccess:
-    """What one session may do with certificates of its school.
+    """The rights of one session over the certificates of its school.
 
     A session with the «Certificates» permission (the secretary) reads and processes the
     whole queue. A parent reads and sends requests for their own children who are not barred.
@@ -140,6 +140,14 @@ def school_student_or_404(scope: Scope, student_id) -> Student:
     if not student.is_active:
         abort(404)
     return student
+
+
+def school_students(scope: Scope) -> list[Student]:
+    """List every student of the school, present and former, by name."""
+    statement = apply_scope(select(Student), Student, scope).order_by(
+        Student.last_name, Student.first_name
+    )
+    return list(db.session.scalars(statement))
 
 
 def register_lines(access: CertificateAccess, year: AcademicYear | None) -> list[IssuedCertificate]:

@@ -27,7 +27,7 @@ from app.models import (
     TransferredMark,
     db,
 )
-from app.security.scope import Scope, scoped_get_or_404
+from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.dates import format_date, parse_user_date
 from app.services.journal_audit import record_change
 
@@ -137,6 +137,16 @@ def student_or_404(access: TransferredAccess, student_id) -> Student:
     if not access.reads_whole_school and student.class_id not in access.led_class_ids:
         abort(404)
     return student
+
+
+def open_students(access: TransferredAccess) -> list[Student]:
+    """List the present students whose marks the session may open, by name."""
+    statement = apply_scope(select(Student), Student, access.scope).where(
+        Student.is_active.is_(True)
+    )
+    if not access.reads_whole_school:
+        statement = statement.where(Student.class_id.in_(list(access.led_class_ids)))
+    return list(db.session.scalars(statement.order_by(Student.last_name, Student.first_name)))
 
 
 def mark_or_404(access: TransferredAccess, mark_id) -> TransferredMark:

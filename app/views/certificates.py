@@ -1,5 +1,6 @@
-"""Certificates of attendance: parents' requests, the secretary's queue, the register and
-the printed document."""
+"""The secretary's documents: parents' requests for certificates of attendance, the queue,
+the register, the printed certificates of attendance and of study, and the extract of
+current marks."""
 
 import datetime as dt
 
@@ -7,15 +8,14 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from app.errors import DomainError
-from app.models import Student, db
+from app.models import db
 from app.models.certificates import CERTIFICATE_KINDS, REQUEST_STATUSES
 from app.reports.mark_extract import extract_frames
 from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.manager import school_only_menu
-from app.security.scope import apply_scope, current_scope
+from app.security.scope import current_scope
 from app.services.certificates import (
     MAX_COMMENT_LENGTH,
     MAX_COPIES,
@@ -34,6 +34,7 @@ from app.services.certificates import (
     register_lines,
     reject_request,
     school_student_or_404,
+    school_students,
     status_label,
     study_certificate,
     submit_request,
@@ -320,11 +321,7 @@ class CertificateRegisterView(BaseView):
             year = year_of(access.scope.school_id, today)
         except DomainError:
             year = None
-        everyone = db.session.scalars(
-            apply_scope(select(Student), Student, access.scope).order_by(
-                Student.last_name, Student.first_name
-            )
-        ).all()
+        everyone = school_students(access.scope)
         students = [student for student in everyone if student.is_active]
         return self.render_template(
             "certificates.html",

@@ -4,11 +4,10 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
-from app.models import Student, db
+from app.models import db
 from app.security.manager import school_only_menu
-from app.security.scope import apply_scope, current_scope
+from app.security.scope import current_scope
 from app.services.transferred_marks import (
     MAX_SOURCE_LENGTH,
     TransferredMarkForm,
@@ -17,6 +16,7 @@ from app.services.transferred_marks import (
     arrival_school,
     delete_transferred_mark,
     mark_or_404,
+    open_students,
     student_courses,
     student_marks,
     student_or_404,
@@ -46,15 +46,7 @@ class TransferredMarkView(BaseView):
     @has_access
     def index(self):
         access = _access()
-        statement = apply_scope(select(Student), Student, access.scope).where(
-            Student.is_active.is_(True)
-        )
-        if not access.reads_whole_school:
-            statement = statement.where(Student.class_id.in_(access.led_class_ids or [0]))
-        students = db.session.scalars(
-            statement.order_by(Student.last_name, Student.first_name)
-        ).all()
-        return self.render_template("transferred_marks_index.html", students=students)
+        return self.render_template("transferred_marks_index.html", students=open_students(access))
 
     @expose("/student/<int:student_id>", methods=["GET"])
     @has_access
