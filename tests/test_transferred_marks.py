@@ -256,3 +256,35 @@ def test_index_empty_for_other_teacher(app, school, login):
     page = login(f"cert-tm-index-{school.school_id}").get("/transferred-marks/")
     assert page.status_code == 200
     assert 'data-testid="no-students"' in page.get_data(as_text=True)
+
+
+def _close_first_quarter(app, school) -> None:
+    with app.app_context():
+        db.session.get(Term, school.ids["FirstQuarter"]).is_closed = True
+        db.session.commit()
+
+
+def test_closed_term_rejects_new_mark(app, school, login):
+    _close_first_quarter(app, school)
+    response = _add(login(school.users["secretary"]), school, "4", "1", "2026-09-10")
+    assert response.status_code == 400
+    assert "1 четверть" in response.get_data(as_text=True)
+    assert _mark_count(app, school) == 0
+    # Quarter 2 is still open.
+    response = _add(login(school.users["secretary"]), school, "4", "1", "2026-11-10")
+    assert response.status_code == 302
+
+
+def test_closed_term_keeps_its_marks(app, school, login):
+    secretary = _add_all(login, school)
+    _close_first_quarter(app, school)
+    with app.app_context():
+        first_quarter_mark = db.session.scalar(
+            select(TransferredMark.id).where(
+                TransferredMark.school_id == school.school_id,
+                TransferredMark.date == dt.date(2026, 9, 10),
+            )
+        )
+    response = secretary.post(f"/transferred-marks/{first_quarter_mark}/delete")
+    assert response.status_code == 302
+    assert _mark_count(app, school) == 3

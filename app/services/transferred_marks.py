@@ -16,7 +16,7 @@ from flask import abort
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.errors import FormErrors
+from app.errors import DomainError, FormErrors
 from app.models import (
     AcademicYear,
     Course,
@@ -24,6 +24,7 @@ from app.models import (
     Enrollment,
     SchoolClass,
     Student,
+    Term,
     TransferredMark,
     db,
 )
@@ -291,6 +292,34 @@ def _read_source(text: str, errors: list) -> str | None:
     return text
 
 
+def _closed_period_problem(course: Course, day: dt.date) -> str | None:
+    """Return why ``day`` is read-only in the course: a closed year or term, else None."""
+    if course.year.is_closed:
+        return _(
+            "The academic year %(year)s is closed: ask the principal to reopen it.",
+            year=course.year.name,
+        )
+    grade = course.school_class.grade
+    closed = db.session.scalars(
+        select(Term).where(
+            Term.school_id == course.school_id,
+            Term.year_id == course.year_id,
+            Term.grade_from <= grade,
+            Term.grade_to >= grade,
+            Term.start_date <= day,
+            Term.end_date >= day,
+            Term.is_closed.is_(True),
+        )
+    ).first()
+    if closed is None:
+        return None
+    return _(
+        "%(term)s is closed, so %(date)s is read-only: ask the principal to reopen the term.",
+        term=closed.name,
+        date=format_date(day),
+    )
+
+
 def add_transferred_mark(
     access: TransferredAccess, student: Student, form: TransferredMarkForm
 ) -> TransferredMark:
@@ -303,6 +332,10 @@ def add_transferred_mark(
     if course is None:
         errors.append(_("Choose the subject of the mark from the list."))
     day = _read_date(form.date, course.year, errors) if course is not None else None
+    if day is not None:
+        problem = _closed_period_problem(course, day)
+        if problem:
+            errors.append(problem)
     value = _read_value(form.value, student.school.max_mark, errors)
     weight = _read_weight(form.weight, errors)
     source = _read_source(form.source_school, errors)
@@ -347,6 +380,9 @@ def delete_transferred_mark(access: TransferredAccess, mark: TransferredMark) ->
     """Delete a mark entered by mistake, with its journal audit row."""
     if not access.may_write:
         abort(403)
+    problem = _closed_period_problem(mark.course, mark.date)
+    if problem:
+        raise DomainError(problem)
     record_change(
         "transferred_mark",
         "delete",

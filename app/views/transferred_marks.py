@@ -5,6 +5,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.errors import DomainError
 from app.models import db
 from app.security.manager import school_only_menu
 from app.security.scope import current_scope
@@ -82,7 +83,12 @@ class TransferredMarkView(BaseView):
         access = _access()
         mark = mark_or_404(access, transferred_mark_id)
         student_id = mark.student_id
-        delete_transferred_mark(access, mark)
+        try:
+            delete_transferred_mark(access, mark)
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("TransferredMarkView.student", student_id=student_id))
         flash(_("The mark from the extract is deleted."), "success")
         return redirect(url_for("TransferredMarkView.student", student_id=student_id))
 
