@@ -559,3 +559,16 @@ def test_diary_links_parent_to_request(app, school, login):
 def test_diary_has_no_request_link_for_teacher(app, school, login):
     page = login(school.users["teacher"]).get(f"/diary/?student={school.ids['Student']}")
     assert 'data-testid="certificate-request-link"' not in page.get_data(as_text=True)
+
+
+def test_principal_reads_register_without_forms(app, school, login):
+    principal = login(school.users["principal"])
+    page = principal.get("/certificates/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'data-number="1"' in text
+    assert 'data-testid="issue"' not in text
+    response = principal.post(
+        "/certificates/issue", data={"student_id": school.ids["Student"], "copies": "1"}
+    )
+    assert response.status_code == 403
