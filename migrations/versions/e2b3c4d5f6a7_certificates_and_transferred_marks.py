@@ -1,7 +1,7 @@
 """Certificates of attendance, their requests and register, and transferred marks
 
-Revision ID: c5d8e1f2a3b4
-Revises: b41c7e2d9a10
+Revision ID: e2b3c4d5f6a7
+Revises: d1a2b3c4e5f6
 Create Date: 2026-12-05 17:05:00.000000
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c5d8e1f2a3b4'
-down_revision = 'b41c7e2d9a10'
+revision = 'e2b3c4d5f6a7'
+down_revision = 'd1a2b3c4e5f6'
 branch_labels = None
 depends_on = None
 
