@@ -55,7 +55,7 @@ from app.services.journal_audit import (
     record_change,
 )
 from app.services.regulation import grade2_mark_rejection
-from app.services.transferred_marks import course_transferred_marks, transferred_marks_query
+from app.services.transferred_marks import transferred_marks_query
 
 log = logging.getLogger(__name__)
 
@@ -487,6 +487,15 @@ class GridAttendance(NamedTuple):
         return self.code_name
 
 
+class GridTransferred(NamedTuple):
+    """A mark brought from another school's extract, as the grid's own column shows it."""
+
+    value: int
+    weight: Decimal
+    date: dt.date
+    source_school: str
+
+
 @dataclass
 class GridCell:
     """Marks and attendance of one student in one lesson."""
@@ -500,9 +509,10 @@ class GridRow:
     student: Student
     cells: dict[int, GridCell]
     average: Decimal | None
-    term_mark: FinalMark | None
+    #: The value of the student's term mark in the course, as stored.
+    term_mark: str | None
     #: Marks of the term brought from another school's extract; they count in ``average``.
-    transferred: list = field(default_factory=list)
+    transferred: list[GridTransferred] = field(default_factory=list)
 
     @property
     def average_text(self) -> str:
@@ -577,28 +587,11 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
             tallies[student_id].add(mark.value, mark.weight)
     for student_id, lesson_id, attendance in _grid_attendance(course.school_id, lesson_ids):
         cells[student_id][lesson_id].attendance = attendance
-    transferred = course_transferred_marks(
-        course,
-        term.start_date if term is not None else None,
-        term.end_date if term is not None else None,
-    )
+    transferred = _grid_transferred(course, term)
     for student_id, marks in transferred.items():
         for mark in marks:
-            tallies[student_id].add(mark.value, Decimal(str(mark.weight)))
-
-    term_marks = {}
-    if term is not None:
-        term_marks = {
-            final.student_id: final
-            for final in db.session.scalars(
-                select(FinalMark).where(
-                    FinalMark.school_id == course.school_id,
-                    FinalMark.course_id == course.id,
-                    FinalMark.kind == "term",
-                    FinalMark.term_id == term.id,
-                )
-            )
-        }
+            tallies[student_id].add(mark.value, mark.weight)
+    term_marks = _grid_term_marks(course, term)
 
     weighting = course.school.weighting_enabled
     no_marks = AverageTally()
@@ -699,6 +692,44 @@ def _grid_attendance(school_id: int, lesson_ids):
     )
     for student_id, lesson_id, *values in rows:
         yield student_id, lesson_id, GridAttendance._make(values)
+
+
+def _grid_transferred(course: Course, term: Term | None) -> dict[int, list[GridTransferred]]:
+    """Map student ids to the course's marks from extracts in the term, in date order."""
+    statement = transferred_marks_query(
+        course.school_id,
+        [course.id],
+        term.start_date if term is not None else None,
+        term.end_date if term is not None else None,
+    ).with_only_columns(
+        TransferredMark.student_id,
+        TransferredMark.value,
+        TransferredMark.weight,
+        TransferredMark.date,
+        TransferredMark.source_school,
+    )
+    marks: dict[int, list[GridTransferred]] = defaultdict(list)
+    for student_id, value, weight, date, source in core_rows(
+        db.session, statement.order_by(TransferredMark.date, TransferredMark.id)
+    ):
+        marks[student_id].append(GridTransferred(value, Decimal(str(weight)), date, source))
+    return marks
+
+
+def _grid_term_marks(course: Course, term: Term | None) -> dict[int, str]:
+    """Map student ids to the value of their term mark in the course."""
+    if term is None:
+        return {}
+    rows = core_rows(
+        db.session,
+        select(FinalMark.student_id, FinalMark.value).where(
+            FinalMark.school_id == course.school_id,
+            FinalMark.course_id == course.id,
+            FinalMark.kind == "term",
+            FinalMark.term_id == term.id,
+        ),
+    )
+    return dict(rows)
 
 
 # --- Saving a lesson ------------------------------------------------------------

@@ -90,15 +90,6 @@ def transferred_pairs(
     return pairs
 
 
-def course_transferred_marks(course: Course, start, end) -> dict[int, list[TransferredMark]]:
-    """List the course's transferred marks in the dates, by student id, in date order."""
-    statement = transferred_marks_query(course.school_id, [course.id], start, end)
-    marks: dict[int, list[TransferredMark]] = defaultdict(list)
-    for mark in db.session.scalars(statement.order_by(TransferredMark.date, TransferredMark.id)):
-        marks[mark.student_id].append(mark)
-    return marks
-
-
 # --- Who enters them --------------------------------------------------------------------
 
 
