@@ -56,6 +56,7 @@ from app.models import (
     Student,
     StudyGroup,
     Subject,
+    SubjectDifficulty,
     Term,
     TimetableEntry,
     TrainingCourse,
@@ -219,6 +220,11 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
     room = add(Room(school_id=sid, name=f"{key}-101", capacity=30))
     maths = add(Subject(school_id=sid, name="Математика"))
     add(Subject(school_id=sid, name="Алгебра", parent_id=maths.id))
+    add(
+        SubjectDifficulty(
+            school_id=sid, subject_name="Математика", grade_from=1, grade_to=4, points=8
+        )
+    )
 
     users = {}
     employees = {}

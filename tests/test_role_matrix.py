@@ -29,6 +29,7 @@ EDUCATION = {
     "Courses",
     "TimetableEntries",
     "Lessons",
+    "SubjectDifficulty",
 }
 JOURNAL_RECORDS = {"Assignments", "Marks", "Attendances", "FinalMarks"}
 PUBLISHED_TO_SCHOOL = {"AssessmentSchedule", "Regulation"}

@@ -34,6 +34,7 @@ from app.models.curriculum import (
     SchoolClass,
     StudyGroup,
     Subject,
+    SubjectDifficulty,
     course_teacher,
     study_group_student,
 )
@@ -123,6 +124,7 @@ __all__ = [
     "Student",
     "StudyGroup",
     "Subject",
+    "SubjectDifficulty",
     "Term",
     "TimetableEntry",
     "Vacation",

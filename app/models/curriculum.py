@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import relationship
 
@@ -52,6 +53,37 @@ class Subject(SchoolOwned, db.Model):
         return self.name
 
 
+class SubjectDifficulty(SchoolOwned, db.Model):
+    """Points of a subject on the difficulty scale (шкала трудности) for a range of grades.
+
+    The sanitary rules rank subjects by difficulty, and the daily sums of points over a
+    week should peak mid-week. The row names the subject as it is spelled in the school's
+    subject list, so that a part (Алгебра) and its whole (Математика) may differ.
+    """
+
+    __tablename__ = "subject_difficulty"
+    __table_args__ = (
+        UniqueConstraint(
+            "school_id", "subject_name", "grade_from", name="uq_subject_difficulty_grades"
+        ),
+        CheckConstraint("grade_from <= grade_to", name="ck_subject_difficulty_grades"),
+        CheckConstraint(
+            "grade_from >= 1 AND grade_to <= 11", name="ck_subject_difficulty_grade_range"
+        ),
+        CheckConstraint("points >= 0", name="ck_subject_difficulty_points"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    #: Compared with the subject's name, and then with its parent's, ignoring case.
+    subject_name = Column(String(150), nullable=False)
+    grade_from = Column(Integer, nullable=False)
+    grade_to = Column(Integer, nullable=False)
+    points = Column(Integer, nullable=False)
+
+    def __str__(self) -> str:
+        return f"{self.subject_name} ({self.grade_from}–{self.grade_to}): {self.points}"
+
+
 class Room(SchoolOwned, db.Model):
     """A classroom (кабинет)."""
 
@@ -86,6 +118,9 @@ class SchoolClass(SchoolOwned, db.Model):
     name = Column(String(10), nullable=False)
     shift = Column(Integer, nullable=False, default=1)
     six_day_week = Column(Boolean, nullable=False, default=False)
+    #: A separate class for students with limited health abilities (класс для обучающихся с
+    #: ОВЗ); the sanitary rules keep such classes in the first shift.
+    is_special_needs = Column(Boolean, nullable=False, default=False, server_default=false())
     class_teacher_id = Column(Integer, ForeignKey("employee.id", ondelete="SET NULL"))
     room_id = Column(Integer, ForeignKey("room.id", ondelete="SET NULL"))
 

@@ -74,6 +74,8 @@ EDUCATION = {
     "Courses",
     "TimetableEntries",
     "Lessons",
+    # The subject difficulty scale the template's health check reads.
+    "SubjectDifficulty",
 }
 
 #: Journal records read through REST and lists, written through the journal page.

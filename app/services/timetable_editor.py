@@ -1,6 +1,8 @@
 """The weekly template editor: the grids it shows, and placing, moving and removing lines.
 
-Every change is checked with :mod:`app.services.timetable_conflicts` before it is written.
+Every change is checked with :mod:`app.services.timetable_conflicts` before it is written,
+and its class with the health rules of :mod:`app.services.timetable_health`, whose warnings
+never block a save.
 A change with conflicts is written only when the caller passes ``override``, and the line
 then keeps who saved it, when, and the conflicts accepted. Dated lessons already generated
 are not touched: a change of the template applies to lessons generated afterwards.
@@ -28,6 +30,7 @@ from app.models import (
 )
 from app.models.timetable import WEEK_PARITIES
 from app.services import timetable_conflicts as conflicts
+from app.services import timetable_health as health
 from app.services.timetable_conflicts import NEW_LINE, Conflict, Line
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,8 @@ class ChangeResult:
     saved: bool
     conflicts: list[Conflict]
     entry_id: int | None = None
+    #: Health rules the class's template breaks with the change applied.
+    warnings: list[health.HealthWarning] = field(default_factory=list)
 
 
 def week_days(six_day_week: bool) -> list[int]:
@@ -374,8 +379,9 @@ def place_entry(
 
     line = Line(NEW_LINE, course_id, weekday, number, room_id, parity)
     found = _check(school_class.school_id, school_class.year_id, None, line, count_load=True)
+    warnings = health.check_class(school_class, added=line)
     if found and not override:
-        return ChangeResult(saved=False, conflicts=found)
+        return ChangeResult(saved=False, conflicts=found, warnings=warnings)
 
     entry = TimetableEntry(
         school_id=school_class.school_id,
@@ -395,7 +401,7 @@ def place_entry(
         course_id,
         len(found),
     )
-    return ChangeResult(saved=True, conflicts=found, entry_id=entry.id)
+    return ChangeResult(saved=True, conflicts=found, entry_id=entry.id, warnings=warnings)
 
 
 def move_entry(entry: TimetableEntry, user_id: int, data: dict, override: bool) -> ChangeResult:
@@ -421,8 +427,9 @@ def move_entry(entry: TimetableEntry, user_id: int, data: dict, override: bool) 
         entry.valid_to,
     )
     found = _check(entry.school_id, entry.course.year_id, entry.id, line, count_load=False)
+    warnings = health.check_class(school_class, removed_id=entry.id, added=line)
     if found and not override:
-        return ChangeResult(saved=False, conflicts=found, entry_id=entry.id)
+        return ChangeResult(saved=False, conflicts=found, entry_id=entry.id, warnings=warnings)
 
     entry.weekday = weekday
     entry.lesson_number = number
@@ -432,12 +439,14 @@ def move_entry(entry: TimetableEntry, user_id: int, data: dict, override: bool) 
     log.info(
         "User %s moved template line %s with %d conflicts overridden", user_id, entry.id, len(found)
     )
-    return ChangeResult(saved=True, conflicts=found, entry_id=entry.id)
+    return ChangeResult(saved=True, conflicts=found, entry_id=entry.id, warnings=warnings)
 
 
-def remove_entry(entry: TimetableEntry, user_id: int) -> None:
-    """Delete a line; removing a lesson can create no conflict."""
+def remove_entry(entry: TimetableEntry, user_id: int) -> ChangeResult:
+    """Delete a line; removing a lesson can create no conflict, but health warnings remain."""
     entry_id = entry.id
+    school_class = entry.course.school_class
     db.session.delete(entry)
     db.session.flush()
     log.info("User %s removed template line %s", user_id, entry_id)
+    return ChangeResult(saved=True, conflicts=[], warnings=health.check_class(school_class))

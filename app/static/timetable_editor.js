@@ -13,6 +13,8 @@
   var overrideCheck = document.getElementById("editor-override");
   var overrideSave = document.getElementById("editor-override-save");
   var statusBox = document.getElementById("editor-status");
+  // Health warnings never block a save; a refused change shows those it would bring.
+  var warningsBox = document.getElementById("editor-warnings");
   // The change refused for its conflicts, kept until it is overridden or cancelled.
   var pending = null;
 
@@ -30,6 +32,18 @@
     conflictsBox.classList.add("hidden");
     overrideCheck.checked = false;
     overrideSave.disabled = true;
+  }
+
+  function showWarnings(warnings) {
+    var list = warningsBox.querySelector("ul");
+    list.textContent = "";
+    warnings.forEach(function (warning) {
+      var item = document.createElement("li");
+      item.textContent = warning.message;
+      item.setAttribute("data-testid", "editor-warning");
+      list.appendChild(item);
+    });
+    warningsBox.classList.toggle("hidden", warnings.length === 0);
   }
 
   function showConflicts(url, body, conflicts) {
@@ -68,6 +82,7 @@
             window.location.reload();
           } else if (response.status === 409) {
             showConflicts(url, body, answer.conflicts || []);
+            showWarnings(answer.warnings || []);
           } else {
             showStatus(answer.message || text("failed"));
           }

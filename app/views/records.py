@@ -4,7 +4,11 @@ Each feature has one permission name shared by its screen and its API (see
 ``app.security.roles``); the classes below only say which columns show and how.
 """
 
+from flask import flash, g, redirect, url_for
+from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from wtforms.validators import ValidationError
@@ -30,17 +34,19 @@ from app.models import (
     Student,
     StudyGroup,
     Subject,
+    SubjectDifficulty,
     Term,
     TimetableEntry,
     Vacation,
     course_teacher,
 )
 from app.models.base import db
-from app.security.roles import ALL_STUDENTS_ROLES
+from app.security.roles import ALL_STUDENTS_ROLES, METHOD_PERMISSIONS
 from app.security.scope import current_scope
 from app.services.contacts import check_email, normalise_russian_phone
 from app.services.people_import.values import BadValue, parse_snils
 from app.services.record_audit import audit_record_write
+from app.services.timetable_health import fill_default_difficulty
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
 from app.views.labels import LABELS
 
@@ -215,6 +221,32 @@ class SubjectView(_Labelled, SchoolModelView):
     base_order = ("name", "asc")
 
 
+class SubjectDifficultyView(_Labelled, SchoolModelView):
+    """The school's subject difficulty scale, read by the health check of the template."""
+
+    datamodel = _interface(SubjectDifficulty)
+    class_permission_name = "SubjectDifficulty"
+    route_base = "/subject-difficulty"
+    method_permission_name = {**METHOD_PERMISSIONS, "fill_defaults": "write"}
+    list_template = "subject_difficulty_list.html"
+    list_columns = ["subject_name", "grade_from", "grade_to", "points"]
+    add_columns = edit_columns = list_columns
+    search_columns = ["subject_name", "grade_from"]
+    base_order = ("grade_from", "asc")
+
+    @expose("/fill-defaults", methods=["POST"])
+    @has_access
+    def fill_defaults(self):
+        scope = current_scope()
+        if scope is None or scope.level != "school":
+            flash(_("Open a school first: choose it in the organisation menu."), "warning")
+            return redirect(url_for(".list"))
+        added = fill_default_difficulty(scope.school_id, g.user.id)
+        db.session.commit()
+        flash(_("Default points added: %(count)s.", count=added), "success")
+        return redirect(url_for(".list"))
+
+
 class SchoolClassView(_Labelled, SchoolModelView):
     datamodel = _interface(SchoolClass)
     class_permission_name = "SchoolClasses"
@@ -228,6 +260,7 @@ class SchoolClassView(_Labelled, SchoolModelView):
         "class_teacher",
         "shift",
         "six_day_week",
+        "is_special_needs",
         "room",
     ]
     search_columns = ["name", "grade"]
@@ -590,6 +623,13 @@ MENU = [
     (SubjectView, "Subjects list", _l("Subjects"), "Education", _l("Education")),
     (CurriculumHoursView, "Curriculum", _l("Curriculum"), "Education", _l("Education")),
     (CourseView, "Teaching load", _l("Teaching load"), "Education", _l("Education")),
+    (
+        SubjectDifficultyView,
+        "Subject difficulty",
+        _l("Subject difficulty scale"),
+        "Education",
+        _l("Education"),
+    ),
     (
         TimetableEntryView,
         "Timetable template",

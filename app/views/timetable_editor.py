@@ -14,6 +14,7 @@ from app.security.scope import current_scope, scoped_get_or_404
 from app.services import timetable_conflicts as conflicts
 from app.services import timetable_editor as editor
 from app.services import timetable_grid as grids
+from app.services import timetable_health as health
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class TimetableEditorView(BaseView):
         "place": "write",
         "move": "write",
         "remove": "write",
+        "school_health": "read",
+        "class_health": "read",
     }
 
     def _may_edit(self) -> bool:
@@ -48,10 +51,12 @@ class TimetableEditorView(BaseView):
             return self.render_template("timetable_editor_school.html", overview=None)
         overview = editor.school_overview(year.school_id, year.id)
         found = conflicts.check_template(year.school_id, year.id)
+        warnings = health.check_school(year.school_id, year.id)
         return self.render_template(
             "timetable_editor_school.html",
             overview=overview,
             conflicts=found,
+            warning_count=len(warnings),
             year=year,
             weekday_label=grids.weekday_label,
         )
@@ -64,6 +69,7 @@ class TimetableEditorView(BaseView):
         return self.render_template(
             "timetable_editor_class.html",
             grid=grid,
+            warnings=health.check_class(school_class),
             editable=self._may_edit(),
             weekday_label=grids.weekday_label,
             parities=list(WEEK_PARITIES.items()),
@@ -93,9 +99,36 @@ class TimetableEditorView(BaseView):
     @has_access
     def remove(self, entry_id):
         entry = scoped_get_or_404(TimetableEntry, entry_id)
-        editor.remove_entry(entry, g.user.id)
+        result = editor.remove_entry(entry, g.user.id)
         db.session.commit()
-        return jsonify(saved=True, conflicts=[])
+        return jsonify(saved=True, conflicts=[], warnings=_warning_payload(result.warnings))
+
+    @expose("/health")
+    @has_access
+    def school_health(self):
+        scope = current_scope()
+        if scope is None or scope.level != "school":
+            return self.render_template("timetable_health.html", warnings=None, outside_school=True)
+        year = grids.current_year(scope, dt.date.today())
+        if year is None:
+            return self.render_template("timetable_health.html", warnings=None)
+        return self.render_template(
+            "timetable_health.html",
+            warnings=health.check_school(year.school_id, year.id),
+            school_class=None,
+            year=year,
+        )
+
+    @expose("/class/<int:class_id>/health")
+    @has_access
+    def class_health(self, class_id):
+        school_class = scoped_get_or_404(SchoolClass, class_id)
+        return self.render_template(
+            "timetable_health.html",
+            warnings=health.check_class(school_class),
+            school_class=school_class,
+            year=school_class.year,
+        )
 
 
 def _json_body() -> dict:
@@ -103,12 +136,19 @@ def _json_body() -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _warning_payload(warnings) -> list[dict]:
+    return [{"rule": w.rule, "class": w.class_name, "message": w.message} for w in warnings]
+
+
 def _override(data: dict) -> bool:
     return data.get("override") is True
 
 
 def _change(run, action: str):
-    """Run one change and return JSON: 200 saved, 409 not saved for conflicts, 400 invalid input."""
+    """Run one change and return JSON: 200 saved, 409 not saved for conflicts, 400 invalid input.
+
+    Health warnings come in both the 200 and the 409 answer and never change the status.
+    """
     try:
         result = run()
     except OutOfScope as error:
@@ -131,6 +171,7 @@ def _change(run, action: str):
             {"kind": c.kind, "entries": list(c.entry_ids), "message": c.message}
             for c in result.conflicts
         ],
+        "warnings": _warning_payload(result.warnings),
     }
     if not result.saved:
         db.session.rollback()
