@@ -129,7 +129,7 @@ class Bells:
 
 @dataclass
 class HealthTemplate:
-    """What the health rules read: classes, lessons, difficulty points and bells."""
+    """The classes, lessons, difficulty points and bells that the health rules read."""
 
     year_start: dt.date
     classes: dict[int, ClassFacts]
@@ -562,7 +562,7 @@ def _stepped_warnings(
         return []
     warnings = []
     weekdays = sorted({line.weekday for line in lines})
-    for first_month, last_month, most_lessons, minutes in rules.STEPPED_REGIME:
+    for first_month, last_month, max_lessons, minutes in rules.STEPPED_REGIME:
         year = template.year_start.year + (0 if first_month >= 9 else 1)
         start = max(dt.date(year, first_month, 1), template.year_start)
         largest_count, longest = 0, 0
@@ -582,14 +582,14 @@ def _stepped_warnings(
                 ).seconds // 60
                 longest = max(longest, length)
         months = _stage_months(first_month, last_month)
-        if most_lessons is not None and largest_count > most_lessons:
+        if max_lessons is not None and largest_count > max_lessons:
             message = _(
                 "%(class_name)s, %(months)s: up to %(lessons)s a day, while the stepped regime "
                 "of grade 1 allows %(allowed)s (%(regulation)s, table 6.6).",
                 class_name=facts.name,
                 months=months,
                 lessons=_lessons_phrase(largest_count),
-                allowed=most_lessons,
+                allowed=max_lessons,
                 regulation=rules.REGULATION,
             )
             warnings.append(_warning("stepped", facts, message))

@@ -56,7 +56,7 @@ FIRST_SHIFT_GRADES = frozenset({1, 5, 9, 10, 11})
 
 
 #: The stepped regime of grade 1 (ступенчатый режим, table 6.6): (first month, last month,
-#: the most lessons a day or None when the daily maximum applies, lesson length in minutes).
+#: the maximum of lessons a day or None when the daily maximum applies, lesson length in minutes).
 #: Months after December belong to the second calendar year of the school year.
 STEPPED_REGIME = (
     (9, 10, 3, 35),

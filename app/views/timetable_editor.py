@@ -147,7 +147,7 @@ def _override(data: dict) -> bool:
 def _change(run, action: str):
     """Run one change and return JSON: 200 saved, 409 not saved for conflicts, 400 invalid input.
 
-    Health warnings come in both the 200 and the 409 answer and never change the status.
+    Health warnings come in both the 200 and the 409 response and never change the status.
     """
     try:
         result = run()
