@@ -5,7 +5,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from app.models import (
     BellPeriod,
@@ -504,6 +504,33 @@ def test_compliant_template_has_no_warnings(school, session):
         fill_day(school_class, music, weekday, count)
     place(physics, school.school_id, 3, 7)
     assert health.check_class(school_class) == []
+
+
+def _statements_of_school_check(school, school_class) -> int:
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        health.check_school(school.school_id, school_class.year_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_school_check_query_count_is_fixed(school, session):
+    school_class = make_class(school, 5)
+    course = make_course(school_class, "Русский язык")
+    fill_day(school_class, course, 1, 2)
+    small = _statements_of_school_check(school, school_class)
+    for _number in range(5):
+        other = make_class(school, 6)
+        _fill_week(other, make_course(other, "Русский язык"), [6, 6, 6, 6, 5])
+    large = _statements_of_school_check(school, school_class)
+    assert small == large
+    assert large <= 6
 
 
 # --- The editor ------------------------------------------------------------------------------
