@@ -13,8 +13,15 @@
   var overrideCheck = document.getElementById("editor-override");
   var overrideSave = document.getElementById("editor-override-save");
   var statusBox = document.getElementById("editor-status");
-  // Health warnings never block a save; a refused change shows those it would bring.
+  // Health warnings never block a save. A refused change shows those it would bring, and
+  // cancelling it shows the saved template's warnings again.
   var warningsBox = document.getElementById("editor-warnings");
+  var savedWarnings = Array.prototype.map.call(
+    warningsBox.querySelectorAll("li"),
+    function (item) {
+      return { message: item.textContent };
+    }
+  );
   // The change refused for its conflicts, kept until it is overridden or cancelled.
   var pending = null;
 
@@ -28,6 +35,9 @@
   }
 
   function hideConflicts() {
+    if (pending) {
+      showWarnings(savedWarnings);
+    }
     pending = null;
     conflictsBox.classList.add("hidden");
     overrideCheck.checked = false;
