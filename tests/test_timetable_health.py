@@ -594,11 +594,13 @@ def test_editor_pages_show_warnings(app, login, editing):
     class_page = client.get(f"/timetable-editor/class/{class_id}").get_data(as_text=True)
     health_page = client.get(f"/timetable-editor/class/{class_id}/health")
     school_page = client.get("/timetable-editor/health")
+    editor_page = client.get("/timetable-editor/").get_data(as_text=True)
     assert "вторник: 7 уроков при допустимых 6" in class_page
     assert health_page.status_code == 200
     assert "вторник: 7 уроков при допустимых 6" in health_page.get_data(as_text=True)
     assert school_page.status_code == 200
     assert "вторник: 7 уроков при допустимых 6" in school_page.get_data(as_text=True)
+    assert "вторник: 7 уроков при допустимых 6" in editor_page
 
 
 def test_difficulty_defaults_button_fills_table(app, login, editing):

@@ -56,7 +56,7 @@ class TimetableEditorView(BaseView):
             "timetable_editor_school.html",
             overview=overview,
             conflicts=found,
-            warning_count=len(warnings),
+            warnings=warnings,
             year=year,
             weekday_label=grids.weekday_label,
         )
