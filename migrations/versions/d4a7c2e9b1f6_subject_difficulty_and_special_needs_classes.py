@@ -1,7 +1,7 @@
 """Add the subject difficulty scale and mark classes for students with ОВЗ
 
 Revision ID: d4a7c2e9b1f6
-Revises: c7e5a1f3d2b8
+Revises: e2b3c4d5f6a7
 Create Date: 2026-12-05 17:50:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "d4a7c2e9b1f6"
-down_revision = "c7e5a1f3d2b8"
+down_revision = "e2b3c4d5f6a7"
 branch_labels = None
 depends_on = None
 
