@@ -47,6 +47,7 @@ from app.services.contacts import check_email, normalise_russian_phone
 from app.services.people_import.values import BadValue, parse_snils
 from app.services.record_audit import audit_record_write
 from app.services.timetable_health import fill_default_difficulty
+from app.services.timetable_conflicts import reject_conflicting_entry
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
 from app.views.labels import LABELS
 
@@ -313,9 +314,19 @@ class CourseView(_Labelled, SchoolModelView):
     search_columns = ["kind", "assessment"]
 
 
-# NOTE: this list and the REST API of template lines write without the conflict check
-# that the template editor (/timetable-editor/) runs before every change.
-class TimetableEntryView(_Labelled, SchoolModelView):
+class _ConflictChecked:
+    """Hooks that reject a template line with conflicts, which only the editor may save."""
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        reject_conflicting_entry(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        reject_conflicting_entry(item)
+
+
+class TimetableEntryView(_ConflictChecked, _Labelled, SchoolModelView):
     datamodel = _interface(TimetableEntry)
     class_permission_name = "TimetableEntries"
     route_base = "/timetable-entries"
@@ -555,6 +566,7 @@ REST_APIS = [
         "TimetableEntries",
         "timetable_entry",
         ["course_id", "weekday", "lesson_number", "room_id", "week_parity"],
+        base=type("TimetableEntryApiBase", (_ConflictChecked, SchoolModelApi), {}),
     ),
     _api(
         Lesson,
