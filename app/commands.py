@@ -1,4 +1,4 @@
-"""Admin commands: ``flask --app run init-db``, ``sync-roles``, ``demo`` and ``worker``."""
+"""Admin commands of ``flask --app run``: database, roles, demo, worker and bell schedules."""
 
 import logging
 
@@ -103,6 +103,52 @@ def register_commands(app: Flask) -> None:
             years=years,
         )
         click.echo(_("Demo logins and passwords: %(path)s", path=result.logins_file))
+
+    @app.cli.command("bell-schedule-examples")
+    def bell_schedule_examples_command():
+        """List the real bell schedules a variant can be built from."""
+        from app.services.bell_schedules import example_regimes
+
+        for regime in example_regimes():
+            click.echo(regime)
+
+    @app.cli.command("bell-schedule-from-example")
+    @click.option("--school-id", required=True, type=int, help="Id of the school.")
+    @click.option("--regime", required=True, help="Label of the example, as listed.")
+    @click.option("--name", required=True, help="Name of the new variant.")
+    @click.option("--grades", required=True, help="Range of grades, as 1-1 or 5-11.")
+    @click.option("--shift", default=1, show_default=True, type=int, help="Shift number.")
+    @click.option("--weekday", default=None, type=int, help="ISO weekday, 1 for Monday.")
+    @click.option("--valid-from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+    @click.option("--valid-to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+    def bell_schedule_from_example_command(
+        school_id, regime, name, grades, shift, weekday, valid_from, valid_to
+    ):
+        """Add a bell schedule variant with the lesson times of a real example."""
+        from app.errors import DomainError
+        from app.models import db
+        from app.services.bell_schedules import add_example_variant
+
+        first, _dash, last = grades.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()):
+            raise click.BadParameter(_("Enter the grades as 5-11 or 1-1."), param_hint="--grades")
+        try:
+            schedule = add_example_variant(
+                school_id,
+                regime,
+                name=name,
+                grade_from=int(first),
+                grade_to=int(last or first),
+                shift=shift,
+                weekday=weekday,
+                valid_from=valid_from.date() if valid_from else None,
+                valid_to=valid_to.date() if valid_to else None,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(str(error)) from None
+        db.session.commit()
+        click.echo(_("Bell schedule %(name)s added.", name=schedule.name))
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run one round and exit (for cron).")

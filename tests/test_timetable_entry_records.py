@@ -99,9 +99,7 @@ def test_api_edit_keeps_load_of_full_course(app, login, school):
         moving = _add_line(app, school, school.russian_a, weekday, 1)
     client = login(school.users["principal"])
 
-    response = client.put(
-        f"/api/v1/timetable_entry/{moving}", json=_body(school.russian_a, 5, 1)
-    )
+    response = client.put(f"/api/v1/timetable_entry/{moving}", json=_body(school.russian_a, 5, 1))
 
     assert response.status_code == 200
     assert _weekday_of(app, moving) == 5

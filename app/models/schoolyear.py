@@ -165,8 +165,28 @@ class BellSchedule(SchoolOwned, db.Model):
             return False
         return not (self.valid_to and day > self.valid_to)
 
+    def specificity(self) -> tuple[int, bool, int]:
+        """Key by which the more specific of two applying variants sorts first.
+
+        A shorter run of dates wins first, so a stepped regime of first grade in autumn beats
+        a Monday variant, and a few shortened days beat both. Then a variant for one weekday
+        beats an everyday schedule, and then a narrower range of grades wins. A schedule
+        without dates counts as running for ever.
+        """
+        days = (self.valid_to or dt.date.max) - (self.valid_from or dt.date.min)
+        return days.days, self.weekday is None, self.grade_to - self.grade_from
+
     def __str__(self) -> str:
         return self.name
+
+
+def rank_bell_schedules(schedules, grade: int, shift: int, day: dt.date) -> list[BellSchedule]:
+    """Select the schedules that apply to a grade, shift and date, the most specific first.
+
+    Ties go to the schedule entered first, so that the choice never depends on row order.
+    """
+    matching = [s for s in schedules if s.applies(grade, shift, day)]
+    return sorted(matching, key=lambda s: (s.specificity(), s.id or 0))
 
 
 class BellPeriod(SchoolOwned, db.Model):

@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.base import person_short_name
 from app.models.journal import mark_display
-from app.models.schoolyear import vacation_class
+from app.models.schoolyear import rank_bell_schedules, vacation_class
 from app.security.criteria import core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.attachments import files_by_assignment
@@ -329,10 +329,8 @@ def bell_times(student, lesson, schedules) -> tuple[dt.time | None, dt.time | No
     if school_class is None:
         return None, None
     grade, shift = school_class.grade, school_class.shift
-    matching = [s for s in schedules if s.applies(grade, shift, lesson.date)]
-    # A variant for this weekday wins over the everyday schedule.
-    matching.sort(key=lambda s: s.weekday is None)
-    for schedule in matching:
+    # A lesson number missing from the most specific variant is taken from the next one.
+    for schedule in rank_bell_schedules(schedules, grade, shift, lesson.date):
         for period in schedule.periods:
             if period.lesson_number == lesson.lesson_number:
                 return period.starts_at, period.ends_at

@@ -18,6 +18,7 @@ from app.models import (
     Vacation,
     db,
 )
+from app.models.schoolyear import rank_bell_schedules
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,11 @@ def _timetable_weekday(day: dt.date, holidays: dict[dt.date, Holiday]) -> int:
 
 
 class _BellTimes:
-    """Start and end of a lesson number from the most specific bell schedule that applies."""
+    """Start and end of a lesson number from the most specific bell schedule that applies.
+
+    A lesson number the most specific variant lacks is taken from the next one, as the
+    diary does.
+    """
 
     def __init__(self, school_id: int):
         self.schedules = list(
@@ -90,21 +95,10 @@ class _BellTimes:
     def periods(self, grade: int, shift: int, day: dt.date) -> dict[int, tuple]:
         key = (grade, shift, day)
         if key not in self.cache:
-            matching = [s for s in self.schedules if s.applies(grade, shift, day)]
-            # A schedule for one weekday or for given dates beats the general one.
-            matching.sort(
-                key=lambda s: (
-                    s.weekday is not None,
-                    s.valid_from is not None or s.valid_to is not None,
-                ),
-                reverse=True,
-            )
-            chosen = matching[0] if matching else None
-            self.cache[key] = (
-                {p.lesson_number: (p.starts_at, p.ends_at) for p in chosen.periods}
-                if chosen
-                else {}
-            )
+            times = {}
+            for schedule in reversed(rank_bell_schedules(self.schedules, grade, shift, day)):
+                times.update({p.lesson_number: (p.starts_at, p.ends_at) for p in schedule.periods})
+            self.cache[key] = times
         return self.cache[key]
 
 
