@@ -48,6 +48,7 @@ BASELINE = {
             "Subjects",
             "Timetable",
             "PersonalDataLog",
+            "TeachingLoad",
         },
         SCHOOL_SETTINGS
         | {
@@ -90,6 +91,7 @@ BASELINE = {
             "Certificates",
             "CertificateRequests",
             "TransferredMarks",
+            "TeachingLoad",
         },
         EDUCATION
         | {
@@ -123,6 +125,7 @@ BASELINE = {
             "PhysicalEducation",
             "SocialPassport",
             "StaffRecords",
+            "TeachingLoad",
         },
         {
             "Journal",

@@ -119,6 +119,8 @@ ROLES: dict[str, RoleSpec] = {
                 "Subjects",
                 "Timetable",
                 "PersonalDataLog",
+                # Courses against the curriculum and teachers' hours, read only.
+                "TeachingLoad",
             },
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE
@@ -165,6 +167,7 @@ ROLES: dict[str, RoleSpec] = {
                 "Certificates",
                 "CertificateRequests",
                 "TransferredMarks",
+                "TeachingLoad",
             },
             write=EDUCATION
             | COMMUNICATION_WRITE
@@ -205,6 +208,8 @@ ROLES: dict[str, RoleSpec] = {
                 "SocialPassport",
                 # The code limits a teacher to the record of their own employee row.
                 "StaffRecords",
+                # The code limits a teacher to their own courses and hours.
+                "TeachingLoad",
             },
             # ReportJobs: class teachers queue their own class's reports. ClassLogins: class
             # teachers manage their own class's logins while the school setting allows it.

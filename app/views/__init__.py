@@ -22,6 +22,7 @@ FEATURE_MODULES = [
     "timetable",
     "lesson_changes",
     "timetable_editor",
+    "teaching_load",
     "reports",
     "school_card",
     "staff_records",
