@@ -8,9 +8,9 @@ The school of these tests, with hours a week:
   groups of 3 and 2 hours, Технология 2, Информатика 1, and Музыка only as an
   extra-curricular course, which the plan comparison leaves out.
 
-So the differences are: English group 2 has 2 hours instead of 3; Информатика is not in
-the plan; Музыка has no lesson course; Русский язык has 4 hours instead of 5; Технология
-has 2 hours instead of the class's 1. Mathematics and English group 1 match.
+So English group 2 has 2 hours instead of 3, and Информатика is not in the plan. Музыка
+has no lesson course. Русский язык has 4 hours instead of 5, and Технология 2 hours instead
+of the class's 1. Mathematics and English group 1 match.
 """
 
 import io

@@ -1,7 +1,7 @@
 """Teaching load (нагрузка): courses of a year checked against the curriculum, and teachers' hours.
 
-The curriculum (учебный план) gives weekly hours of a subject for a grade, or for one class;
-a class's own row wins over its grade's row. Only courses of the kind «lesson» are compared
+The curriculum (учебный план) gives weekly hours of a subject for a grade, or for one class,
+and a class's own row wins over its grade's row. Only courses of the kind «lesson» are compared
 with it, because extra-curricular hours have a plan of their own. A class split into groups
 for a subject (languages, technology) is checked group by group: each group, together with
 the subject's whole-class courses, carries the full hours of the plan.
@@ -30,9 +30,6 @@ log = logging.getLogger(__name__)
 #: Roles that see the whole school's load and its differences from the curriculum.
 SCHOOL_WIDE_ROLES = ("principal", "school_admin")
 
-#: Kinds of difference, in the order a class's list shows them.
-DIFFERENCE_KINDS = ("no_course", "too_few", "too_many", "not_in_plan")
-
 
 @dataclass(frozen=True)
 class CourseLoad:
@@ -56,6 +53,7 @@ class PlanDifference:
     subject: str
     #: The group whose hours differ, for a class split into groups.
     group: str | None
+    #: «no_course», «too_few», «too_many» or «not_in_plan».
     kind: str
     planned: Decimal | None
     taught: Decimal | None
