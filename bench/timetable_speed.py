@@ -12,8 +12,8 @@ Two parts, each the median of ``--repeat`` runs taken in turns with its baseline
 1. The conflict check of the whole template against one plain read of the template rows
    (the line columns of every line of the year, fetched with SQLAlchemy Core). The check
    is timed twice: its Python part alone, on the rows already read, and in full, with its
-   own statement reading the lines, courses, teachers, rooms, class sizes and group lists. Budget:
-   the Python part takes at most one read (ratio ≤ 1).
+   own statement reading the lines, courses, teachers, rooms, class sizes and group lists.
+   Budget: the Python part takes at most one read (ratio ≤ 1).
 2. ``generate_lessons`` for the first quarter against a bulk insert of the same rows with
    ``INSERT ... VALUES`` in batches of the same size. Each run starts from no lessons in
    the quarter and is committed. Budget: generation takes at most twice the insert.
