@@ -199,3 +199,59 @@ def test_example_variant_rejects_bad_input(app, school, regime, grades, weekday,
         db.session.rollback()
         message = str(raised.value)
     assert fragment in message
+
+
+def test_command_lists_examples(app):
+    result = app.test_cli_runner().invoke(args=["bell-schedule-examples"])
+
+    assert result.exit_code == 0
+    assert STEPPED_EXAMPLE in result.output.splitlines()
+
+
+def test_command_adds_variant(app, school):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "bell-schedule-from-example",
+            "--school-id",
+            str(school.school_id),
+            "--regime",
+            MONDAY_EXAMPLE,
+            "--name",
+            "Понедельник второй смены",
+            "--grades",
+            "5-11",
+            "--shift",
+            "2",
+            "--weekday",
+            "1",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        schedule = db.session.scalar(
+            select(BellSchedule).where(
+                BellSchedule.school_id == school.school_id,
+                BellSchedule.name == "Понедельник второй смены",
+            )
+        )
+        assert (schedule.shift, schedule.weekday, len(schedule.periods)) == (2, 1, 8)
+
+
+def test_command_rejects_unknown_example(app, school):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "bell-schedule-from-example",
+            "--school-id",
+            str(school.school_id),
+            "--regime",
+            "Нет такого",
+            "--name",
+            "Ошибочный",
+            "--grades",
+            "5",
+        ]
+    )
+
+    assert result.exit_code == 1
+    assert "«Нет такого» не найден" in result.output
