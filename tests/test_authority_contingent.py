@@ -211,7 +211,7 @@ def test_contingent_page_and_file(contingent, login):
 
     response = client.get(f"/authority/contingent.xlsx?year={YEAR}")
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Учащиеся", "Сотрудники"]
+    assert workbook.sheetnames == ["Учащиеся", "Сотрудники", "По параллелям"]
     sheet = workbook["Учащиеся"]
     header = [cell.value for cell in sheet[3]]
     assert header[:5] == ["Школа", "Параллель", "Учащиеся", "Мальчиков", "Девочек"]

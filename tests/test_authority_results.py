@@ -19,6 +19,13 @@ from tests.period_marks import (
     school_name,
     teach_half_years_from_grade_five,
 )
+from tests.report_charts import (
+    chart_values,
+    page_chart,
+    queue_and_run,
+    sheet_chart_refs,
+    workbook_values,
+)
 
 COLUMNS = ResultsColumns(
     school="school",
@@ -382,3 +389,54 @@ def test_results_xlsx_numbers_match_computation(results, login):
         total[header.index("Учащихся с отметками за период")].value
         == (expected[(ALL_SCHOOLS, TOTAL)]["students"])
     )
+
+
+# --- Chart and background job -------------------------------------------------------------
+
+
+def test_results_page_chart_shows_school_totals(results, login):
+    client = login(results["reader"])
+    page = client.get(f"/authority/results?year={YEAR}&term=year").get_data(as_text=True)
+
+    chart = page_chart(page)
+
+    expected = expected_rows("year")
+    schools = [school_name("T1"), school_name("T2")]
+    assert chart["labels"] == schools
+    values = chart_values(chart)
+    assert values["Отличники (только «5»)"] == [expected[(s, TOTAL)]["excellent"] for s in schools]
+    assert values["Неуспевающие («1», «2», «незач»)"] == [
+        expected[(s, TOTAL)]["failing"] for s in schools
+    ]
+    assert 'data-testid="results-job"' in page
+
+
+def test_results_xlsx_chart_refers_to_school_totals(results, login):
+    client = login(results["reader"])
+    content = client.get(f"/authority/results.xlsx?year={YEAR}&term=1").data
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["По школам"]
+
+    expected = expected_rows(1)
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    assert [row[0] for row in rows] == [school_name("T1"), school_name("T2")]
+    assert [row[2] for row in rows] == [
+        expected[(school_name(key), TOTAL)]["excellent"] for key in ("T1", "T2")
+    ]
+    ref = "'По школам'!"
+    categories = f"{ref}$A$4:$A$5"
+    assert sheet_chart_refs(sheet) == [
+        (f"{ref}$C$3", categories, f"{ref}$C$4:$C$5"),
+        (f"{ref}$D$3", categories, f"{ref}$D$4:$D$5"),
+        (f"{ref}$F$3", categories, f"{ref}$F$4:$F$5"),
+    ]
+    assert sheet["F3"].value == "Неуспевающие («1», «2», «незач»)"
+
+
+def test_results_job_builds_same_file(app, results, login):
+    client = login(results["reader"])
+
+    content = queue_and_run(app, client, "/authority/results/job", {"year": YEAR, "term": "year"})
+
+    direct = client.get(f"/authority/results.xlsx?year={YEAR}&term=year").data
+    assert workbook_values(content) == workbook_values(direct)
+    assert list(workbook_values(content)) == ["Итоги четвертей и года", "По школам"]

@@ -10,6 +10,7 @@ The organisation keys in ``parameters`` (``authority_id``, ``school_id``) come f
 job's own columns, which were checked against the user's scope when the job was queued.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from app.errors import DomainError
 from app.models import EducationAuthority, SchoolClass, db
+from app.reports import authority_workbooks as workbooks
 from app.reports import school as school_reports
 from app.reports.authority import (
     SummaryColumns,
@@ -26,6 +28,7 @@ from app.reports.authority import (
     summary_period,
     summary_workbook,
 )
+from app.reports.authority_subjects import GRADES
 
 #: Term numbers the authority summary accepts: quarters 1–4.
 SUMMARY_TERMS = (1, 2, 3, 4)
@@ -47,17 +50,50 @@ class ReportKind:
     describe: Callable[[dict], str]
 
 
-def build_authority_summary(parameters: dict, progress: Progress) -> tuple[str, bytes]:
-    """Build the authority's summary of its schools for one school year and term."""
+def _authority(parameters: dict) -> EducationAuthority:
     authority = db.session.get(EducationAuthority, parameters["authority_id"])
     if authority is None:
         raise ReportJobError(_l("The education authority of this report no longer exists."))
-    year_name = parameters.get("year")
+    return authority
+
+
+def _term(parameters: dict, with_year: bool = False) -> int | str:
+    """Return the job's term number, or the year marks where the report has them."""
     term = parameters.get("term")
-    if term not in SUMMARY_TERMS:
+    if with_year and term == workbooks.YEAR_PERIOD:
+        return term
+    if term in SUMMARY_TERMS:
+        return term
+    if with_year:
         raise ReportJobError(
-            _l("The term %(value)s is invalid: choose a term number from 1 to 4."), value=term
+            _l("The period %(value)s is invalid: choose a term number from 1 to 4 or the year."),
+            value=term,
         )
+    raise ReportJobError(
+        _l("The term %(value)s is invalid: choose a term number from 1 to 4."), value=term
+    )
+
+
+def _grade(parameters: dict) -> int | None:
+    grade = parameters.get("grade")
+    if grade is None or grade in GRADES:
+        return grade
+    raise ReportJobError(
+        _l(
+            "The grade %(value)s is invalid: choose a grade from %(first)s to %(last)s "
+            "or all grades."
+        ),
+        value=grade,
+        first=GRADES[0],
+        last=GRADES[-1],
+    )
+
+
+def build_authority_summary(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the authority's summary of its schools for one school year and term."""
+    authority = _authority(parameters)
+    year_name = parameters.get("year")
+    term = _term(parameters)
 
     progress(0, 2, _("Reading the term marks"))
     columns = SummaryColumns.translated()
@@ -73,6 +109,98 @@ def describe_authority_summary(parameters: dict) -> str:
         year=parameters.get("year") or "—",
         term=parameters.get("term"),
     )
+
+
+def _build_with_workbook(build_workbook: Callable[[], tuple[str, bytes]], progress: Progress):
+    """Build a report whose builder reads the marks and writes the file in one call."""
+    progress(0, 1, _("Reading the data and writing the XLSX file"))
+    return build_workbook()
+
+
+def build_authority_results(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the term and year results of the authority's schools."""
+    authority = _authority(parameters)
+    term = _term(parameters, with_year=True)
+    return _build_with_workbook(
+        lambda: workbooks.results_workbook(
+            authority.id, str(authority), parameters.get("year"), term
+        ),
+        progress,
+    )
+
+
+def build_authority_subjects(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the indicators per subject of the authority's schools."""
+    authority = _authority(parameters)
+    term = _term(parameters, with_year=True)
+    grade = _grade(parameters)
+    return _build_with_workbook(
+        lambda: workbooks.subjects_workbook(
+            authority.id,
+            str(authority),
+            parameters.get("year"),
+            term,
+            parameters.get("subject"),
+            grade,
+        ),
+        progress,
+    )
+
+
+def build_authority_activity(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the journal keeping and parents' sign-ins of the authority's schools."""
+    authority = _authority(parameters)
+    term = _term(parameters)
+    return _build_with_workbook(
+        lambda: workbooks.activity_workbook(
+            authority.id, str(authority), parameters.get("year"), term, dt.date.today()
+        ),
+        progress,
+    )
+
+
+def build_authority_vpr(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the ВПР against term marks of the authority's schools."""
+    authority = _authority(parameters)
+    return _build_with_workbook(
+        lambda: workbooks.vpr_workbook(authority.id, str(authority), parameters.get("year")),
+        progress,
+    )
+
+
+def build_authority_contingent(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the contingent of the authority's schools."""
+    authority = _authority(parameters)
+    return _build_with_workbook(
+        lambda: workbooks.contingent_workbook(authority.id, str(authority), parameters.get("year")),
+        progress,
+    )
+
+
+def describe_year_and_period(parameters: dict) -> str:
+    term = parameters.get("term")
+    return _(
+        "School year %(year)s, period %(period)s",
+        year=parameters.get("year") or "—",
+        period=workbooks.period_label(term) if term is not None else "—",
+    )
+
+
+def describe_subjects(parameters: dict) -> str:
+    return " ".join(
+        [
+            describe_year_and_period(parameters),
+            _(
+                "Subject: %(subject)s. Grade: %(grade)s.",
+                subject=parameters.get("subject") or _("all subjects"),
+                grade=parameters.get("grade") or _("all grades"),
+            ),
+        ]
+    )
+
+
+def describe_year(parameters: dict) -> str:
+    return _("School year %(year)s", year=parameters.get("year") or "—")
 
 
 def build_summary_sheet(parameters: dict, progress: Progress) -> tuple[str, bytes]:
@@ -106,6 +234,31 @@ REPORT_KINDS: dict[str, ReportKind] = {
         label=_l("Summary of schools"),
         build=build_authority_summary,
         describe=describe_authority_summary,
+    ),
+    "authority_results": ReportKind(
+        label=_l("Term and year results of schools"),
+        build=build_authority_results,
+        describe=describe_year_and_period,
+    ),
+    "authority_subjects": ReportKind(
+        label=_l("Subjects across schools"),
+        build=build_authority_subjects,
+        describe=describe_subjects,
+    ),
+    "authority_activity": ReportKind(
+        label=_l("Journal keeping and parents' sign-ins"),
+        build=build_authority_activity,
+        describe=describe_year_and_period,
+    ),
+    "authority_vpr": ReportKind(
+        label=_l("ВПР against term marks"),
+        build=build_authority_vpr,
+        describe=describe_year,
+    ),
+    "authority_contingent": ReportKind(
+        label=_l("Contingent of schools"),
+        build=build_authority_contingent,
+        describe=describe_year,
     ),
     "summary_sheet": ReportKind(
         label=_l("Summary sheet"),

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models import EducationAuthority, School, db
+from app.reports import authority_charts as charts
 from app.reports.authority import (
     SummaryColumns,
     TermPeriod,
@@ -49,6 +50,17 @@ from app.reports.authority_subjects import (
     subjects_frame,
 )
 from app.reports.authority_vpr import VprColumns, authority_vpr
+from app.reports.authority_workbooks import (
+    YEAR_PERIOD,
+    activity_workbook,
+    comparison_filters,
+    contingent_workbook,
+    period_label,
+    report_period,
+    results_workbook,
+    subjects_workbook,
+    vpr_workbook,
+)
 from app.reports.charts import screen_chart
 from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
@@ -60,9 +72,6 @@ from app.views.report_jobs import QUEUED_MESSAGE, REPORT_JOBS_PERMISSION
 
 #: Term numbers offered in the selector: quarters 1–4 (half-years map onto them).
 TERM_NUMBERS = (1, 2, 3, 4)
-
-#: The value of the period selector that selects year marks instead of a term.
-YEAR_PERIOD = "year"
 
 
 def _period_choices(with_year: bool) -> list[tuple[str, str]]:
@@ -85,16 +94,21 @@ class AuthorityReportView(BaseView):
         "summary_job": "read",
         "results": "read",
         "results_xlsx": "read",
+        "results_job": "read",
         "subjects": "read",
         "subjects_xlsx": "read",
+        "subjects_job": "read",
         "ranking": "read",
         "ranking_xlsx": "read",
         "activity": "read",
         "activity_xlsx": "read",
+        "activity_job": "read",
         "vpr": "read",
         "vpr_xlsx": "read",
+        "vpr_job": "read",
         "contingent": "read",
         "contingent_xlsx": "read",
+        "contingent_job": "read",
     }
 
     @expose("/summary")
@@ -131,22 +145,68 @@ class AuthorityReportView(BaseView):
     @has_access
     def summary_job(self):
         """Queue the summary with the posted filters as a background job of the user."""
+        request_data = self._read_request(request.form, report_problems=False)
+        return self._queue_job("authority_summary", ".summary", request_data, ("year", "term"))
+
+    @expose("/results/job", methods=["POST"])
+    @has_access
+    def results_job(self):
+        """Queue the term and year results with the posted filters as a background job."""
+        request_data = self._read_request(request.form, with_year=True, report_problems=False)
+        return self._queue_job("authority_results", ".results", request_data, ("year", "term"))
+
+    @expose("/subjects/job", methods=["POST"])
+    @has_access
+    def subjects_job(self):
+        """Queue the report per subject with the posted filters as a background job."""
+        request_data = self._read_request(
+            request.form, with_year=True, with_selection=True, report_problems=False
+        )
+        names = ("year", "term", "subject", "grade")
+        return self._queue_job("authority_subjects", ".subjects", request_data, names)
+
+    @expose("/activity/job", methods=["POST"])
+    @has_access
+    def activity_job(self):
+        """Queue the journal keeping report with the posted filters as a background job."""
+        request_data = self._read_request(request.form, report_problems=False)
+        return self._queue_job("authority_activity", ".activity", request_data, ("year", "term"))
+
+    @expose("/vpr/job", methods=["POST"])
+    @has_access
+    def vpr_job(self):
+        """Queue the ВПР report of the posted year as a background job."""
+        request_data = self._read_request(request.form, report_problems=False)
+        return self._queue_job("authority_vpr", ".vpr", request_data, ("year",))
+
+    @expose("/contingent/job", methods=["POST"])
+    @has_access
+    def contingent_job(self):
+        """Queue the contingent of the posted year as a background job."""
+        request_data = self._read_request(request.form, report_problems=False)
+        return self._queue_job("authority_contingent", ".contingent", request_data, ("year",))
+
+    def _queue_job(self, kind: str, endpoint: str, request_data: dict, names: tuple[str, ...]):
+        """Queue the report ``kind`` with the request's values of ``names`` for the user.
+
+        A request with an invalid filter queues nothing: the report's page shows the
+        reasons and the corrected filters.
+        """
         if not _can_queue_job(self.appbuilder):
             abort(403)
-        request_data = self._read_request(request.form, report_problems=False)
+        parameters = {name: request_data[name] for name in names}
         if request_data["problems"]:
-            # Nothing is queued: the summary page shows the reasons and the corrected filters.
             for problem in request_data["problems"]:
                 flash(problem, "danger")
-            filters = {"year": request_data["year"], "term": request_data["term"]}
+            filters = {name: value for name, value in parameters.items() if value is not None}
             if request_data["authorities"]:
                 filters["authority"] = request_data["authority"].id
-            return redirect(url_for(".summary", **filters))
+            return redirect(url_for(endpoint, **filters))
 
         job = report_jobs.enqueue(
             current_scope().user_id,
-            "authority_summary",
-            {"year": request_data["year"], "term": request_data["term"]},
+            kind,
+            parameters,
             locale=str(get_locale()),
             authority_id=request_data["authority"].id,
         )
@@ -164,6 +224,10 @@ class AuthorityReportView(BaseView):
             "reports_authority_results.html",
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=screen_chart(
+                charts.results_chart_frame(frame, columns), charts.results_chart(columns)
+            ),
+            can_queue_job=_can_queue_job(self.appbuilder),
             period_choices=_period_choices(with_year=True),
             **request_data,
         )
@@ -172,18 +236,11 @@ class AuthorityReportView(BaseView):
     @has_access
     def results_xlsx(self):
         request_data = self._read_request(request.args, with_year=True)
-        columns = ResultsColumns.translated()
-        frame = self._results_frame(request_data, columns)
-        title = _("Term and year results of schools")
-        filters = _period_filters(request_data)
-        file_name = _(
-            "Results of schools %(year)s %(period)s",
-            year=request_data["year"] or "",
-            period=_period_label(request_data["term"]),
+        authority = request_data["authority"]
+        file_name, content = results_workbook(
+            authority.id, str(authority), request_data["year"], request_data["term"]
         )
-        # The title is longer than the 31 characters Excel allows in a sheet name.
-        sheet = (_("Term and year results"), frame, columns.formats())
-        return _xlsx_download(title, sheet, filters, file_name)
+        return xlsx_response(content, file_name)
 
     @expose("/subjects")
     @has_access
@@ -193,6 +250,10 @@ class AuthorityReportView(BaseView):
             "reports_authority_subjects.html",
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=screen_chart(
+                charts.subjects_chart_frame(frame, columns), charts.subjects_chart(columns)
+            ),
+            can_queue_job=_can_queue_job(self.appbuilder),
             total_label=_("All schools"),
             period_choices=_period_choices(with_year=True),
             **request_data,
@@ -201,15 +262,17 @@ class AuthorityReportView(BaseView):
     @expose("/subjects.xlsx")
     @has_access
     def subjects_xlsx(self):
-        request_data, columns, frame = self._subjects_report()
-        title = _("Subjects across schools")
-        file_name = _(
-            "Subjects of schools %(year)s %(period)s",
-            year=request_data["year"] or "",
-            period=_period_label(request_data["term"]),
+        request_data = self._read_request(request.args, with_year=True, with_selection=True)
+        authority = request_data["authority"]
+        file_name, content = subjects_workbook(
+            authority.id,
+            str(authority),
+            request_data["year"],
+            request_data["term"],
+            request_data["subject"],
+            request_data["grade"],
         )
-        sheet = (title, frame, columns.formats())
-        return _xlsx_download(title, sheet, _comparison_filters(request_data), file_name)
+        return xlsx_response(content, file_name)
 
     @expose("/ranking")
     @has_access
@@ -240,7 +303,7 @@ class AuthorityReportView(BaseView):
         file_name = _(
             "Ranking of schools %(year)s %(period)s",
             year=request_data["year"] or "",
-            period=_period_label(request_data["term"]),
+            period=period_label(request_data["term"]),
         )
         sheet = (title, frame, columns.formats(indicator), ranking_chart(columns, indicator))
         return _xlsx_download(title, sheet, filters, file_name)
@@ -253,6 +316,10 @@ class AuthorityReportView(BaseView):
             "reports_authority_activity.html",
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=screen_chart(
+                charts.activity_chart_frame(frame, columns), charts.activity_chart(columns)
+            ),
+            can_queue_job=_can_queue_job(self.appbuilder),
             total_label=_("All schools"),
             period_choices=_period_choices(with_year=False),
             **request_data,
@@ -261,16 +328,16 @@ class AuthorityReportView(BaseView):
     @expose("/activity.xlsx")
     @has_access
     def activity_xlsx(self):
-        request_data, columns, frame = self._activity_report()
-        title = _("Journal keeping and parents' sign-ins")
-        file_name = _(
-            "Journal keeping of schools %(year)s %(period)s",
-            year=request_data["year"] or "",
-            period=_period_label(request_data["term"]),
+        request_data = self._read_request(request.args)
+        authority = request_data["authority"]
+        file_name, content = activity_workbook(
+            authority.id,
+            str(authority),
+            request_data["year"],
+            request_data["term"],
+            dt.date.today(),
         )
-        # The title is longer than the 31 characters Excel allows in a sheet name.
-        sheet = (_("Journal and parents"), frame, columns.formats())
-        return _xlsx_download(title, sheet, _period_filters(request_data), file_name)
+        return xlsx_response(content, file_name)
 
     @expose("/vpr")
     @has_access
@@ -280,6 +347,8 @@ class AuthorityReportView(BaseView):
             "reports_authority_vpr.html",
             columns=columns,
             rows=frame.to_dict("records"),
+            chart=screen_chart(charts.vpr_chart_frame(frame, columns), charts.vpr_chart(columns)),
+            can_queue_job=_can_queue_job(self.appbuilder),
             total_label=_("All schools"),
             # The report covers the whole year, so the form offers no term.
             period_choices=[],
@@ -289,16 +358,10 @@ class AuthorityReportView(BaseView):
     @expose("/vpr.xlsx")
     @has_access
     def vpr_xlsx(self):
-        request_data, columns, frame = self._vpr_report()
-        title = _("ВПР against term marks")
-        filters = _(
-            "Authority: %(authority)s. School year: %(year)s.",
-            authority=request_data["authority"],
-            year=request_data["year"] or "—",
-        )
-        file_name = _("ВПР of schools %(year)s", year=request_data["year"] or "")
-        sheet = (title, frame, columns.formats())
-        return _xlsx_download(title, sheet, filters, file_name)
+        request_data = self._read_request(request.args)
+        authority = request_data["authority"]
+        file_name, content = vpr_workbook(authority.id, str(authority), request_data["year"])
+        return xlsx_response(content, file_name)
 
     @expose("/contingent")
     @has_access
@@ -309,6 +372,11 @@ class AuthorityReportView(BaseView):
             "reports_authority_contingent.html",
             columns=students_columns,
             rows=students.to_dict("records"),
+            chart=screen_chart(
+                charts.contingent_chart_frame(students, students_columns),
+                charts.contingent_chart(students_columns),
+            ),
+            can_queue_job=_can_queue_job(self.appbuilder),
             staff_columns=staff_columns,
             staff_rows=staff.to_dict("records"),
             period_choices=[],
@@ -318,20 +386,10 @@ class AuthorityReportView(BaseView):
     @expose("/contingent.xlsx")
     @has_access
     def contingent_xlsx(self):
-        request_data, tables = self._contingent_report()
-        (students_columns, students), (staff_columns, staff) = tables
-        title = _("Contingent of schools")
-        filters = _(
-            "Authority: %(authority)s. School year: %(year)s.",
-            authority=request_data["authority"],
-            year=request_data["year"] or "—",
-        )
-        sheets = [
-            (_("Students"), students, students_columns.formats()),
-            (_("Staff"), staff, staff_columns.formats()),
-        ]
-        file_name = _("Contingent of schools %(year)s", year=request_data["year"] or "")
-        return xlsx_response(frame_to_xlsx(sheets, title, filters), file_name)
+        request_data = self._read_request(request.args)
+        authority = request_data["authority"]
+        file_name, content = contingent_workbook(authority.id, str(authority), request_data["year"])
+        return xlsx_response(content, file_name)
 
     def _contingent_report(self):
         """Read the request and build the contingent's students and staff tables."""
@@ -479,38 +537,21 @@ def _add_problem(problems: list[str], problem: str | None) -> None:
 
 def _period(request_data) -> TermPeriod | YearPeriod:
     """Build the period of a request read with the year marks allowed."""
-    year, term = request_data["year"] or "", request_data["term"]
-    return YearPeriod(year) if term == YEAR_PERIOD else TermPeriod(year, term)
+    return report_period(request_data["year"], request_data["term"])
 
 
 def _selection(request_data) -> Selection:
     return Selection(_period(request_data), request_data["grade"], request_data["subject"])
 
 
-def _period_label(term: int | str) -> str:
-    """Name the period of an XLSX title and file name: the term number, or year marks."""
-    return _("year marks") if term == YEAR_PERIOD else str(term)
-
-
-def _period_filters(request_data) -> str:
-    """Describe the authority, year and period of a request for the XLSX filters row."""
-    return _(
-        "Authority: %(authority)s. School year: %(year)s. Period: %(period)s.",
-        authority=request_data["authority"],
-        year=request_data["year"] or "—",
-        period=_period_label(request_data["term"]),
-    )
-
-
 def _comparison_filters(request_data) -> str:
     """Describe the period, subject and grade of a comparison for the XLSX filters row."""
-    subject = request_data["subject"] or _("all subjects")
-    grade = request_data["grade"] or _("all grades")
-    return " ".join(
-        [
-            _period_filters(request_data),
-            _("Subject: %(subject)s. Grade: %(grade)s.", subject=subject, grade=grade),
-        ]
+    return comparison_filters(
+        str(request_data["authority"]),
+        request_data["year"],
+        request_data["term"],
+        request_data["subject"],
+        request_data["grade"],
     )
 
 
