@@ -13,6 +13,13 @@ from app.models import Course, EducationAuthority, Guardian, Lesson, Subject, db
 from app.reports.authority import TermPeriod
 from app.reports.authority_activity import ActivityColumns, authority_activity
 from tests.factories import add_membership, build_school_under, make_user
+from tests.report_charts import (
+    chart_values,
+    page_chart,
+    queue_and_run,
+    sheet_chart_refs,
+    workbook_values,
+)
 
 YEAR = "2026/2027"
 #: The day the report is built for: inside the first quarter (1 September – 24 October).
@@ -224,3 +231,49 @@ def test_school_roles_have_no_activity(world, login):
         client = login(world["A"].users[code])
         assert client.get("/authority/activity").status_code == 403, code
         assert client.get("/authority/activity.xlsx").status_code == 403, code
+
+
+# --- Chart and background job -------------------------------------------------------------
+
+
+def test_activity_page_chart_shows_school_shares(activity, login):
+    client = login(activity["username"])
+    page = client.get(f"/authority/activity?year={YEAR}&term=1").get_data(as_text=True)
+
+    chart = page_chart(page)
+
+    # Built for the real today, after the quarter: K1 holds 5 lessons (21 October too),
+    # 2 without a topic, 4 without attendance, 3 of the 4 markable ones without marks.
+    assert chart["labels"] == ["Школа № K1", "Школа № K2"]
+    assert chart_values(chart) == {
+        "Без темы": [40.0, 0.0],
+        "Без посещаемости": [80.0, 0.0],
+        "Без отметок": [75.0, 0.0],
+        "Доля входивших родителей": [50.0, 0.0],
+    }
+    assert 'data-testid="activity-job"' in page
+
+
+def test_activity_xlsx_chart_refers_to_schools(activity, login):
+    client = login(activity["username"])
+    content = client.get(f"/authority/activity.xlsx?year={YEAR}&term=1").data
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["По школам"]
+
+    assert [row[0] for row in sheet.iter_rows(min_row=4, values_only=True)] == [
+        "Школа № K1",
+        "Школа № K2",
+    ]
+    ref = "'По школам'!"
+    assert sheet_chart_refs(sheet) == [
+        (f"{ref}${column}$3", f"{ref}$A$4:$A$5", f"{ref}${column}$4:${column}$5")
+        for column in ("C", "D", "E", "H")
+    ]
+
+
+def test_activity_job_builds_same_file(app, activity, login):
+    client = login(activity["username"])
+
+    content = queue_and_run(app, client, "/authority/activity/job", {"year": YEAR, "term": "1"})
+
+    direct = client.get(f"/authority/activity.xlsx?year={YEAR}&term=1").data
+    assert workbook_values(content) == workbook_values(direct)

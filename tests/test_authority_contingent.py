@@ -27,6 +27,13 @@ from app.reports.authority_contingent import (
     contingent_students,
 )
 from tests.factories import add_membership, build_school_under, make_user
+from tests.report_charts import (
+    chart_values,
+    page_chart,
+    queue_and_run,
+    sheet_chart_refs,
+    workbook_values,
+)
 
 YEAR = "2026/2027"
 COLUMNS = ContingentColumns.translated
@@ -223,3 +230,45 @@ def test_contingent_page_and_file(contingent, login):
 def test_school_roles_have_no_contingent(world, login):
     client = login(world["A"].users["principal"])
     assert client.get("/authority/contingent").status_code == 403
+
+
+# --- Chart and background job -------------------------------------------------------------
+
+
+def test_contingent_page_chart_by_grade(contingent, login):
+    client = login(contingent["username"])
+    page = client.get(f"/authority/contingent?year={YEAR}").get_data(as_text=True)
+
+    chart = page_chart(page)
+
+    # Grade 5: three boys and two girls; grade 10: one of each. The student who left is out.
+    assert chart["labels"] == ["5", "10"]
+    assert chart_values(chart) == {"Мальчиков": [3.0, 1.0], "Девочек": [2.0, 1.0]}
+    assert 'data-testid="contingent-job"' in page
+
+
+def test_contingent_xlsx_chart_by_grade(contingent, login):
+    client = login(contingent["username"])
+    content = client.get(f"/authority/contingent.xlsx?year={YEAR}").data
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["По параллелям"]
+
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert rows == [
+        ("Параллель", "Учащиеся", "Мальчиков", "Девочек"),
+        (5, 5, 3, 2),
+        (10, 2, 1, 1),
+    ]
+    ref = "'По параллелям'!"
+    assert sheet_chart_refs(sheet) == [
+        (f"{ref}$C$3", f"{ref}$A$4:$A$5", f"{ref}$C$4:$C$5"),
+        (f"{ref}$D$3", f"{ref}$A$4:$A$5", f"{ref}$D$4:$D$5"),
+    ]
+
+
+def test_contingent_job_builds_same_file(app, contingent, login):
+    client = login(contingent["username"])
+
+    content = queue_and_run(app, client, "/authority/contingent/job", {"year": YEAR})
+
+    direct = client.get(f"/authority/contingent.xlsx?year={YEAR}").data
+    assert workbook_values(content) == workbook_values(direct)

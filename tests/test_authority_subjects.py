@@ -3,7 +3,6 @@ closed past year: checked against an independent computation on hand-made period
 with scoping, the pages and the XLSX downloads."""
 
 import io
-import json
 import re
 from collections import defaultdict
 from fractions import Fraction
@@ -39,6 +38,13 @@ from tests.period_marks import (
     build_marked_authorities,
     school_name,
     teach_half_years_from_grade_five,
+)
+from tests.report_charts import (
+    chart_values,
+    page_chart,
+    queue_and_run,
+    sheet_chart_refs,
+    workbook_values,
 )
 
 SUBJECT_COLUMNS = SubjectColumns(
@@ -655,17 +661,6 @@ def test_ranking_xlsx_matches_computation(marks, login):
 
 # --- Charts -------------------------------------------------------------------------------
 
-CHART_DATA = re.compile(
-    r'<script type="application/json" class="report-chart-data">(.*?)</script>', re.DOTALL
-)
-
-
-def page_chart(page: str) -> dict:
-    """Return the data of the one chart on a page, read from its JSON element."""
-    found = CHART_DATA.findall(page)
-    assert len(found) == 1
-    return json.loads(found[0])
-
 
 def test_ranking_page_chart_has_values_per_school(marks, login):
     client = login(marks["reader"])
@@ -745,3 +740,57 @@ def test_ranking_xlsx_chart_refers_to_table(marks, login):
     assert sheet["D3"].value == "Качество знаний"
     assert sheet["E3"].value == "Значение по управлению"
     assert rows - 3 == len(expected_ranking(YEAR, 1, "quality_rate"))
+
+
+# --- Chart per subject and background job -------------------------------------------------
+
+
+def test_subjects_page_chart_shows_subject_totals(marks, login):
+    client = login(marks["reader"])
+    page = client.get(f"/authority/subjects?year={YEAR}&term=1").get_data(as_text=True)
+
+    chart = page_chart(page)
+
+    expected = expected_subject_rows(YEAR, 1)
+    subjects = sorted({subject for subject, _school in expected})
+    assert chart["labels"] == subjects
+    pass_rates = chart_values(chart)["Успеваемость"]
+    for subject, value in zip(subjects, pass_rates, strict=True):
+        rate = expected[(subject, ALL_SCHOOLS)]["pass_rate"]
+        assert value == pytest.approx(round(float(rate) * 100, 1)), subject
+    assert 'data-testid="subjects-job"' in page
+
+
+def test_subjects_xlsx_chart_refers_to_subject_totals(marks, login):
+    client = login(marks["reader"])
+    content = client.get(f"/authority/subjects.xlsx?year={YEAR}&term=1").data
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["По предметам"]
+
+    expected = expected_subject_rows(YEAR, 1)
+    subjects = sorted({subject for subject, _school in expected})
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))
+    assert [row[0] for row in rows] == subjects
+    for row in rows:
+        assert row[1] == expected[(row[0], ALL_SCHOOLS)]["students"], row[0]
+    ref = "'По предметам'!"
+    last = 3 + len(subjects)
+    categories = f"{ref}$A$4:$A${last}"
+    assert sheet_chart_refs(sheet) == [
+        (f"{ref}$E$3", categories, f"{ref}$E$4:$E${last}"),
+        (f"{ref}$D$3", categories, f"{ref}$D$4:$D${last}"),
+    ]
+    assert sheet["E3"].value == "Качество знаний"
+
+
+def test_subjects_job_keeps_subject_and_grade(app, marks, login):
+    client = login(marks["reader"])
+    filters = {"year": YEAR, "term": "1", "subject": "Математика", "grade": "5"}
+
+    content = queue_and_run(app, client, "/authority/subjects/job", filters)
+
+    direct = client.get(
+        f"/authority/subjects.xlsx?year={YEAR}&term=1&subject=Математика&grade=5"
+    ).data
+    values = workbook_values(content)
+    assert values == workbook_values(direct)
+    assert {row[0] for row in values["Предметы по школам"][3:]} == {"Математика"}

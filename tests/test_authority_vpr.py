@@ -24,6 +24,13 @@ from app.models import (
 )
 from app.reports.authority_vpr import VprColumns, authority_vpr
 from tests.factories import add_membership, build_school_under, make_user
+from tests.report_charts import (
+    chart_values,
+    page_chart,
+    queue_and_run,
+    sheet_chart_refs,
+    workbook_values,
+)
 
 YEAR = "2026/2027"
 
@@ -238,3 +245,48 @@ def test_school_roles_have_no_vpr(world, login):
     client = login(world["A"].users["principal"])
     assert client.get("/authority/vpr").status_code == 403
     assert client.get("/authority/vpr.xlsx").status_code == 403
+
+
+# --- Chart and background job -------------------------------------------------------------
+
+
+def test_vpr_page_chart_sums_school_shares(vpr, login):
+    client = login(vpr["username"])
+    page = client.get(f"/authority/vpr?year={YEAR}").get_data(as_text=True)
+
+    chart = page_chart(page)
+
+    # V1 compared 4 works: 2 lowered (maths s1, physics), 1 confirmed, 1 raised.
+    assert chart["labels"] == ["Школа № V1"]
+    assert chart_values(chart) == {
+        "Понизили, доля": [50.0],
+        "Подтвердили, доля": [25.0],
+        "Повысили, доля": [25.0],
+    }
+    assert 'data-testid="vpr-job"' in page
+
+
+def test_vpr_xlsx_chart_refers_to_school_sums(vpr, login):
+    client = login(vpr["username"])
+    content = client.get(f"/authority/vpr.xlsx?year={YEAR}").data
+    sheet = openpyxl.load_workbook(io.BytesIO(content))["По школам"]
+
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert rows[1][:5] == ("Школа № V1", 4, 2, 1, 1)
+    assert rows[1][5:] == pytest.approx((0.5, 0.25, 0.25))
+    assert len(rows) == 2
+    ref = "'По школам'!"
+    assert sheet_chart_refs(sheet) == [
+        # XlsxWriter writes a range of one cell as that cell.
+        (f"{ref}${column}$3", f"{ref}$A$4", f"{ref}${column}$4")
+        for column in ("F", "G", "H")
+    ]
+
+
+def test_vpr_job_builds_same_file(app, vpr, login):
+    client = login(vpr["username"])
+
+    content = queue_and_run(app, client, "/authority/vpr/job", {"year": YEAR})
+
+    direct = client.get(f"/authority/vpr.xlsx?year={YEAR}").data
+    assert workbook_values(content) == workbook_values(direct)
