@@ -40,8 +40,12 @@ COLUMNS = ResultsColumns(
     quality="quality",
     pass_rate="pass_rate",
     quality_rate="quality_rate",
+    at_start="at_start",
     arrived="arrived",
     departed="departed",
+    transferred_in="transferred_in",
+    transferred_out="transferred_out",
+    at_end="at_end",
 )
 #: Labels of the total rows, in the default (Russian) locale.
 TOTAL = "Итого"
@@ -194,7 +198,10 @@ def _report_period(period):
 def test_results_match_independent_computation(app, results, period):
     rows = _rows(app, results["authority_id"], _report_period(period))
     expected = expected_rows(period)
-    assert set(rows) == set(expected)
+    assert set(expected) <= set(rows)
+    # A grade whose students have no marks in the period keeps its row for the head counts.
+    for key in set(rows) - set(expected):
+        assert rows[key]["students"] == 0, key
     for key, counts in expected.items():
         row = rows[key]
         for name in COUNTS:
@@ -375,7 +382,7 @@ def test_results_xlsx_numbers_match_computation(results, login):
     header = [cell.value for cell in sheet[3]]
     rows = {(row[0].value, row[1].value): row for row in sheet.iter_rows(min_row=4)}
     expected = expected_rows("year")
-    assert set(rows) == set(expected)
+    assert set(expected) <= set(rows)
 
     grade_five = rows[(school_name("T1"), 5)]
     counts = expected[(school_name("T1"), 5)]

@@ -20,9 +20,13 @@ grade. Only those rows reach Python, where the subtotals are summed.
 Arrivals and departures are the admissions and departures recorded as student movements
 within the dates of the period's terms (of the school year for year marks), in the grade
 of the class. A grade with movements but no period marks still gets its row.
-"""
 
-# TODO: the numbers of students at the start and the end of the period are not shown yet.
+The students at the start and at the end come from the same stays, so that each row adds
+up: at the start + arrived + transferred in − departed − transferred out = at the end.
+A stay counts at the start when it began before the period's first day. A stay recorded
+without an order (``is_backfilled``) also counts at the start when it begins within the
+period, because its start date is only the first day known.
+"""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,6 +64,9 @@ COUNTS = (
     "quality",
 )
 MOVEMENT_COUNTS = ("arrived", "departed")
+
+#: Stays counted at the period's edges and moved between classes within it.
+HEAD_COUNTS = ("at_start", "transferred_in", "transferred_out", "at_end")
 
 
 def _count_of(value: str):
@@ -135,8 +142,12 @@ class ResultsColumns:
     quality: str
     pass_rate: str
     quality_rate: str
+    at_start: str
     arrived: str
     departed: str
+    transferred_in: str
+    transferred_out: str
+    at_end: str
 
     @classmethod
     def translated(cls) -> "ResultsColumns":
@@ -153,8 +164,12 @@ class ResultsColumns:
             quality=_("Students with only 4 and 5"),
             pass_rate=_("Pass rate"),
             quality_rate=_("Quality rate"),
+            at_start=_("Students at the start"),
             arrived=_("Arrived"),
             departed=_("Departed"),
+            transferred_in=_("Transferred in from another class"),
+            transferred_out=_("Transferred out to another class"),
+            at_end=_("Students at the end"),
         )
 
     def names(self) -> list[str]:
@@ -164,13 +179,18 @@ class ResultsColumns:
             *(getattr(self, name) for name in COUNTS),
             self.pass_rate,
             self.quality_rate,
+            self.at_start,
             self.arrived,
             self.departed,
+            self.transferred_in,
+            self.transferred_out,
+            self.at_end,
         ]
 
     def formats(self) -> dict[str, str]:
         formats = {self.grade: INTEGER, self.pass_rate: PERCENT_1, self.quality_rate: PERCENT_1}
-        formats.update({getattr(self, name): INTEGER for name in COUNTS + MOVEMENT_COUNTS})
+        counts = COUNTS + MOVEMENT_COUNTS + HEAD_COUNTS
+        formats.update({getattr(self, name): INTEGER for name in counts})
         return formats
 
 
@@ -226,12 +246,67 @@ def _movement_rows(authority_id: int, period) -> list:
     return db.session.execute(statement).all()
 
 
+def _head_count_rows(authority_id: int, period) -> list:
+    """Count each school and grade's stays at the period's start and end, and its transfers.
+
+    Only stays that overlap the period are read, so every counted stay is either at the
+    start or arrived or transferred in, and either at the end or departed or transferred out.
+    """
+    table, join, condition, (start, end) = _movement_dates(period)
+    began_before = or_(
+        Enrollment.start_date < start,
+        and_(Enrollment.is_backfilled.is_(True), Enrollment.start_date <= end),
+    )
+    transferred_in = and_(
+        Enrollment.start_kind == "transfer",
+        Enrollment.is_backfilled.is_(False),
+        Enrollment.start_date.between(start, end),
+    )
+    transferred_out = and_(
+        Enrollment.end_kind == "transfer", Enrollment.end_date.between(start, end)
+    )
+    still_there = or_(Enrollment.end_date.is_(None), Enrollment.end_date > end)
+    overlaps = and_(
+        Enrollment.start_date <= end,
+        or_(Enrollment.end_date.is_(None), Enrollment.end_date >= start),
+    )
+
+    def count(flag):
+        return func.sum(case((flag, 1), else_=0))
+
+    statement = (
+        select(
+            School.id.label("school_id"),
+            School.name.label("school"),
+            SchoolClass.grade,
+            count(began_before).label("at_start"),
+            count(transferred_in).label("transferred_in"),
+            count(transferred_out).label("transferred_out"),
+            count(still_there).label("at_end"),
+        )
+        .select_from(Enrollment)
+        .join(
+            SchoolClass,
+            and_(
+                SchoolClass.id == Enrollment.class_id,
+                SchoolClass.school_id == Enrollment.school_id,
+            ),
+        )
+        .join(School, School.id == Enrollment.school_id)
+        .join(table, join)
+        .where(School.authority_id == authority_id, condition, overlaps)
+        .group_by(School.id, School.name, SchoolClass.grade)
+    )
+    return db.session.execute(statement).all()
+
+
 def _merged_rows(authority_id: int, period) -> list[_GradeCounts]:
     """Join the mark counts and the movement counts of each school and grade, in name order."""
     merged: dict[tuple[int, int], _GradeCounts] = {}
     for source, names in (
         (_grade_rows(authority_id, period), COUNTS),
         (_movement_rows(authority_id, period), MOVEMENT_COUNTS),
+        (_head_count_rows(authority_id, period), HEAD_COUNTS),
     ):
         for row in source:
             key = (row.school_id, int(row.grade))
@@ -243,7 +318,8 @@ def _merged_rows(authority_id: int, period) -> list[_GradeCounts]:
 def _record(columns: ResultsColumns, school: str, grade, counts: Counter) -> dict:
     """Build one frame row from its counts. Rates are fractions of the students."""
     record = {columns.school: school, columns.grade: grade}
-    record.update({getattr(columns, name): counts[name] for name in COUNTS + MOVEMENT_COUNTS})
+    names = COUNTS + MOVEMENT_COUNTS + HEAD_COUNTS
+    record.update({getattr(columns, name): counts[name] for name in names})
     students = counts["students"]
     record[columns.pass_rate] = counts["passed"] / students if students else None
     record[columns.quality_rate] = counts["quality"] / students if students else None
