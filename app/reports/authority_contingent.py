@@ -1,20 +1,23 @@
 """Contingent of the authority's schools, with the breakdowns of the federal form ОО-1.
 
-Students are those active now in the classes of the chosen school year. Each school and
-grade counts:
+Students are those active now in the classes of the chosen school year, or, for a chosen
+date, those whose stay in a class of that year (``Enrollment``) covers the date. Each school
+and grade counts:
 
 * boys and girls, and the age on 1 January of the year after the school year begins;
 * the second shift, and home schooling (a course of the kind «home» of the student's class);
 * ОВЗ and disability, from the medical worker's health record. Only these counts leave
-  the health record.
+  the health record;
+* repeaters (второгодники): students with a stay in a class of the same grade in the
+  school's previous school year.
 
 Staff are the active employees of each school by position.
 
 Everything is grouped in the database. Ages come from the number of students born in each
 year (and on 1 January of it), so only a few rows per grade reach Python.
 
-NOTE: repeaters are not counted yet. Students belong to the class they are in now, so a past
-year shows no students.
+NOTE: without a date students belong to the class they are in now, so a past year shows
+students only for a chosen date.
 """
 
 import datetime as dt
@@ -24,12 +27,14 @@ from functools import partial
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, extract, func, select
+from sqlalchemy import and_, case, exists, extract, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.models import (
     AcademicYear,
     Course,
     Employee,
+    Enrollment,
     HealthRecord,
     School,
     SchoolClass,
@@ -62,6 +67,7 @@ class ContingentColumns:
     home_schooling: str
     special_needs: str
     disability: str
+    repeaters: str
 
     @classmethod
     def translated(cls) -> "ContingentColumns":
@@ -79,6 +85,7 @@ class ContingentColumns:
             home_schooling=_("Home schooling"),
             special_needs=_("With ОВЗ"),
             disability=_("With a disability"),
+            repeaters=_("Repeaters"),
         )
 
     def names(self) -> list[str]:
@@ -93,17 +100,56 @@ class ContingentColumns:
 
 
 #: Counts of the classes' flags, summed over their students.
-FLAG_COUNTS = ("second_shift", "home_schooling", "special_needs", "disability")
+FLAG_COUNTS = ("second_shift", "home_schooling", "special_needs", "disability", "repeaters")
 
 
 def _year_ids(year_name: str):
     return select(AcademicYear.id).where(AcademicYear.name == year_name)
 
 
-def _student_groups(authority_id: int, year_name: str) -> list:
+def _repeater_condition():
+    """Build the condition that the student had a stay in the same grade the year before.
+
+    The previous year is the school's school year that began last before the class's year.
+    """
+    current_year = aliased(AcademicYear)
+    previous_year = aliased(AcademicYear)
+    earlier_class = aliased(SchoolClass)
+    earlier_stay = aliased(Enrollment)
+    previous_year_id = (
+        select(previous_year.id)
+        .where(
+            previous_year.school_id == SchoolClass.school_id,
+            previous_year.start_date
+            < select(current_year.start_date)
+            .where(current_year.id == SchoolClass.year_id)
+            .correlate(SchoolClass)
+            .scalar_subquery(),
+        )
+        .order_by(previous_year.start_date.desc())
+        .limit(1)
+        .correlate(SchoolClass)
+        .scalar_subquery()
+    )
+    return (
+        exists()
+        .where(
+            earlier_stay.student_id == Student.id,
+            earlier_stay.school_id == Student.school_id,
+            earlier_class.id == earlier_stay.class_id,
+            earlier_class.grade == SchoolClass.grade,
+            earlier_class.year_id == previous_year_id,
+        )
+        .correlate(Student, SchoolClass)
+    )
+
+
+def _student_groups(authority_id: int, year_name: str, on_day: dt.date | None = None) -> list:
     """Count the students of each school, grade, sex and birth year, in name order.
 
-    A birth on 1 January is kept apart, since that student is a year older on that day.
+    Without ``on_day`` a student counts in their current class if active; with it, in the
+    class of their stay covering that day. A birth on 1 January is kept apart, since that
+    student is a year older on that day.
     """
     birth_year = extract("year", Student.birth_date)
     new_year_birthday = and_(
@@ -116,26 +162,43 @@ def _student_groups(authority_id: int, year_name: str) -> list:
     )
     # NOTE: a class with a home-schooling course counts all its students as schooled at
     # home, because a course is given to a class (or group), not to one student.
-    statement = (
-        select(
-            School.id.label("school_id"),
-            School.name.label("school"),
-            SchoolClass.grade.label("grade"),
-            Student.sex.label("sex"),
-            birth_year.label("birth_year"),
-            case((new_year_birthday, 1), else_=0).label("new_year_birthday"),
-            func.count().label("students"),
-            func.sum(case((SchoolClass.shift == 2, 1), else_=0)).label("second_shift"),
-            func.sum(case((home_course, 1), else_=0)).label("home_schooling"),
-            func.sum(case((HealthRecord.has_special_needs, 1), else_=0)).label("special_needs"),
-            func.sum(case((HealthRecord.has_disability, 1), else_=0)).label("disability"),
-        )
-        .select_from(Student)
-        .join(
+    statement = select(
+        School.id.label("school_id"),
+        School.name.label("school"),
+        SchoolClass.grade.label("grade"),
+        Student.sex.label("sex"),
+        birth_year.label("birth_year"),
+        case((new_year_birthday, 1), else_=0).label("new_year_birthday"),
+        func.count().label("students"),
+        func.sum(case((SchoolClass.shift == 2, 1), else_=0)).label("second_shift"),
+        func.sum(case((home_course, 1), else_=0)).label("home_schooling"),
+        func.sum(case((HealthRecord.has_special_needs, 1), else_=0)).label("special_needs"),
+        func.sum(case((HealthRecord.has_disability, 1), else_=0)).label("disability"),
+        func.sum(case((_repeater_condition(), 1), else_=0)).label("repeaters"),
+    ).select_from(Student)
+    if on_day is None:
+        statement = statement.join(
             SchoolClass,
             and_(SchoolClass.id == Student.class_id, SchoolClass.school_id == Student.school_id),
+        ).where(Student.is_active.is_(True))
+    else:
+        statement = statement.join(
+            Enrollment,
+            and_(
+                Enrollment.student_id == Student.id,
+                Enrollment.school_id == Student.school_id,
+                Enrollment.start_date <= on_day,
+                or_(Enrollment.end_date.is_(None), Enrollment.end_date > on_day),
+            ),
+        ).join(
+            SchoolClass,
+            and_(
+                SchoolClass.id == Enrollment.class_id,
+                SchoolClass.school_id == Enrollment.school_id,
+            ),
         )
-        .join(School, School.id == Student.school_id)
+    statement = (
+        statement.join(School, School.id == Student.school_id)
         .outerjoin(
             HealthRecord,
             and_(
@@ -145,7 +208,6 @@ def _student_groups(authority_id: int, year_name: str) -> list:
         )
         .where(
             School.authority_id == authority_id,
-            Student.is_active.is_(True),
             SchoolClass.year_id.in_(_year_ids(year_name)),
         )
         .group_by(
@@ -210,12 +272,19 @@ def _age_year(year_name: str) -> int:
 
 
 def contingent_students(
-    authority_id: int, year_name: str | None, columns: ContingentColumns | None = None
+    authority_id: int,
+    year_name: str | None,
+    columns: ContingentColumns | None = None,
+    on_day: dt.date | None = None,
 ) -> pd.DataFrame:
-    """Build the students' table: a row per school and grade, school totals, authority total."""
+    """Build the students' table: a row per school and grade, school totals, authority total.
+
+    ``on_day`` selects the class of each student's stay on that date instead of the
+    current class.
+    """
     columns = columns or ContingentColumns.translated()
     year_name = year_name or ""
-    groups = _student_groups(authority_id, year_name)
+    groups = _student_groups(authority_id, year_name, on_day)
     rows = _grade_rows(groups, _age_year(year_name)) if groups else []
     records = rows_with_totals(rows, lambda row: row.counts, partial(_record, columns))
     return pd.DataFrame.from_records(records, columns=columns.names())

@@ -178,11 +178,14 @@ def vpr_workbook(
 
 
 def contingent_workbook(
-    authority_id: int, authority_name: str, year_name: str | None
+    authority_id: int, authority_name: str, year_name: str | None, on_day: dt.date | None = None
 ) -> tuple[str, bytes]:
-    """Write the contingent's students and staff with a chart of the students by grade."""
+    """Write the contingent's students and staff with a chart of the students by grade.
+
+    ``on_day`` counts the students in their classes on that date instead of now.
+    """
     students_columns = ContingentColumns.translated()
-    students = contingent_students(authority_id, year_name, students_columns)
+    students = contingent_students(authority_id, year_name, students_columns, on_day)
     staff_columns = StaffColumns.translated()
     staff = contingent_staff(authority_id, staff_columns)
     sheets = [
@@ -196,5 +199,8 @@ def contingent_workbook(
         ),
     ]
     title = _("Contingent of schools")
-    content = frame_to_xlsx(sheets, title, _year_filters(authority_name, year_name))
+    filters = _year_filters(authority_name, year_name)
+    if on_day is not None:
+        filters = " ".join([filters, _("Classes on %(date)s.", date=on_day.strftime("%d.%m.%Y"))])
+    content = frame_to_xlsx(sheets, title, filters)
     return _("Contingent of schools %(year)s", year=year_name or ""), content

@@ -74,6 +74,19 @@ def _term(parameters: dict, with_year: bool = False) -> int | str:
     )
 
 
+def _day(parameters: dict) -> dt.date | None:
+    """Return the job's date of class membership, stored as an ISO date, or None for now."""
+    value = parameters.get("on")
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ReportJobError(
+            _l("The date %(value)s is invalid: enter a date such as 01.09.2026."), value=value
+        ) from None
+
+
 def _grade(parameters: dict) -> int | None:
     grade = parameters.get("grade")
     if grade is None or grade in GRADES:
@@ -171,8 +184,11 @@ def build_authority_vpr(parameters: dict, progress: Progress) -> tuple[str, byte
 def build_authority_contingent(parameters: dict, progress: Progress) -> tuple[str, bytes]:
     """Build the contingent of the authority's schools."""
     authority = _authority(parameters)
+    on_day = _day(parameters)
     return _build_with_workbook(
-        lambda: workbooks.contingent_workbook(authority.id, str(authority), parameters.get("year")),
+        lambda: workbooks.contingent_workbook(
+            authority.id, str(authority), parameters.get("year"), on_day
+        ),
         progress,
     )
 
@@ -200,7 +216,10 @@ def describe_subjects(parameters: dict) -> str:
 
 
 def describe_year(parameters: dict) -> str:
-    return _("School year %(year)s", year=parameters.get("year") or "—")
+    description = _("School year %(year)s", year=parameters.get("year") or "—")
+    if parameters.get("on"):
+        description = " ".join([description, _("Classes on %(date)s.", date=parameters["on"])])
+    return description
 
 
 def build_summary_sheet(parameters: dict, progress: Progress) -> tuple[str, bytes]:

@@ -183,8 +183,8 @@ class AuthorityReportView(BaseView):
     @has_access
     def contingent_job(self):
         """Queue the contingent of the posted year as a background job."""
-        request_data = self._read_request(request.form, report_problems=False)
-        return self._queue_job("authority_contingent", ".contingent", request_data, ("year",))
+        request_data = self._read_contingent_request(request.form, report_problems=False)
+        return self._queue_job("authority_contingent", ".contingent", request_data, ("year", "on"))
 
     def _queue_job(self, kind: str, endpoint: str, request_data: dict, names: tuple[str, ...]):
         """Queue the report ``kind`` with the request's values of ``names`` for the user.
@@ -386,17 +386,38 @@ class AuthorityReportView(BaseView):
     @expose("/contingent.xlsx")
     @has_access
     def contingent_xlsx(self):
-        request_data = self._read_request(request.args)
+        request_data = self._read_contingent_request(request.args)
         authority = request_data["authority"]
-        file_name, content = contingent_workbook(authority.id, str(authority), request_data["year"])
+        file_name, content = contingent_workbook(
+            authority.id, str(authority), request_data["year"], request_data["on_day"]
+        )
         return xlsx_response(content, file_name)
+
+    def _read_contingent_request(self, values, report_problems: bool = True) -> dict:
+        """Read the year and the optional date of class membership (``on``, an ISO date).
+
+        An invalid date is dropped, so the report counts the current classes, and the
+        reason is added to ``problems``.
+        """
+        request_data = self._read_request(values, report_problems=False)
+        on_day, problem = _parse_day(values.get("on", ""))
+        _add_problem(request_data["problems"], problem)
+        request_data["on_day"] = on_day
+        request_data["on"] = on_day.isoformat() if on_day else None
+        request_data["xlsx_args"] = {"on": request_data["on"]}
+        if report_problems:
+            for problem in request_data["problems"]:
+                flash(problem, "danger")
+        return request_data
 
     def _contingent_report(self):
         """Read the request and build the contingent's students and staff tables."""
-        request_data = self._read_request(request.args)
+        request_data = self._read_contingent_request(request.args)
         authority_id = request_data["authority"].id
         students_columns = ContingentColumns.translated()
-        students = contingent_students(authority_id, request_data["year"], students_columns)
+        students = contingent_students(
+            authority_id, request_data["year"], students_columns, request_data["on_day"]
+        )
         staff_columns = StaffColumns.translated()
         staff = contingent_staff(authority_id, staff_columns)
         return request_data, ((students_columns, students), (staff_columns, staff))
@@ -574,6 +595,21 @@ def _parse_subject(
         year=year or "—",
     )
     return None, message
+
+
+def _parse_day(value: str) -> tuple[dt.date | None, str | None]:
+    """Return the date of an ``on`` filter (ISO, as a date input sends it) and the problem found."""
+    if not value:
+        return None, None
+    try:
+        return dt.date.fromisoformat(value), None
+    except ValueError:
+        message = _(
+            "The date %(value)s is invalid: enter a date such as 01.09.2026, "
+            "or leave it empty for the current classes.",
+            value=value,
+        )
+        return None, message
 
 
 def _parse_grade(value: str) -> tuple[int | None, str | None]:
