@@ -794,3 +794,16 @@ def test_subjects_job_keeps_subject_and_grade(app, marks, login):
     values = workbook_values(content)
     assert values == workbook_values(direct)
     assert {row[0] for row in values["Предметы по школам"][3:]} == {"Математика"}
+
+
+def test_ranking_job_keeps_indicator(app, marks, login):
+    client = login(marks["reader"])
+    filters = {"year": YEAR, "term": "1", "indicator": "pass_rate"}
+
+    content = queue_and_run(app, client, "/authority/ranking/job", filters)
+
+    direct = client.get(f"/authority/ranking.xlsx?year={YEAR}&term=1&indicator=pass_rate").data
+    values = workbook_values(content)
+    assert values == workbook_values(direct)
+    assert "Показатель: Успеваемость." in values["Рейтинг школ"][1][0]
+    assert len(values["Рейтинг школ"][3:]) == len(expected_ranking(YEAR, 1, "pass_rate"))

@@ -20,7 +20,15 @@ from app.reports.authority_contingent import (
     contingent_students,
 )
 from app.reports.authority_results import ResultsColumns, authority_results
-from app.reports.authority_subjects import Selection, SubjectColumns, subjects_frame
+from app.reports.authority_subjects import (
+    RankingColumns,
+    Selection,
+    SubjectColumns,
+    indicator_label,
+    ranking_chart,
+    ranking_frame,
+    subjects_frame,
+)
 from app.reports.authority_vpr import VprColumns, authority_vpr
 from app.reports.xlsx import frame_to_xlsx
 
@@ -129,6 +137,35 @@ def subjects_workbook(
         period=period_label(term),
     )
     return file_name, frame_to_xlsx(sheets, title, filters)
+
+
+def ranking_workbook(
+    authority_id: int,
+    authority_name: str,
+    year_name: str | None,
+    term: int | str,
+    subject: str | None,
+    grade: int | None,
+    indicator: str,
+) -> tuple[str, bytes]:
+    """Write the ranking of schools by ``indicator`` with its chart beside the table."""
+    columns = RankingColumns.translated(indicator)
+    selection = Selection(report_period(year_name, term), grade, subject)
+    frame = ranking_frame(authority_id, selection, indicator, columns)
+    title = _("Ranking of schools")
+    filters = " ".join(
+        [
+            comparison_filters(authority_name, year_name, term, subject, grade),
+            _("Ranked by: %(indicator)s.", indicator=indicator_label(indicator)),
+        ]
+    )
+    sheet = (title, frame, columns.formats(indicator), ranking_chart(columns, indicator))
+    file_name = _(
+        "Ranking of schools %(year)s %(period)s",
+        year=year_name or "",
+        period=period_label(term),
+    )
+    return file_name, frame_to_xlsx([sheet], title, filters)
 
 
 def activity_workbook(

@@ -28,7 +28,7 @@ from app.reports.authority import (
     summary_period,
     summary_workbook,
 )
-from app.reports.authority_subjects import GRADES
+from app.reports.authority_subjects import GRADES, INDICATORS, indicator_label
 
 #: Term numbers the authority summary accepts: quarters 1–4.
 SUMMARY_TERMS = (1, 2, 3, 4)
@@ -160,6 +160,33 @@ def build_authority_subjects(parameters: dict, progress: Progress) -> tuple[str,
     )
 
 
+def build_authority_ranking(parameters: dict, progress: Progress) -> tuple[str, bytes]:
+    """Build the ranking of the authority's schools by one indicator."""
+    authority = _authority(parameters)
+    term = _term(parameters, with_year=True)
+    grade = _grade(parameters)
+    indicator = parameters.get("indicator")
+    if indicator not in INDICATORS:
+        names = ", ".join(indicator_label(name) for name in INDICATORS)
+        raise ReportJobError(
+            _l("The indicator %(value)s is invalid: choose one of %(names)s."),
+            value=indicator,
+            names=names,
+        )
+    return _build_with_workbook(
+        lambda: workbooks.ranking_workbook(
+            authority.id,
+            str(authority),
+            parameters.get("year"),
+            term,
+            parameters.get("subject"),
+            grade,
+            indicator,
+        ),
+        progress,
+    )
+
+
 def build_authority_activity(parameters: dict, progress: Progress) -> tuple[str, bytes]:
     """Build the journal keeping and parents' sign-ins of the authority's schools."""
     authority = _authority(parameters)
@@ -262,6 +289,11 @@ REPORT_KINDS: dict[str, ReportKind] = {
     "authority_subjects": ReportKind(
         label=_l("Subjects across schools"),
         build=build_authority_subjects,
+        describe=describe_subjects,
+    ),
+    "authority_ranking": ReportKind(
+        label=_l("Ranking of schools"),
+        build=build_authority_ranking,
         describe=describe_subjects,
     ),
     "authority_activity": ReportKind(

@@ -55,14 +55,14 @@ from app.reports.authority_workbooks import (
     activity_workbook,
     comparison_filters,
     contingent_workbook,
-    period_label,
+    ranking_workbook,
     report_period,
     results_workbook,
     subjects_workbook,
     vpr_workbook,
 )
 from app.reports.charts import screen_chart
-from app.reports.xlsx import Frame, frame_to_xlsx, xlsx_response
+from app.reports.xlsx import xlsx_response
 from app.security.scope import apply_scope, current_scope, scoped_get_or_404
 from app.services import report_jobs
 from app.services.school_card import CARD_FIELDS, card_sections
@@ -100,6 +100,7 @@ class AuthorityReportView(BaseView):
         "subjects_job": "read",
         "ranking": "read",
         "ranking_xlsx": "read",
+        "ranking_job": "read",
         "activity": "read",
         "activity_xlsx": "read",
         "activity_job": "read",
@@ -164,6 +165,20 @@ class AuthorityReportView(BaseView):
         )
         names = ("year", "term", "subject", "grade")
         return self._queue_job("authority_subjects", ".subjects", request_data, names)
+
+    @expose("/ranking/job", methods=["POST"])
+    @has_access
+    def ranking_job(self):
+        """Queue the ranking of schools with the posted filters as a background job."""
+        request_data = self._read_request(
+            request.form,
+            with_year=True,
+            with_selection=True,
+            with_indicator=True,
+            report_problems=False,
+        )
+        names = ("year", "term", "subject", "grade", "indicator")
+        return self._queue_job("authority_ranking", ".ranking", request_data, names)
 
     @expose("/activity/job", methods=["POST"])
     @has_access
@@ -284,6 +299,7 @@ class AuthorityReportView(BaseView):
             columns=columns,
             rows=frame.to_dict("records"),
             chart=screen_chart(frame, chart),
+            can_queue_job=_can_queue_job(self.appbuilder),
             period_choices=_period_choices(with_year=True),
             **request_data,
         )
@@ -291,22 +307,20 @@ class AuthorityReportView(BaseView):
     @expose("/ranking.xlsx")
     @has_access
     def ranking_xlsx(self):
-        request_data, columns, frame = self._ranking_report()
-        indicator = request_data["indicator"]
-        title = _("Ranking of schools")
-        filters = " ".join(
-            [
-                _comparison_filters(request_data),
-                _("Ranked by: %(indicator)s.", indicator=indicator_label(indicator)),
-            ]
+        request_data = self._read_request(
+            request.args, with_year=True, with_selection=True, with_indicator=True
         )
-        file_name = _(
-            "Ranking of schools %(year)s %(period)s",
-            year=request_data["year"] or "",
-            period=period_label(request_data["term"]),
+        authority = request_data["authority"]
+        file_name, content = ranking_workbook(
+            authority.id,
+            str(authority),
+            request_data["year"],
+            request_data["term"],
+            request_data["subject"],
+            request_data["grade"],
+            request_data["indicator"],
         )
-        sheet = (title, frame, columns.formats(indicator), ranking_chart(columns, indicator))
-        return _xlsx_download(title, sheet, filters, file_name)
+        return xlsx_response(content, file_name)
 
     @expose("/activity")
     @has_access
@@ -646,11 +660,6 @@ def _parse_indicator(value: str) -> tuple[str, str | None]:
         "The indicator %(value)s is invalid: choose one of %(names)s.", value=value, names=names
     )
     return DEFAULT_INDICATOR, message
-
-
-def _xlsx_download(title: str, sheet: Frame, filters: str, file_name: str):
-    """Send one sheet as an XLSX download headed by ``title`` and ``filters``."""
-    return xlsx_response(frame_to_xlsx([sheet], title, filters), file_name)
 
 
 def _parse_term(value: str, with_year: bool) -> tuple[int | str, str | None]:
