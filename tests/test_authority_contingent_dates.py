@@ -91,8 +91,8 @@ def dated(app, world):
             school, school.ids["SiblingStudent"], past_4, dt.date(2025, 9, 1), past_end, "transfer"
         )
 
-        gone = _student(school, class_5, "Ушедшая", active=False)
-        _stay(school, gone, class_5, dt.date(2026, 9, 1), dt.date(2026, 12, 1), "departure")
+        departed_id = _student(school, class_5, "Ушедшая", active=False)
+        _stay(school, departed_id, class_5, dt.date(2026, 9, 1), dt.date(2026, 12, 1), "departure")
         moved = _student(school, class_6, "Переведённая")
         _stay(school, moved, class_5, dt.date(2026, 9, 1), dt.date(2026, 11, 1), "transfer")
         _stay(school, moved, class_6, dt.date(2026, 11, 1), start_kind="transfer")

@@ -2,8 +2,8 @@
 
 The page's download and the background job both call these builders, so both files have
 the same sheets and values. Each builder returns the download name (without ``.xlsx``)
-and the bytes. The first sheet holds the report's table, and a second sheet holds the
-rows its chart draws (school or subject or grade totals) with a native Excel chart.
+and the bytes. The first sheet contains the report's table. Another sheet contains the
+rows its chart draws (school, subject or grade totals) with a native Excel chart.
 """
 
 import datetime as dt
