@@ -66,3 +66,8 @@ def queue_and_run(app, client, url: str, data: dict) -> bytes:
         db.session.execute(delete(ReportJob).where(ReportJob.id == job_id))
         db.session.commit()
     return downloaded.data
+
+
+def sheet_ref(name: str) -> str:
+    """Return a sheet's prefix in a formula, quoted as XlsxWriter quotes a name with a space."""
+    return f"'{name}'!" if " " in name else f"{name}!"

@@ -6,6 +6,7 @@ Every expected number is worked out by hand in the comment beside it.
 
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 
 import openpyxl
@@ -34,6 +35,7 @@ from app.reports import school as reports
 from app.reports import school_attendance, school_student
 from app.services.regulation import default_regulation
 from tests.factories import add_teacher, build_extra_school
+from tests.report_charts import CHART_DATA, chart_values, page_chart, sheet_chart_refs, sheet_ref
 
 # Tuesday and Wednesday of the first quarter, and a day after the range.
 DAY_1 = dt.date(2026, 10, 6)
@@ -855,3 +857,100 @@ def test_change_heading_needs_no_declension(app):
         heading = change_column(Term(name="2 четверть"), Term(name="1 четверть"))
 
     assert heading == "Изменение (2 четверть − 1 четверть)"
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+
+def _column_letter(header, name) -> str:
+    return openpyxl.utils.get_column_letter(header.index(name) + 1)
+
+
+def test_class_results_chart_counts_marks(app, data, login):
+    client = login("principal_SR")
+    query = f"class={Data.ids['seventh']}&term={Data.ids['q1']}"
+    page = client.get(f"/reports/school/class-results?{query}").get_data(as_text=True)
+    book = _workbook(client.get(f"/reports/school/class-results.xlsx?{query}"))
+    with app.test_request_context():
+        sheet_name, whole_class = tr("Subjects"), tr("Whole class")
+        count_names = [reports.count_column(value) for value in reports.COUNTED_VALUES]
+
+    chart = page_chart(page)
+    assert whole_class not in chart["labels"]
+    algebra = chart["labels"].index("Алгебра-7")
+    # Algebra in quarter 1: one each of «5», «4», «3» and «н/а».
+    values = chart_values(chart)
+    assert [values[name][algebra] for name in count_names] == [1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+
+    sheet = book[sheet_name]
+    header = [cell.value for cell in sheet[3]]
+    assert sheet.cell(sheet.max_row, 1).value == whole_class
+    last = sheet.max_row - 1
+    ref = sheet_ref(sheet_name)
+    expected = []
+    for name in count_names:
+        column = _column_letter(header, name)
+        expected.append(
+            (f"{ref}${column}$3", f"{ref}$A$4:$A${last}", f"{ref}${column}$4:${column}${last}")
+        )
+    assert sheet_chart_refs(sheet) == expected
+
+
+def test_attendance_chart_by_reason(app, data, login):
+    client = login("principal_SR")
+    query = f"class={Data.ids['seventh']}&date_from=2026-10-06&date_to=2026-10-07"
+    page = client.get(f"/reports/school/attendance?{query}").get_data(as_text=True)
+    sheet, header, rows, names = _attendance_sheet(app, client, query)
+    with app.test_request_context():
+        illness = tr("Lessons: %(code)s", code="Б")
+        truancy = tr("Lessons: %(code)s", code="УП")
+        no_reason = tr("Lessons: no reason")
+
+    chart = page_chart(page)
+    values = chart_values(chart)
+    # The students' missed lessons add up to the totals row: Б 6, УП 1, no reason 2.
+    assert sum(values[illness]) == 6
+    assert sum(values[truancy]) == 1
+    assert sum(values[no_reason]) == 2
+    assert names["total"] not in chart["labels"]
+
+    first = header.index(names["lessons"]) + 1
+    last_column = header.index(names["days"])
+    last = rows[names["total"]] - 1
+    ref = sheet_ref(names["sheet"])
+    expected = []
+    for name in header[first:last_column]:
+        column = _column_letter(header, name)
+        expected.append(
+            (f"{ref}${column}$3", f"{ref}$A$4:$A${last}", f"{ref}${column}$4:${column}${last}")
+        )
+    assert sheet_chart_refs(sheet) == expected
+    assert illness in header[first:last_column]
+
+
+def test_dynamics_chart_per_period(app, data, login):
+    client = login("principal_SR")
+    query = f"class={Data.ids['seventh']}"
+    page = client.get(f"/reports/school/dynamics?{query}").get_data(as_text=True)
+    book = _workbook(client.get(f"/reports/school/dynamics.xlsx?{query}"))
+    with app.test_request_context():
+        quality = tr("Quality rate")
+
+    charts = [json.loads(found) for found in CHART_DATA.findall(page)]
+    assert len(charts) == 4
+    quality_chart = next(chart for chart in charts if chart["title"] == quality)
+    algebra = quality_chart["labels"].index("Алгебра-7")
+    values = chart_values(quality_chart)
+    # Quality of algebra: 2 / 4 in quarter 1, 3 / 4 in quarter 2, shown as percent.
+    assert values["1 четверть"][algebra] == 50.0
+    assert values["2 четверть"][algebra] == 75.0
+
+    sheet = book[quality]
+    header = [cell.value for cell in sheet[3]]
+    last = sheet.max_row
+    ref = sheet_ref(quality)
+    refs = sheet_chart_refs(sheet)
+    assert [name for name, _categories, _values in refs] == [
+        f"{ref}${_column_letter(header, term)}$3" for term in values
+    ]
+    assert all(categories == f"{ref}$A$4:$A${last}" for _name, categories, _values in refs)

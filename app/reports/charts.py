@@ -32,6 +32,9 @@ class ChartSpec:
     references: tuple[str, ...] = ()
     #: Value columns that hold fractions, shown on the page as percent.
     percent: tuple[str, ...] = ()
+    #: The frame's last row is a total, which the chart leaves out so that it compares the
+    #: other rows only.
+    without_total: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -44,6 +47,8 @@ def screen_chart(frame: pd.DataFrame, spec: ChartSpec) -> dict:
     Fractions of ``spec.percent`` columns become percent rounded to 0.1, other values are
     rounded to 0.01; a missing value is None, which the chart leaves as a gap.
     """
+    if spec.without_total:
+        frame = frame.iloc[:-1]
     series = []
     for column in spec.values:
         percent = column in spec.percent

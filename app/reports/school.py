@@ -49,6 +49,7 @@ from app.reports.authority import (
     QUALITY_THRESHOLD,
     SOU_WEIGHTS,
 )
+from app.reports.charts import COLUMN, ChartSpec
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, Frame, frame_to_xlsx
 from app.services.journal import weighted_average
 from app.services.regulation import regulation_for, round_average, stored_thresholds
@@ -604,6 +605,32 @@ def results_subjects_frame(results: ClassResults, columns: ResultColumns) -> Fra
     names += [columns.exempt, columns.average, columns.pass_rate, columns.quality_rate, columns.sou]
     frame = pd.DataFrame.from_records(records, columns=names)
     return _("Subjects"), frame, _indicator_formats(columns)
+
+
+def with_chart(frame: Frame, spec: ChartSpec) -> Frame:
+    """Attach a chart to a (sheet title, frame, formats) sheet, for the page and the XLSX."""
+    title, table, formats = frame[:3]
+    return (title, table, formats, spec)
+
+
+def class_results_chart(columns: ResultColumns | None = None) -> ChartSpec:
+    """Describe the chart of the subjects sheet: the count of each period mark per subject."""
+    columns = columns or ResultColumns.translated()
+    return ChartSpec(
+        kind=COLUMN,
+        category=columns.subject,
+        values=tuple(count_column(value) for value in COUNTED_VALUES),
+        title=_("Period marks by subject"),
+        without_total=True,
+    )
+
+
+def dynamics_chart(frame: Frame, dynamics: "Dynamics") -> ChartSpec:
+    """Describe the chart of one dynamics sheet: each subject's indicator in every period."""
+    title, _table, formats = frame[:3]
+    terms = tuple(term.name for term in dynamics.terms)
+    percent = tuple(name for name in terms if formats.get(name) == PERCENT_1)
+    return ChartSpec(kind=COLUMN, category=_("Subject"), values=terms, title=title, percent=percent)
 
 
 def _indicator_formats(columns: ResultColumns) -> dict[str, str]:

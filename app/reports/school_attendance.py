@@ -30,6 +30,7 @@ from app.models import (
     db,
     study_group_student,
 )
+from app.reports.charts import BAR, ChartSpec
 from app.reports.school import student_name
 from app.reports.xlsx import INTEGER, Frame
 
@@ -226,6 +227,20 @@ def attendance_frame(label_column: str, rows: list[AttendanceRow], reasons) -> F
     names += [n for _k, n in day_columns] + [late]
     frame = pd.DataFrame.from_records(records, columns=names)
     return _("Attendance"), frame, {name: INTEGER for name in names[1:]}
+
+
+def attendance_chart(frame: Frame) -> ChartSpec:
+    """Describe the attendance chart: each row's missed lessons by reason, without the total."""
+    names = [str(name) for name in frame[1].columns]
+    first = names.index(_("Missed lessons, total")) + 1
+    last = names.index(_("Missed whole days, total"))
+    return ChartSpec(
+        kind=BAR,
+        category=names[0],
+        values=tuple(names[first:last]),
+        title=_("Missed lessons by reason"),
+        without_total=True,
+    )
 
 
 def classes_in_range(school_id: int, date_from: dt.date, date_to: dt.date) -> list[SchoolClass]:

@@ -205,11 +205,12 @@ def _add_chart(workbook, worksheet, sheet_name: str, frame: pd.DataFrame, spec: 
 
     An empty table gets no chart, because a chart over no rows would show only its axes.
     """
-    if frame.empty:
+    charted_rows = len(frame) - 1 if spec.without_total else len(frame)
+    if charted_rows <= 0:
         return
     columns = [str(column) for column in frame.columns]
     first_row = HEADER_ROW + 1
-    last_row = HEADER_ROW + len(frame)
+    last_row = HEADER_ROW + charted_rows
     category_col = columns.index(spec.category)
 
     chart = workbook.add_chart({"type": spec.kind})
@@ -229,7 +230,7 @@ def _add_chart(workbook, worksheet, sheet_name: str, frame: pd.DataFrame, spec: 
         # Excel draws horizontal bars from the bottom up; reversing the axis keeps the
         # table's order (the first school on top), as on the page.
         chart.set_y_axis({"reverse": True})
-        height = max(height, CHART_ROW_HEIGHT * len(frame) + 120)
+        height = max(height, CHART_ROW_HEIGHT * charted_rows + 120)
     chart.set_size({"width": CHART_WIDTH, "height": height})
     worksheet.insert_chart(HEADER_ROW, len(columns) + 1, chart)
 

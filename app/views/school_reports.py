@@ -20,6 +20,7 @@ from app.models import db
 from app.reports import school as reports
 from app.reports import school_attendance as attendance_reports
 from app.reports import school_student as student_reports
+from app.reports.charts import screen_chart
 from app.reports.xlsx import (
     DECIMAL_2,
     INTEGER,
@@ -80,10 +81,24 @@ def _format_cell(value, number_format: str | None) -> str:
     return format_decimal(value)
 
 
+def _class_results_frames(results) -> list:
+    """Build the class results' sheets, the subjects sheet with its chart of marks."""
+    marks, subjects, lists = reports.class_results_frames(results)
+    return [marks, reports.with_chart(subjects, reports.class_results_chart()), lists]
+
+
+def _dynamics_frames(dynamics) -> list:
+    """Build the dynamics' sheets, each with a chart of its indicator per period."""
+    return [
+        reports.with_chart(frame, reports.dynamics_chart(frame, dynamics))
+        for frame in reports.dynamics_frames(dynamics)
+    ]
+
+
 def _screen_tables(frames) -> list[dict]:
-    """Turn (sheet title, frame, formats) into header and text rows for the templates."""
+    """Turn (sheet title, frame, formats[, chart]) into header and text rows and chart data."""
     tables = []
-    for title, frame, formats in frames:
+    for title, frame, formats, *chart in frames:
         columns = [str(column) for column in frame.columns]
         rows = [
             [
@@ -92,7 +107,10 @@ def _screen_tables(frames) -> list[dict]:
             ]
             for row in frame.itertuples(index=False, name=None)
         ]
-        tables.append({"title": title, "columns": columns, "rows": rows})
+        chart_data = None
+        if chart and chart[0] is not None and len(frame) > (1 if chart[0].without_total else 0):
+            chart_data = screen_chart(frame, chart[0])
+        tables.append({"title": title, "columns": columns, "rows": rows, "chart": chart_data})
     return tables
 
 
@@ -159,7 +177,7 @@ class SchoolClassReportsView(BaseView):
         report.update(
             title=_results_title(school_class, term, results.uses_suggestions),
             filters=_describe_term(school_class, term, results.uses_suggestions),
-            frames=reports.class_results_frames(results),
+            frames=_class_results_frames(results),
             results=results,
         )
         return report
@@ -237,7 +255,7 @@ class SchoolClassReportsView(BaseView):
         report.update(
             title=_("Dynamics of %(class_name)s by term", class_name=school_class.name),
             filters=reports.describe_year(school_class),
-            frames=reports.dynamics_frames(reports.class_dynamics(school_class)),
+            frames=_dynamics_frames(reports.class_dynamics(school_class)),
         )
         return report
 
@@ -295,7 +313,7 @@ class SchoolClassReportsView(BaseView):
                 start=format_date(dates.date_from),
                 end=format_date(dates.date_to),
             ),
-            frames=[frame],
+            frames=[reports.with_chart(frame, attendance_reports.attendance_chart(frame))],
         )
         return report
 
