@@ -498,6 +498,67 @@ def test_school_roles_cannot_queue_authority_summary(world, login):
         assert client.post("/authority/summary/job", data={"term": "1"}).status_code == 403, code
 
 
+AUTHORITY_JOB_URLS = [
+    f"/authority/{report}/job"
+    for report in ("results", "subjects", "ranking", "activity", "vpr", "contingent")
+]
+
+
+@pytest.mark.parametrize("url", AUTHORITY_JOB_URLS)
+def test_school_roles_cannot_queue_authority_reports(world, login, app, url):
+    client = login(world["A"].users["principal"])
+
+    assert client.post(url, data={"year": YEAR, "term": "1"}).status_code == 403
+    with app.app_context():
+        assert db.session.scalars(select(ReportJob)).all() == []
+
+
+@pytest.mark.parametrize("url", AUTHORITY_JOB_URLS)
+def test_authority_report_job_keeps_own_authority(world, login, app, url):
+    client = login(world.users["authority"])
+    second = world.authority_ids["second"]
+
+    response = client.post(url, data={"authority": second, "year": YEAR, "term": "1"})
+
+    assert response.status_code == 302
+    with app.app_context():
+        job = db.session.scalars(select(ReportJob)).one()
+        assert job.authority_id == world.authority_ids["first"]
+        assert job.kind == "authority_" + url.split("/")[2]
+
+
+def test_invalid_contingent_date_is_not_queued(world, login, app):
+    client = login(world.users["authority"])
+
+    response = client.post("/authority/contingent/job", data={"year": YEAR, "on": "31.02.2027"})
+
+    assert response.status_code == 302
+    assert "/authority/contingent" in response.location
+    with app.app_context():
+        assert db.session.scalars(select(ReportJob)).all() == []
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Дата 31.02.2027 недопустима" in page
+
+
+def test_invalid_job_date_fails_with_russian_message(world, app):
+    with app.app_context():
+        job = report_jobs.enqueue(
+            _authority_user_id(world),
+            "authority_contingent",
+            {"year": YEAR, "on": "2027-02-31"},
+            locale="ru",
+            authority_id=world.authority_ids["first"],
+        )
+        db.session.commit()
+        job_id = job.id
+
+    _run_round(app)
+
+    stored = _job(app, job_id)
+    assert stored["status"] == "failed"
+    assert "Дата 2027-02-31 недопустима" in stored["error"]
+
+
 def test_job_of_other_school_scope_is_404(world, app):
     job_id = _queue_summary_sheet(app, world, "principal")
     with app.app_context():
