@@ -167,9 +167,9 @@ def _heads(app, authority_id, period) -> dict:
 
 def test_first_quarter_start_and_end(app, moves):
     rows = _heads(app, moves, TermPeriod(YEAR, 1))
-    # Grade 5: Летний (25 August), Переходящий (20 August) and Выбывший (recorded without
-    # an order) are there at the start; the factory's three and Прибывший arrive;
-    # Переходящий leaves for grade 10 on 15 October.
+    # Grade 5 at the start: Летний (25 August), Переходящий (20 August) and Выбывший,
+    # recorded without an order. The factory's three and Прибывший arrive. Переходящий
+    # leaves for grade 10 on 15 October.
     assert rows[(SCHOOL, 5)] == (3, 4, 0, 0, 1, 6)
     # Grade 10 reads the first half-year: Переведённый and Переходящий come by transfer.
     assert rows[(SCHOOL, 10)] == (0, 0, 0, 2, 0, 2)
