@@ -46,8 +46,8 @@ from app.security.scope import current_scope
 from app.services.contacts import check_email, normalise_russian_phone
 from app.services.people_import.values import BadValue, parse_snils
 from app.services.record_audit import audit_record_write
-from app.services.timetable_health import fill_default_difficulty
 from app.services.timetable_conflicts import reject_conflicting_entry
+from app.services.timetable_health import fill_default_difficulty
 from app.views.base import SafeSQLAInterface, SchoolModelApi, SchoolModelView
 from app.views.labels import LABELS
 
