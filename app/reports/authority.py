@@ -187,23 +187,18 @@ def counted_marks(
     ``SchoolClass`` are joined for the caller's columns and grouping, and the course's
     ``Subject`` too with ``with_subject``.
     """
+    # The joins go by id only: the school's id repeated in each condition (equal anyway, by
+    # the composite foreign keys) made PostgreSQL expect one row and choose nested loops,
+    # 13 s instead of 1.5 s for a quarter of the city demo (docs/benchmarks.md, "Reports").
     statement = (
         select()
         .select_from(FinalMark)
-        .join(
-            Course, and_(Course.id == FinalMark.course_id, Course.school_id == FinalMark.school_id)
-        )
-        .join(
-            SchoolClass,
-            and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == FinalMark.school_id),
-        )
+        .join(Course, Course.id == FinalMark.course_id)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
         .join(School, School.id == FinalMark.school_id)
     )
     if with_subject:
-        statement = statement.join(
-            Subject,
-            and_(Subject.id == Course.subject_id, Subject.school_id == FinalMark.school_id),
-        )
+        statement = statement.join(Subject, Subject.id == Course.subject_id)
     statement = statement.where(
         School.authority_id == authority_id,
         FinalMark.value != "",
@@ -214,9 +209,9 @@ def counted_marks(
     if isinstance(period, YearPeriod):
         year_ids = select(AcademicYear.id).where(AcademicYear.name == period.year_name)
         return statement.where(FinalMark.kind == "year", Course.year_id.in_(year_ids))
-    return statement.join(
-        Term, and_(Term.id == FinalMark.term_id, Term.school_id == FinalMark.school_id)
-    ).where(FinalMark.kind == "term", term_condition(period))
+    return statement.join(Term, Term.id == FinalMark.term_id).where(
+        FinalMark.kind == "term", term_condition(period)
+    )
 
 
 def per_student(
@@ -382,18 +377,16 @@ def _missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> dict:
     """
     code = aliased(AttendanceCode)
     reason = aliased(AttendanceCode)
+    # The joins go by id only. With the school's id repeated in each join condition (equal
+    # anyway, by the composite foreign keys), PostgreSQL multiplied the selectivities, took
+    # the millions of absences for one row and chose nested loops: 60 s instead of 5 s on the
+    # city demo (docs/benchmarks.md, "Reports").
     statement = (
         select(Lesson.school_id, SchoolClass.grade, func.count().label("missed"))
         .select_from(Attendance)
-        .join(
-            Lesson,
-            and_(Lesson.id == Attendance.lesson_id, Lesson.school_id == Attendance.school_id),
-        )
-        .join(Course, and_(Course.id == Lesson.course_id, Course.school_id == Lesson.school_id))
-        .join(
-            SchoolClass,
-            and_(SchoolClass.id == Course.class_id, SchoolClass.school_id == Course.school_id),
-        )
+        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(SchoolClass, SchoolClass.id == Course.class_id)
         .join(Term, lesson_in_term())
         .join(School, School.id == Attendance.school_id)
         .join(code, code.id == Attendance.code_id)
