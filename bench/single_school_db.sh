@@ -3,9 +3,9 @@
 #
 # The schema comes from pg_dump in two parts: tables first, then indexes and foreign keys
 # after the rows, so the rows load without per-row checks and the keys are checked once.
-# Tables with a school_id column keep that school's rows; the link tables without one keep
-# the rows of kept parents; the roles, permissions and authorities are copied whole, and
-# logins only when they belong to the school or to no school at all. The source is only read.
+# Tables with a school_id column keep that school's rows. Link tables without one keep the
+# rows of kept parents. Roles, permissions and authorities are copied whole. Logins are
+# copied when they belong to the school or to no school at all. The source is only read.
 #
 # The server and user come from the usual libpq variables (PGHOST, PGUSER, ...).
 # Usage: bench/single_school_db.sh SOURCE_DB TARGET_DB SCHOOL_ID

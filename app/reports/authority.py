@@ -187,9 +187,9 @@ def counted_marks(
     ``SchoolClass`` are joined for the caller's columns and grouping, and the course's
     ``Subject`` too with ``with_subject``.
     """
-    # The joins go by id only: the school's id repeated in each condition (equal anyway, by
-    # the composite foreign keys) made PostgreSQL expect one row and choose nested loops,
-    # 13 s instead of 1.5 s for a quarter of the city demo (docs/benchmarks.md, "Reports").
+    # The joins go by id only; the composite foreign keys keep the school's id equal anyway.
+    # Repeated in each condition, it made PostgreSQL expect one row and choose nested loops.
+    # A quarter of the city demo took 13 s instead of 1.5 s (docs/benchmarks.md, "Reports").
     statement = (
         select()
         .select_from(FinalMark)
@@ -377,10 +377,10 @@ def _missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> dict:
     """
     code = aliased(AttendanceCode)
     reason = aliased(AttendanceCode)
-    # The joins go by id only. With the school's id repeated in each join condition (equal
-    # anyway, by the composite foreign keys), PostgreSQL multiplied the selectivities, took
-    # the millions of absences for one row and chose nested loops: 60 s instead of 5 s on the
-    # city demo (docs/benchmarks.md, "Reports").
+    # The joins go by id only; the composite foreign keys keep the school's id equal anyway.
+    # Repeated in each condition, it made PostgreSQL take about a million absences for one
+    # row and choose nested loops. A quarter of the city demo took 60 s instead of 5 s
+    # (docs/benchmarks.md, "Reports").
     statement = (
         select(Lesson.school_id, SchoolClass.grade, func.count().label("missed"))
         .select_from(Attendance)
