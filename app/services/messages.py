@@ -39,6 +39,7 @@ from app.models import (
     db,
     membership_role,
 )
+from app.security.criteria import core_rows, in_school
 from app.security.roles import ROLES
 from app.security.scope import Scope, scoped_get_or_404
 from app.services.attachments import (
@@ -603,7 +604,7 @@ def unread_count(scope: Scope | None) -> int:
     school_id = _require_school(scope)
     statement = (
         select(func.count(MessageRecipient.id))
-        .join(Message, Message.id == MessageRecipient.message_id)
+        .join(Message, in_school(Message, Message.id == MessageRecipient.message_id, school_id))
         .where(
             MessageRecipient.school_id == school_id,
             MessageRecipient.user_id == scope.user_id,
@@ -613,7 +614,8 @@ def unread_count(scope: Scope | None) -> int:
             Message.sent_at.is_not(None),
         )
     )
-    return db.session.scalar(statement) or 0
+    # Every page's navbar asks for it: past the ORM, with the school named on the join.
+    return core_rows(db.session, statement)[0][0] or 0
 
 
 def folder_counts(scope: Scope) -> FolderCounts:

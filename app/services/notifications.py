@@ -22,6 +22,7 @@ from app.models import (
     Student,
     db,
 )
+from app.security.criteria import core_rows
 from app.security.scope import Scope, scoped_get_or_404
 from app.services.users import PLACEHOLDER_DOMAIN, store_email
 
@@ -187,7 +188,8 @@ def unread_count(scope: Scope | None) -> int:
         Notification.user_id == scope.user_id,
         Notification.read_at.is_(None),
     )
-    return db.session.scalar(statement) or 0
+    # Every page's navbar asks for it, so it runs past the ORM.
+    return core_rows(db.session, statement)[0][0] or 0
 
 
 def own_notice_or_404(scope: Scope, notification_id) -> Notification:
