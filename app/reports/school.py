@@ -25,7 +25,7 @@ from fractions import Fraction
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, and_, func, literal, or_, select, union_all
 
 from app.models import (
     Assignment,
@@ -38,6 +38,7 @@ from app.models import (
     Student,
     Subject,
     Term,
+    TransferredMark,
     db,
     study_group_student,
 )
@@ -53,6 +54,7 @@ from app.reports.charts import COLUMN, ChartSpec
 from app.reports.xlsx import DECIMAL_2, INTEGER, PERCENT_1, Frame, frame_to_xlsx
 from app.services.journal import weighted_average
 from app.services.regulation import regulation_for, round_average, stored_thresholds
+from app.services.transferred_marks import transferred_marks_query
 
 #: Values counted in the per-mark columns, in the order they are shown.
 COUNTED_VALUES = ("5", "4", "3", "2", "1", NOT_ATTESTED)
@@ -349,11 +351,25 @@ def class_mark_counts(school_class: SchoolClass, term_ids) -> dict[tuple[int, in
 
 
 def term_numeric_marks(school_class: SchoolClass, term: Term, course_ids, student_ids):
-    """(student id, course id, value, weight) of the numeric marks of the term's lessons."""
+    """(student id, course id, value, weight) of the numeric marks of the term, by date.
+
+    Marks of the term's lessons and marks brought from another school's extract dated in
+    the term are read in one UNION ALL statement. On one day the extract's marks come
+    first, because they carry no lesson number.
+    """
     if not course_ids or not student_ids:
         return []
-    statement = (
-        select(Mark.student_id, Lesson.course_id, Mark.value, Assignment.weight)
+    course_ids, student_ids = list(course_ids), list(student_ids)
+    journal = (
+        select(
+            Mark.student_id.label("student_id"),
+            Lesson.course_id.label("course_id"),
+            Mark.value.label("value"),
+            Assignment.weight.label("weight"),
+            Lesson.date.label("day"),
+            Lesson.lesson_number.label("lesson_number"),
+            Assignment.id.label("item_id"),
+        )
         .join(
             Assignment,
             and_(Assignment.id == Mark.assignment_id, Assignment.school_id == Mark.school_id),
@@ -363,14 +379,29 @@ def term_numeric_marks(school_class: SchoolClass, term: Term, course_ids, studen
             Mark.school_id == school_class.school_id,
             Mark.kind == "number",
             Mark.value.is_not(None),
-            Mark.student_id.in_(list(student_ids)),
-            Lesson.course_id.in_(list(course_ids)),
+            Mark.student_id.in_(student_ids),
+            Lesson.course_id.in_(course_ids),
             Lesson.date >= term.start_date,
             Lesson.date <= term.end_date,
             Lesson.is_cancelled.is_(False),
         )
-        .order_by(Lesson.date, Lesson.lesson_number, Assignment.id)
     )
+    brought = transferred_marks_query(
+        school_class.school_id, course_ids, term.start_date, term.end_date
+    ).with_only_columns(
+        TransferredMark.student_id,
+        TransferredMark.course_id,
+        TransferredMark.value,
+        TransferredMark.weight,
+        TransferredMark.date,
+        literal(0, Integer),
+        TransferredMark.id,
+    )
+    brought = brought.where(TransferredMark.student_id.in_(student_ids))
+    marks = union_all(journal, brought).subquery()
+    statement = select(
+        marks.c.student_id, marks.c.course_id, marks.c.value, marks.c.weight
+    ).order_by(marks.c.day, marks.c.lesson_number, marks.c.item_id)
     return list(db.session.execute(statement))
 
 

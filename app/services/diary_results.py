@@ -6,7 +6,8 @@ shows the student's weighted average in one term and the class average of that c
 the same term.
 
 The class average («средний балл класса») is the average over all the numeric marks
-that the course's students received in the term, pooled. It follows the rule of a
+that the course's students received in the term, pooled, with the marks they brought from
+another school's extract of current marks dated in the term. It follows the rule of a
 student's average: Σ(mark × weight) / Σ(weight), or the plain mean when the school turned
 weighting off or every weight is 0. It is not the mean
 of the students' averages, so a student with more marks weighs more. The course's students
@@ -157,8 +158,7 @@ def _add_averages(student, courses, term, subjects) -> None:
         )
     )
     # Marks brought from another school's extract count in the student's own average; one
-    # UNION ALL keeps them in the same query. NOTE: the class average pools the journal's
-    # marks only.
+    # UNION ALL keeps them in the same query.
     brought = select(
         TransferredMark.course_id, TransferredMark.value, TransferredMark.weight
     ).where(
@@ -191,18 +191,7 @@ def _assignment_marks(aggregate):
     page of the demo school, on a busy 2-core development machine).
     """
     # The course (outer query) and the student (enclosing subquery) both come from outside.
-    in_group = (
-        exists()
-        .where(
-            study_group_student.c.group_id == Course.group_id,
-            study_group_student.c.student_id == Student.id,
-        )
-        .correlate_except(study_group_student)
-    )
-    attends = or_(
-        and_(Course.group_id.is_(None), Student.class_id == Course.class_id),
-        and_(Course.group_id.is_not(None), in_group),
-    )
+    attends = _course_attendance()
     return (
         select(aggregate)
         .select_from(Mark)
@@ -218,22 +207,39 @@ def _assignment_marks(aggregate):
     )
 
 
+def _course_attendance():
+    """Build the condition that the ``Student`` row attends the ``Course`` row now."""
+    in_group = (
+        exists()
+        .where(
+            study_group_student.c.group_id == Course.group_id,
+            study_group_student.c.student_id == Student.id,
+        )
+        .correlate_except(study_group_student)
+    )
+    return or_(
+        and_(Course.group_id.is_(None), Student.class_id == Course.class_id),
+        and_(Course.group_id.is_not(None), in_group),
+    )
+
+
 def _class_totals(school_id, course_ids, term) -> dict[int, tuple[int, int, int, int]]:
     """Sum the marks of each course's current students in one aggregate query.
 
     Returns course id → (Σ mark × weight, Σ weight, Σ mark, number of marks), with weights
-    in hundredths and each weight counted once per mark.
+    in hundredths and each weight counted once per mark. The journal's marks and the marks
+    brought from another school's extract are summed apart and added up by UNION ALL.
     """
     weight = cast(func.round(Assignment.weight * WEIGHT_SCALE), Integer)
     mark_sum = _assignment_marks(func.sum(Mark.value))
     mark_count = _assignment_marks(func.count(Mark.id))
-    statement = (
+    journal = (
         select(
-            Lesson.course_id,
-            func.sum(weight * mark_sum),
-            func.sum(weight * mark_count),
-            func.sum(mark_sum),
-            func.sum(mark_count),
+            Lesson.course_id.label("course_id"),
+            func.sum(weight * mark_sum).label("weighted_sum"),
+            func.sum(weight * mark_count).label("weight_sum"),
+            func.sum(mark_sum).label("plain_sum"),
+            func.sum(mark_count).label("count"),
         )
         .select_from(Lesson)
         .join(Course, Course.id == Lesson.course_id)
@@ -247,6 +253,34 @@ def _class_totals(school_id, course_ids, term) -> dict[int, tuple[int, int, int,
         )
         .group_by(Lesson.course_id)
     )
+    brought_weight = cast(func.round(TransferredMark.weight * WEIGHT_SCALE), Integer)
+    brought = (
+        select(
+            TransferredMark.course_id,
+            func.sum(brought_weight * TransferredMark.value),
+            func.sum(brought_weight),
+            func.sum(TransferredMark.value),
+            func.count(TransferredMark.id),
+        )
+        .join(Course, Course.id == TransferredMark.course_id)
+        .join(Student, Student.id == TransferredMark.student_id)
+        .where(
+            TransferredMark.school_id == school_id,
+            TransferredMark.course_id.in_(course_ids),
+            TransferredMark.date >= term.start_date,
+            TransferredMark.date <= term.end_date,
+            _course_attendance(),
+        )
+        .group_by(TransferredMark.course_id)
+    )
+    parts = union_all(journal, brought).subquery()
+    statement = select(
+        parts.c.course_id,
+        func.sum(parts.c.weighted_sum),
+        func.sum(parts.c.weight_sum),
+        func.sum(parts.c.plain_sum),
+        func.sum(parts.c.count),
+    ).group_by(parts.c.course_id)
     return {
         row[0]: tuple(int(value or 0) for value in row[1:]) for row in db.session.execute(statement)
     }

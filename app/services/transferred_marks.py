@@ -2,8 +2,9 @@
 
 The secretary or the student's class teacher enters each mark of the extract against a
 course of the student's new class, with its date, value and weight. The course grid, the
-diary results and the suggested term marks add these marks to the journal's own marks of
-the term containing their date, under the same weighted-average rule.
+diary results with the class average, the suggested term marks and the school reports of
+current averages add these marks to the journal's own marks of the term containing their
+date, under the same weighted-average rule.
 """
 
 import datetime as dt
