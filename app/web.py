@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import (
     Flask,
     current_app,
+    g,
     has_request_context,
     jsonify,
     redirect,
@@ -18,6 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from jinja2 import ChoiceLoader, FunctionLoader
 from markupsafe import Markup
 from sqlalchemy import text
@@ -55,8 +57,18 @@ OPEN_ENDPOINTS = {
 SESSIONLESS_ENDPOINTS = {"calendar_feed", "static", "health", "favicon"}
 
 
+#: A form sent without its security token, or with an outdated one (a page left open too long).
+CSRF_MESSAGE = _l(
+    "The form has expired: it was open too long or was sent from another page. Go back, "
+    "reload the page and send the form again."
+)
+
 #: Message of each error page: what happened and what to do next.
 ERROR_MESSAGES = {
+    400: _l(
+        "The request could not be read. Go back, reload the page and try again; tell the "
+        "administrator if it happens again."
+    ),
     403: _l(
         "You have no permission for this page. If your work needs it, ask your school "
         "system administrator."
@@ -84,6 +96,7 @@ def register_web(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     for status in ERROR_MESSAGES:
         app.register_error_handler(status, render_error)
+    app.register_error_handler(CSRFError, render_error)
     app.session_interface = SchoolSessionInterface()
     app.before_request(default_locale)
     app.before_request(end_idle_session)
@@ -166,6 +179,10 @@ def render_error(error):
     if status == 500:
         log.error("Unhandled error on %s %s", request.method, request.path)
     message = ERROR_MESSAGES.get(status, ERROR_MESSAGES[500])
+    if isinstance(error, CSRFError):
+        message = CSRF_MESSAGE
+        # The token is checked before FAB's own before-request sets g.user for the navbar.
+        g.setdefault("user", current_user)
     # A 405 response must list the allowed methods in its Allow header.
     headers = {"Allow": ", ".join(error.valid_methods)} if status == 405 else {}
     if request.path.startswith("/api/"):

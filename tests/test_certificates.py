@@ -405,7 +405,9 @@ def test_printed_certificate_content(app, school, login):
     assert "14.03.2015" in statement
     assert "5А" in statement
     assert "2026/2027" in statement
-    assert "обучающейся" in statement
+    # The school's name follows a colon, so it stays in the nominative case.
+    assert "действительно обучается в 5А классе" in statement
+    assert statement.endswith("Образовательная организация: МБОУ «Средняя школа № 5».")
     assert texts["purpose"] == "Справка выдана для предъявления по месту требования."
     assert texts["principal"] == "Петрова И. С."
 

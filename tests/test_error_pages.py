@@ -38,6 +38,18 @@ def test_oversized_upload_page_is_russian(app, world, login):
     assert "слишком велики" in response.text
 
 
+def test_form_without_token_page_is_russian(app, world, login):
+    client = login(world["A"].users["parent"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post("/messages/compose", data={"body": "text"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    assert "Форма устарела" in response.text
+    assert "CSRF" not in response.text
+
+
 def test_api_errors_stay_json(app, world, login):
     response = login(world["A"].users["teacher"]).get("/api/v1/no-such-api/")
     assert response.status_code == 404
