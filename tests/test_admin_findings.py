@@ -15,13 +15,14 @@ from app.reports.xlsx import export_file_name
 from app.services import accounts
 from app.services.people_import import rows as import_rows
 from app.services.people_import.values import BadValue
-from tests.factories import build_school_under
+from tests.factories import build_extra_school
 
 
 @pytest.fixture(scope="module")
 def school(app, world):
     with app.app_context():
-        return build_school_under("adm_find", world.authority_ids["first"])
+        # An authority of its own: the shared authority's reports must not see this school.
+        return build_extra_school("adm_find")
 
 
 def _page(response) -> str:
