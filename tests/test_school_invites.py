@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.models import Employee, Guardian, InviteCode, Membership, School, db
 from app.security.roles import ROLES
 from app.services import invites
-from tests.factories import add_membership, build_school_under, make_user
+from tests.factories import add_membership, build_extra_school, make_user
 
 #: The other school's name, which must never appear on the inviting school's pages.
 OTHER_SCHOOL_NAME = "Школа № adm_inv_other"
@@ -20,8 +20,8 @@ OTHER_SCHOOL_NAME = "Школа № adm_inv_other"
 def schools(app, world):
     """The inviting school and another school where the invited people already work."""
     with app.app_context():
-        inviting = build_school_under("adm_inv", world.authority_ids["first"])
-        other = build_school_under("adm_inv_other", world.authority_ids["first"])
+        inviting = build_extra_school("adm_inv")
+        other = build_extra_school("adm_inv_other")
         newcomer = Employee(
             school_id=inviting.school_id,
             last_name="Новенькая",

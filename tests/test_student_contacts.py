@@ -6,13 +6,13 @@ from sqlalchemy import func, select
 from app.errors import DomainError
 from app.models import PersonalDataAudit, School, Student, db
 from app.services.contacts import check_email, normalise_russian_phone
-from tests.factories import build_school_under
+from tests.factories import build_extra_school
 
 
 @pytest.fixture(scope="module")
 def school(app, world):
     with app.app_context():
-        return build_school_under("adm_contacts", world.authority_ids["first"])
+        return build_extra_school("adm_contacts")
 
 
 def _student(app, student_id) -> Student:
