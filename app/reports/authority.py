@@ -412,7 +412,7 @@ def _start_missed_lessons(authority_id: int, period: TermPeriod | DateRange) -> 
 
     The two aggregates read different tables, and each takes seconds at city scale, so on
     PostgreSQL the absences are counted on a second connection while this one sums the
-    marks. The second connection sees only committed rows, which is all a report reads.
+    marks. Only committed rows reach the second connection, and a report reads no others.
     SQLite counts them in turn, on this connection.
     """
     future: Future = Future()
