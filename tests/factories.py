@@ -54,6 +54,7 @@ from app.models import (
     StaffPosition,
     StaffRecord,
     Student,
+    StudentDocument,
     StudyGroup,
     Subject,
     SubjectDifficulty,
@@ -319,6 +320,17 @@ def build_school(key: str, authority: EducationAuthority) -> SchoolWorld:
             last_name="Ученикова",
             first_name="Ольга",
             kind="mother",
+        )
+    )
+    add(
+        StudentDocument(
+            school_id=sid,
+            student_id=student.id,
+            kind="birth_certificate",
+            series="IV-МЮ",
+            number="123456",
+            issued_by="Отдел ЗАГС",
+            issue_date=dt.date(2015, 3, 1),
         )
     )
     db.session.add(

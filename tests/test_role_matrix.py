@@ -54,6 +54,7 @@ BASELINE = {
         | {
             "SchoolUsers",
             "ClassLogins",
+            "StudentDocuments",
             "SchoolSettings",
             "RegulationEdit",
             "Announcements",
@@ -151,6 +152,7 @@ BASELINE = {
         {
             "Students",
             "Guardians",
+            "StudentDocuments",
             "Messages",
             "Notifications",
             "PersonalDataConsents",

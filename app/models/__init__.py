@@ -50,6 +50,7 @@ from app.models.journal import (
 )
 from app.models.org import EducationAuthority, Membership, School, membership_role
 from app.models.people import Employee, Guardian, Student
+from app.models.personal_file import StudentDocument
 from app.models.plan import PlanItem
 from app.models.regulation import Regulation
 from app.models.report_jobs import ReportJob
@@ -103,6 +104,7 @@ __all__ = [
     "Employee",
     "FinalMark",
     "Guardian",
+    "StudentDocument",
     "Holiday",
     "JournalAudit",
     "Lesson",

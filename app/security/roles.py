@@ -127,6 +127,7 @@ ROLES: dict[str, RoleSpec] = {
             | {
                 "SchoolUsers",
                 "ClassLogins",
+                "StudentDocuments",
                 "SchoolSettings",
                 "RegulationEdit",
                 "Announcements",
@@ -236,6 +237,7 @@ ROLES: dict[str, RoleSpec] = {
             | {
                 "Students",
                 "Guardians",
+                "StudentDocuments",
                 "PersonalDataConsents",
                 "StudentImport",
                 "StudentMovement",

@@ -32,6 +32,7 @@ from app.models import (
     Room,
     SchoolClass,
     Student,
+    StudentDocument,
     StudyGroup,
     Subject,
     SubjectDifficulty,
@@ -45,6 +46,7 @@ from app.security.roles import ALL_STUDENTS_ROLES, METHOD_PERMISSIONS
 from app.security.scope import current_scope
 from app.services.contacts import check_email, normalise_russian_phone
 from app.services.people_import.values import BadValue, parse_snils
+from app.services.personal_file import check_document
 from app.services.record_audit import audit_record_write
 from app.services.timetable_conflicts import reject_conflicting_entry
 from app.services.timetable_health import fill_default_difficulty
@@ -477,6 +479,35 @@ class GuardianView(_Labelled, SchoolModelView):
     base_order = ("last_name", "asc")
 
 
+class StudentDocumentView(_Labelled, SchoolModelView):
+    """Documents of a student's personal file, opened from the student's card."""
+
+    datamodel = _interface(StudentDocument)
+    class_permission_name = "StudentDocuments"
+    route_base = "/student-documents"
+    label_columns = {**LABELS, "kind": _l("Document"), "note": _l("Remark")}
+    list_columns = ["student", "kind", "series", "number", "issue_date"]
+    add_columns = edit_columns = [
+        "student",
+        "kind",
+        "series",
+        "number",
+        "issued_by",
+        "issue_date",
+        "note",
+    ]
+    search_columns = ["student", "kind", "number"]
+    base_order = ("issue_date", "desc")
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        check_document(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        check_document(item)
+
+
 # --- REST APIs --------------------------------------------------------------------------
 
 
@@ -629,6 +660,13 @@ next(
 MENU = [
     (StudentView, "Students list", _l("Students"), "People", _l("People")),
     (GuardianView, "Parents and guardians", _l("Parents and guardians"), "People", _l("People")),
+    (
+        StudentDocumentView,
+        "Personal file documents",
+        _l("Personal file documents"),
+        "People",
+        _l("People"),
+    ),
     (EmployeeView, "Staff", _l("Staff"), "People", _l("People")),
     (SchoolClassView, "Classes", _l("Classes"), "Education", _l("Education")),
     (StudyGroupView, "Study groups", _l("Study groups"), "Education", _l("Education")),
