@@ -1,7 +1,9 @@
 """Documents of a student's personal file: checks, screens, tenancy and audit."""
 
 import datetime as dt
+import html
 import io
+import re
 
 import openpyxl
 import pytest
@@ -22,6 +24,14 @@ def school(app, world):
         built = build_extra_school("pf1")
         student = db.session.get(Student, built.ids["Student"])
         student.birth_date = BIRTH_DATE
+        other_document = StudentDocument(
+            school_id=built.school_id,
+            student_id=built.ids["OtherStudent"],
+            kind="passport",
+            series="4511",
+            number="777777",
+        )
+        db.session.add(other_document)
         db.session.commit()
         return built
 
@@ -167,8 +177,15 @@ def test_other_roles_get_403(school, login, role):
 
 def test_card_link_for_secretary_only(school, login):
     url = f"/students/show/{school.ids['Student']}"
-    secretary_page = login(school.users["secretary"]).get(url).get_data(as_text=True)
-    assert 'data-testid="documents-link"' in secretary_page
+    secretary = login(school.users["secretary"])
+    secretary_page = secretary.get(url).get_data(as_text=True)
+    link = re.search(r'href="([^"]+)" data-testid="documents-link"', secretary_page)
+    assert link is not None
+    documents_response = secretary.get(html.unescape(link.group(1)))
+    assert documents_response.status_code == 200
+    documents_page = documents_response.get_data(as_text=True)
+    assert "IV-МЮ" in documents_page
+    assert "777777" not in documents_page
     teacher_response = login(school.users["teacher"]).get(url)
     assert teacher_response.status_code == 200
     assert 'data-testid="documents-link"' not in teacher_response.get_data(as_text=True)

@@ -257,6 +257,15 @@ class ScopedSQLAInterface(SQLAInterface):
         return super()._apply_inner_all(query, filters, *args, **kwargs)
 
     def get_related_obj(self, col_name, value):
+        """Return the related row of this school with the id ``value``, or None.
+
+        A relation filter in the URL (``?_flt_0_student=10``) passes the id as text, which
+        PostgreSQL does not compare with an integer column, so it is converted here.
+        """
         model = self.get_related_model(col_name)
-        statement = apply_scope(select(model).where(model.id == value), model)
+        try:
+            row_id = int(value)
+        except (TypeError, ValueError):
+            return None
+        statement = apply_scope(select(model).where(model.id == row_id), model)
         return self.session.scalars(statement).first()
