@@ -4,7 +4,7 @@ Each feature has one permission name shared by its screen and its API (see
 ``app.security.roles``); the classes below only say which columns show and how.
 """
 
-from flask import flash, g, redirect, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import expose
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.security.decorators import has_access
@@ -317,15 +317,75 @@ class CourseView(_Labelled, SchoolModelView):
 
 
 class _ConflictChecked:
-    """Hooks that reject a template line with conflicts, which only the editor may save."""
+    """Hooks that reject a template line with conflicts, which only the editor may save.
+
+    FAB redirects after any error raised in ``pre_add`` or ``pre_update`` and the typed
+    values are lost; here the form is shown again with the message, as after a failed
+    field check.
+    """
 
     def pre_add(self, item):
         super().pre_add(item)
-        reject_conflicting_entry(item)
+        self._reject_keeping_form(item)
 
     def pre_update(self, item):
         super().pre_update(item)
-        reject_conflicting_entry(item)
+        self._reject_keeping_form(item)
+
+    @staticmethod
+    def _reject_keeping_form(item):
+        try:
+            reject_conflicting_entry(item)
+        except DomainError:
+            g.keep_form = True
+            raise
+
+    def _add(self):
+        widget = super()._add()
+        if widget is None and g.pop("keep_form", False):
+            db.session.rollback()
+            form = self.add_form.refresh()
+            form.validate()
+            return self._get_add_widget(form=form, exclude_cols=self._filters.get_relation_cols())
+        return widget
+
+    def _edit(self, pk):
+        widgets = super()._edit(pk)
+        if widgets is None and g.pop("keep_form", False):
+            db.session.rollback()
+            form = self.edit_form.refresh(request.form)
+            form._id = pk
+            form.validate()
+            return self._get_edit_widget(form=form, exclude_cols=self._filters.get_relation_cols())
+        return widgets
+
+
+def _check_weekday(form, field) -> None:
+    """A template line falls on a school day of its class: Monday to Friday or Saturday."""
+    if field.data is None:
+        return
+    course = form.course.data if hasattr(form, "course") else None
+    school_class = course.school_class if course is not None else None
+    last = 6 if school_class is None or school_class.six_day_week else 5
+    if not 1 <= field.data <= last:
+        raise ValidationError(
+            _(
+                "The day %(value)s is not a day of the class's week: choose a day from "
+                "1 (Monday) to %(last)s.",
+                value=field.data,
+                last=last,
+            )
+        )
+
+
+def _check_lesson_number(_form, field) -> None:
+    if field.data is not None and not 0 <= field.data <= 12:
+        raise ValidationError(
+            _(
+                "Lesson number %(value)s is out of range: enter a number from 0 to 12.",
+                value=field.data,
+            )
+        )
 
 
 class TimetableEntryView(_ConflictChecked, _Labelled, SchoolModelView):
@@ -342,6 +402,7 @@ class TimetableEntryView(_ConflictChecked, _Labelled, SchoolModelView):
         "valid_from",
         "valid_to",
     ]
+    validators_columns = {"weekday": [_check_weekday], "lesson_number": [_check_lesson_number]}
     search_columns = ["weekday", "lesson_number"]
 
 
