@@ -38,7 +38,7 @@ def _post(client, course_id, weekday, number):
     )
 
 
-def test_weekday_outside_week_is_named(app, login, school):
+def test_weekday_outside_week_named(app, login, school):
     client = login(school.users["principal"])
 
     response = _post(client, school.russian_a, 9, 2)
@@ -50,7 +50,7 @@ def test_weekday_outside_week_is_named(app, login, school):
     assert _line_count(app, school) == 0
 
 
-def test_saturday_refused_for_five_day_class(app, login, school):
+def test_saturday_rejected_five_day_class(app, login, school):
     client = login(school.users["principal"])
 
     page = _post(client, school.russian_a, 6, 2).get_data(as_text=True)
@@ -59,7 +59,7 @@ def test_saturday_refused_for_five_day_class(app, login, school):
     assert _line_count(app, school) == 0
 
 
-def test_negative_lesson_number_is_named(app, login, school):
+def test_negative_lesson_number_named(app, login, school):
     client = login(school.users["principal"])
 
     response = _post(client, school.russian_a, 2, -3)

@@ -319,9 +319,8 @@ class CourseView(_Labelled, SchoolModelView):
 class _ConflictChecked:
     """Hooks that reject a template line with conflicts, which only the editor may save.
 
-    FAB redirects after any error raised in ``pre_add`` or ``pre_update`` and the typed
-    values are lost; here the form is shown again with the message, as after a failed
-    field check.
+    FAB redirects after any error raised in ``pre_add`` or ``pre_update``, so the typed
+    values would be lost. Here the form is shown again with the message instead.
     """
 
     def pre_add(self, item):
@@ -361,7 +360,7 @@ class _ConflictChecked:
 
 
 def _check_weekday(form, field) -> None:
-    """A template line falls on a school day of its class: Monday to Friday or Saturday."""
+    """Reject a day outside the class's week: Monday to Friday, or to Saturday."""
     if field.data is None:
         return
     course = form.course.data if hasattr(form, "course") else None
