@@ -9,7 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.models import AcademicYear, db
-from app.services.timetable_import.apply import ImportResult, apply_preview
+from app.services.timetable_import.apply import ImportResult, apply_preview, import_conflicts
 from app.services.timetable_import.asc import read_asc
 from app.services.timetable_import.fet import read_fet
 from app.services.timetable_import.grid import COLUMNS, read_grid, template_xlsx
@@ -54,4 +54,8 @@ def preview_file(file_format: str, school_id: int, year_id: int, data: bytes, na
         message = _("The school year %(year)s is closed: choose an open year.", year=year.name)
         raise ImportFileError([message])
     plan = read_plan(file_format, data, name, current_app.config["IMPORT_MAX_BYTES"])
-    return build_preview(plan, school_id, year_id)
+    preview = build_preview(plan, school_id, year_id)
+    if preview.is_valid and preview.entries:
+        for conflict in import_conflicts(preview, school_id):
+            preview.warnings.append(f"{conflict.course}: {conflict.message}")
+    return preview

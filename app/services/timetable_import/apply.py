@@ -16,6 +16,7 @@ from app.models import (
     TimetableEntry,
     db,
 )
+from app.services.timetable_conflicts import Conflict, check_template
 from app.services.timetable_import.plan import ImportFileError
 from app.services.timetable_import.preview import Preview
 
@@ -37,28 +38,8 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
     """Create the preview's new records and commit, or save nothing and raise an error."""
     if not preview.is_valid:
         raise ImportFileError(preview.errors)
-    ids: dict[str, int] = {}
-    created = dict.fromkeys(("teacher", "subject", "room", "class", "group", "course", "entry"), 0)
     try:
-        _create_simple(preview, "room", Room, school_id, ids, created)
-        _create_simple(preview, "subject", Subject, school_id, ids, created)
-        _create_simple(preview, "teacher", Employee, school_id, ids, created)
-        _create_dependent(preview, school_id, ids, created)
-        courses = _create_courses(preview, school_id, ids, created)
-        rooms = _kind_ids(ids, "room")
-        for (key, weekday, lesson_number, parity), room in preview.entries.items():
-            db.session.add(
-                TimetableEntry(
-                    school_id=school_id,
-                    course_id=courses[key],
-                    weekday=weekday,
-                    lesson_number=lesson_number,
-                    week_parity=parity,
-                    room_id=_id(room, rooms),
-                )
-            )
-            created["entry"] += 1
-        db.session.flush()
+        created = _write(preview, school_id)
     except SQLAlchemyError:
         log.exception("Timetable import into school %s failed", school_id)
         db.session.rollback()
@@ -72,6 +53,49 @@ def apply_preview(preview: Preview, school_id: int, acting_user_id: int | None) 
         created,
     )
     return ImportResult(created=created)
+
+
+def import_conflicts(preview: Preview, school_id: int) -> list[Conflict]:
+    """Find the conflicts of the year's template as it would be after the import.
+
+    The records are written inside a savepoint, checked with the editor's conflict check
+    and rolled back, so nothing of the file is kept.
+    """
+    savepoint = db.session.begin_nested()
+    try:
+        _write(preview, school_id)
+        return check_template(school_id, preview.year_id)
+    except SQLAlchemyError:
+        log.exception("Conflict check of a timetable import into school %s failed", school_id)
+        return []
+    finally:
+        savepoint.rollback()
+
+
+def _write(preview: Preview, school_id: int) -> dict[str, int]:
+    """Add the preview's new records to the session and flush them, counted by kind."""
+    ids: dict[str, int] = {}
+    created = dict.fromkeys(("teacher", "subject", "room", "class", "group", "course", "entry"), 0)
+    _create_simple(preview, "room", Room, school_id, ids, created)
+    _create_simple(preview, "subject", Subject, school_id, ids, created)
+    _create_simple(preview, "teacher", Employee, school_id, ids, created)
+    _create_dependent(preview, school_id, ids, created)
+    courses = _create_courses(preview, school_id, ids, created)
+    rooms = _kind_ids(ids, "room")
+    for (key, weekday, lesson_number, parity), room in preview.entries.items():
+        db.session.add(
+            TimetableEntry(
+                school_id=school_id,
+                course_id=courses[key],
+                weekday=weekday,
+                lesson_number=lesson_number,
+                week_parity=parity,
+                room_id=_id(room, rooms),
+            )
+        )
+        created["entry"] += 1
+    db.session.flush()
+    return created
 
 
 def _id(token: str | None, ids: dict[str, int]) -> int | None:

@@ -23,6 +23,7 @@ from app.models import (
     TimetableEntry,
     db,
 )
+from app.services.timetable_conflicts import slot_phrase
 from app.services.timetable_import.plan import NO_STUDENTS, NO_SUBJECT, Plan, Problem
 
 MATCHED = "matched"
@@ -52,6 +53,8 @@ class Preview:
     lines: list[Line] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Messages that do not block the import: the conflicts it brings, lessons on days off.
+    warnings: list[str] = field(default_factory=list)
     targets: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     creates: dict[str, dict[str, dict]] = field(default_factory=lambda: defaultdict(dict))
     #: Courses by (subject, class, group) token: hours, teacher tokens, existing id.
@@ -230,12 +233,12 @@ def _match_groups(preview: Preview, plan: Plan, school_id: int, year_id: int) ->
         _resolve(preview, "group", key, spec.name, found.get(normal(spec.name)), values)
 
 
-def _existing_courses(school_id: int, year_id: int) -> dict[tuple, int]:
+def _existing_courses(school_id: int, year_id: int) -> dict[tuple, Course]:
     statement = select(Course).where(
         Course.school_id == school_id, Course.year_id == year_id, Course.kind == "lesson"
     )
     return {
-        (f"db:{c.subject_id}", f"db:{c.class_id}", f"db:{c.group_id}" if c.group_id else None): c.id
+        (f"db:{c.subject_id}", f"db:{c.class_id}", f"db:{c.group_id}" if c.group_id else None): c
         for c in db.session.scalars(statement)
     }
 
@@ -275,8 +278,15 @@ def _match_courses(preview: Preview, plan: Plan, school_id: int, year_id: int) -
         keys = []
         for class_token, group_token in pairs:
             key = (subject, class_token, group_token)
+            found = existing.get(key)
             course = preview.courses.setdefault(
-                key, {"hours": Decimal(0), "teachers": [], "id": existing.get(key)}
+                key,
+                {
+                    "hours": Decimal(0),
+                    "teachers": [],
+                    "id": found.id if found is not None else None,
+                    "school_hours": found.hours_per_week if found is not None else None,
+                },
             )
             course["hours"] += activity.hours
             course["teachers"] += [t for t in teachers if t not in course["teachers"]]
@@ -289,19 +299,36 @@ def _match_courses(preview: Preview, plan: Plan, school_id: int, year_id: int) -
     return activity_courses
 
 
-def _new_names(preview: Preview) -> dict[str, str]:
-    """Names of the subjects, classes and groups by token, for the course labels."""
+_COURSE_KEY_KINDS = (("subject", Subject), ("class", SchoolClass), ("group", StudyGroup))
+
+
+def _new_names(preview: Preview) -> dict[tuple[str, str], str]:
+    """Name the subjects, classes and groups by kind and token, for the course labels."""
+    # Tokens of different kinds may share an id («db:5»), so the kind is part of the key.
     names = {}
-    for kind, model in (("subject", Subject), ("class", SchoolClass), ("group", StudyGroup)):
+    for kind, model in _COURSE_KEY_KINDS:
         for token, values in preview.creates[kind].items():
-            names[token] = values.get("name") or _known_name(model, token)
+            names[kind, token] = values.get("name") or _known_name(model, token)
     return names
 
 
-def _course_label(names: dict[str, str], key: tuple, course: dict) -> str:
-    parts = [names[token] for token in key if token]
-    hours = course["hours"].normalize()
-    return _("%(course)s, %(hours)s h a week", course=" — ".join(parts), hours=f"{hours:f}")
+def _course_label(names: dict[tuple[str, str], str], key: tuple, course: dict) -> str:
+    kinds = [kind for kind, _model in _COURSE_KEY_KINDS]
+    parts = [names[kind, token] for kind, token in zip(kinds, key, strict=True) if token]
+    label = _(
+        "%(course)s, %(hours)s h a week",
+        course=" — ".join(parts),
+        hours=hours_text(course["hours"]),
+    )
+    school_hours = course.get("school_hours")
+    if school_hours is not None and Decimal(school_hours) != course["hours"]:
+        label += " " + _("(the school has %(hours)s h a week)", hours=hours_text(school_hours))
+    return label
+
+
+def hours_text(hours) -> str:
+    """Write hours the Russian way, with a decimal comma: «2», «0,5»."""
+    return f"{Decimal(hours).normalize():f}".replace(".", ",")
 
 
 def _known_name(model, token: str) -> str:
@@ -319,6 +346,7 @@ def _match_entries(preview: Preview, plan: Plan, activity_courses: dict, school_
         for entry in db.session.scalars(statement):
             existing.add((entry.course_id, entry.weekday, entry.lesson_number, entry.week_parity))
     seen = set()
+    five_day = _five_day_classes(preview, school_id)
     for placement in plan.placements:
         room = preview.targets["room"].get(placement.room) if placement.room else None
         for key in activity_courses.get(placement.activity, []):
@@ -326,8 +354,29 @@ def _match_entries(preview: Preview, plan: Plan, activity_courses: dict, school_
             if slot in seen:
                 continue
             seen.add(slot)
+            if placement.weekday > 5 and key[1] in five_day:
+                preview.warnings.append(
+                    _(
+                        "%(class)s, %(slot)s: the class has a five-day week, "
+                        "so the lesson falls on its day off.",
+                        **{"class": five_day[key[1]], "slot": slot_phrase(*slot[1:3])},
+                    )
+                )
             course_id = preview.courses[key]["id"]
             if (course_id, *slot[1:]) in existing:
                 preview.existing_entries += 1
                 continue
             preview.entries[slot] = room
+
+
+def _five_day_classes(preview: Preview, school_id: int) -> dict[str, str]:
+    """Name the classes of the file that study five days a week, by token."""
+    names = {}
+    for token, values in preview.creates["class"].items():
+        if token.startswith("new:"):
+            names[token] = values["name"]
+        else:
+            school_class = db.session.get(SchoolClass, int(token[3:]))
+            if school_class is not None and not school_class.six_day_week:
+                names[token] = school_class.name
+    return names
