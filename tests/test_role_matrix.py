@@ -49,6 +49,7 @@ BASELINE = {
             "Timetable",
             "PersonalDataLog",
             "TeachingLoad",
+            "SubjectDifficulty",
         },
         SCHOOL_SETTINGS
         | {

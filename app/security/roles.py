@@ -121,6 +121,8 @@ ROLES: dict[str, RoleSpec] = {
                 "PersonalDataLog",
                 # Courses against the curriculum and teachers' hours, read only.
                 "TeachingLoad",
+                # The difficulty scale behind the health warnings of the template it edits.
+                "SubjectDifficulty",
             },
             write=SCHOOL_SETTINGS
             | COMMUNICATION_WRITE

@@ -281,6 +281,11 @@ class SchoolModelView(ModelView):
     method_permission_name = METHOD_PERMISSIONS
     page_size = 50
     list_template = "list_with_export.html"
+    # FAB's own Russian catalog reads these as counts («Добавлено строк»): the app's
+    # catalog gives them full sentences.
+    add_row_message = _l("Added Row")
+    edit_row_message = _l("Changed Row")
+    delete_row_message = _l("Deleted Row")
 
     def __init__(self, *args, **kwargs):
         model = self.datamodel.obj

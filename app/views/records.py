@@ -224,6 +224,33 @@ class SubjectView(_Labelled, SchoolModelView):
     base_order = ("name", "asc")
 
 
+def _check_grade(_form, field) -> None:
+    if field.data is not None and not 1 <= field.data <= 11:
+        raise ValidationError(
+            _("Grade %(value)s is invalid: enter a grade from 1 to 11.", value=field.data)
+        )
+
+
+def _check_grade_order(form, field) -> None:
+    first = form.grade_from.data
+    if first is not None and field.data is not None and first > field.data:
+        raise ValidationError(
+            _(
+                "The last grade %(last)s is below the first grade %(first)s: enter a last "
+                "grade from %(first)s to 11.",
+                last=field.data,
+                first=first,
+            )
+        )
+
+
+def _check_points(_form, field) -> None:
+    if field.data is not None and not 0 <= field.data <= 20:
+        raise ValidationError(
+            _("Points %(value)s are invalid: enter a number from 0 to 20.", value=field.data)
+        )
+
+
 class SubjectDifficultyView(_Labelled, SchoolModelView):
     """The school's subject difficulty scale, read by the health check of the template."""
 
@@ -234,6 +261,11 @@ class SubjectDifficultyView(_Labelled, SchoolModelView):
     list_template = "subject_difficulty_list.html"
     list_columns = ["subject_name", "grade_from", "grade_to", "points"]
     add_columns = edit_columns = list_columns
+    validators_columns = {
+        "grade_from": [_check_grade],
+        "grade_to": [_check_grade, _check_grade_order],
+        "points": [_check_points],
+    }
     search_columns = ["subject_name", "grade_from"]
     base_order = ("grade_from", "asc")
 
