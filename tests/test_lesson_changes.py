@@ -217,7 +217,6 @@ def test_move_onto_busy_class_needs_confirmation(app, school, login):
     [
         ("04.11.2026", "День народного единства"),
         ("28.10.2026", "каникул"),
-        ("11.10.2026", "воскресенье"),
     ],
 )
 def test_move_onto_day_off_warns(app, school, login, day, expected):
@@ -232,6 +231,39 @@ def test_move_onto_day_off_warns(app, school, login, day, expected):
     assert response.status_code == 409
     assert expected in response.text
     assert _lesson(app, school.ids["BusyLesson"]).date == WEEK_START
+
+
+def test_move_onto_sunday_rejected(app, school, login):
+    response = _change(
+        login(school.users["principal"]),
+        school.ids["BusyLesson"],
+        action="move",
+        date="11.10.2026",
+        lesson_number="1",
+        reason="перенос",
+        confirmed="1",
+    )
+    assert response.status_code == 400
+    assert "11.10.2026 — воскресенье, на воскресенье уроки не переносятся" in response.text
+    assert _lesson(app, school.ids["BusyLesson"]).date == WEEK_START
+
+
+def test_day_page_reads_day_argument(school, login):
+    client = login(school.users["principal"])
+
+    page = client.get(f"/timetable-changes/?day={WEEK_START.isoformat()}").text
+
+    assert WEEK_START.strftime("%d.%m.%Y") in page
+    assert "Физика" in page
+
+
+def test_sunday_page_says_no_lessons(school, login):
+    client = login(school.users["principal"])
+
+    page = client.get("/timetable-changes/?day=2026-10-11").text
+
+    assert "На этот день уроков нет" in page
+    assert "Сначала создайте уроки" not in page
 
 
 def test_move_outside_year_is_rejected(app, school, login):

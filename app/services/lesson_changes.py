@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from app.errors import FormErrors
 from app.models import (
+    AcademicYear,
     Assignment,
     Attendance,
     Course,
@@ -25,6 +26,7 @@ from app.models import (
     Lesson,
     Room,
     SchoolClass,
+    Term,
     course_teacher,
     db,
 )
@@ -293,6 +295,7 @@ def _read_target(lesson: Lesson, request: ChangeRequest) -> tuple[dt.date, int]:
         _("«%(value)s» is not a date: write it as 05.02.2027.", value=request.date_text),
         errors,
     )
+
     number = None
     try:
         number = int(request.number_text)
@@ -319,9 +322,50 @@ def _read_target(lesson: Lesson, request: ChangeRequest) -> tuple[dt.date, int]:
         )
     if day is not None and (day, number) == (lesson.date, lesson.lesson_number):
         errors.append(_("The lesson is already at that date and number: choose another one."))
+
+    if day is not None and day.isoweekday() == 7 and not _is_working_day(lesson.school_id, day):
+        errors.append(
+            _(
+                "%(date)s is a Sunday, and lessons are not moved to a Sunday: choose a "
+                "day from Monday to Saturday.",
+                date=format_date(day),
+            )
+        )
     if errors:
         raise LessonChangeError(errors)
     return day, number
+
+
+def _is_working_day(school_id: int, day: dt.date) -> bool:
+    """Tell whether the school entered ``day`` as a working day moved from a weekday."""
+    statement = select(Holiday.id).where(
+        Holiday.school_id == school_id, Holiday.date == day, Holiday.is_working_day.is_(True)
+    )
+    return db.session.scalar(statement) is not None
+
+
+def term_lessons_generated(scope: Scope, day: dt.date) -> bool:
+    """Tell whether the school has lessons in the term of ``day``, or ``day`` is in no term.
+
+    The day page then reports a day without lessons instead of asking to generate them.
+    """
+    term = db.session.scalars(
+        select(Term)
+        .join(AcademicYear, AcademicYear.id == Term.year_id)
+        .where(
+            AcademicYear.school_id == scope.school_id,
+            Term.start_date <= day,
+            Term.end_date >= day,
+        )
+    ).first()
+    if term is None:
+        return True
+    statement = select(Lesson.id).where(
+        Lesson.school_id == scope.school_id,
+        Lesson.date >= term.start_date,
+        Lesson.date <= term.end_date,
+    )
+    return db.session.scalar(statement.limit(1)) is not None
 
 
 def _move(scope: Scope, lesson: Lesson, request: ChangeRequest) -> str:

@@ -62,16 +62,20 @@ class LessonChangesView(BaseView):
     @has_access
     def day(self):
         scope = _school_scope()
-        day, error = _day_argument("date", dt.date.today())
+        # The timetable pages name the same argument «day», so both are read.
+        name = "date" if request.args.get("date", "").strip() else "day"
+        day, error = _day_argument(name, dt.date.today())
         if error:
             flash(error, "danger")
+        lessons = changes.day_lessons(scope, day)
         return self.render_template(
             "lesson_changes_day.html",
             day=day,
             previous_day=day - dt.timedelta(days=1),
             next_day=day + dt.timedelta(days=1),
             changes=changes.day_changes(scope, day),
-            lessons=changes.day_lessons(scope, day),
+            lessons=lessons,
+            lessons_generated=bool(lessons) or changes.term_lessons_generated(scope, day),
             format_date=format_date,
         )
 
