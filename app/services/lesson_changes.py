@@ -4,7 +4,7 @@ Each change carries a reason and the time it was saved. A clash with another les
 substitute teacher, the room, the class or the course's teachers is reported as a warning,
 and the change is saved only when the user confirms it. A change is refused outright when
 the lesson's term or year is closed, or when a cancelled lesson already has marks or
-attendance (it was held).
+attendance (it was held), or when it moves onto a Sunday.
 """
 
 import datetime as dt
