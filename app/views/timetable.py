@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -15,6 +15,7 @@ from app.reports.timetable_export import grid_filters, grid_frame
 from app.reports.xlsx import frame_to_xlsx, xlsx_response
 from app.security.scope import current_scope, scoped_get_or_404
 from app.services import timetable_grid as grids
+from app.services.dates import parse_user_date
 from app.services.timetable_regeneration import kept_lessons_message, regenerate_term_lessons
 
 
@@ -177,23 +178,28 @@ class TimetableView(BaseView):
             today=today,
             children=children,
             weekday_label=grids.weekday_label,
+            date_errors=g.get("timetable_date_errors", []),
         )
 
     def _date_argument(self, name):
-        """Read ``?week=`` or ``?day=`` as YYYY-MM-DD; flash a message and ignore bad input."""
-        value = request.args.get(name)
-        try:
-            return grids.parse_week(value)
-        except ValueError:
-            flash(
+        """Read ``?week=`` or ``?day=`` as DD.MM.YYYY or YYYY-MM-DD, or note bad input.
+
+        The message is shown above the grid, which then ignores the argument.
+        """
+        value = (request.args.get(name) or "").strip()
+        if not value:
+            return None
+        day = parse_user_date(value)
+        if day is None:
+            g.timetable_date_errors = [
+                *g.get("timetable_date_errors", []),
                 _(
-                    "The date %(value)s is not valid. Give it as YYYY-MM-DD, for example "
-                    "2026-10-05.",
+                    "The date «%(value)s» is invalid: write it as DD.MM.YYYY or YYYY-MM-DD, "
+                    "for example 05.10.2026.",
                     value=value,
                 ),
-                "danger",
-            )
-            return None
+            ]
+        return day
 
 
 def register(appbuilder) -> None:
