@@ -29,6 +29,7 @@ from app.security.criteria import set_request_school
 from app.security.scope import active_memberships, current_membership, current_scope
 from app.security.sessions import SchoolSessionInterface, end_idle_session, require_password_change
 from app.services.dates import format_local_time
+from app.services.timetable_grid import room_label
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ def register_web(app: Flask) -> None:
     app.context_processor(inject_scope)
     # Stored times are naive UTC; pages show them in TIMEZONE: {{ note.created_at|local_time }}.
     app.add_template_filter(format_local_time, "local_time")
+    # Rooms in timetables: {{ item.room|room_label }} gives «Кабинет 204» or «Спортзал».
+    app.add_template_filter(room_label, "room_label")
     _tag_pages_with_language(app)
     logging.getLogger("flask_appbuilder.utils.base").addFilter(quiet_empty_redirect)
 

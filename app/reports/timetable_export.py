@@ -6,7 +6,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from app.services.dates import format_date
-from app.services.timetable_grid import CellItem, Grid, weekday_label
+from app.services.timetable_grid import CellItem, Grid, room_label, weekday_label
 
 
 def item_text(item: CellItem, kind: str) -> str:
@@ -17,7 +17,7 @@ def item_text(item: CellItem, kind: str) -> str:
     if kind != "teacher" and item.teacher:
         parts.append(item.teacher)
     if kind != "room" and item.room:
-        parts.append(_("Room %(name)s", name=item.room))
+        parts.append(room_label(item.room))
     parts.extend(item.notes)
     return ", ".join(parts)
 

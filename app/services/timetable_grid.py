@@ -59,6 +59,29 @@ def is_family_only(scope: Scope) -> bool:
     return bool(scope.role_codes) and scope.role_codes <= FAMILY_ROLES
 
 
+def room_label(name: str) -> str:
+    """Write a room for a timetable: «Кабинет 204» for a number or code, a name as it is.
+
+    A name with a space and no leading digit (Спортивный зал 1) reads alone, while a
+    number or a code without spaces (204, A-101) needs the word «Кабинет».
+    """
+    name = str(name)
+    if name[:1].isdigit() or (" " not in name and any(ch.isdigit() for ch in name)):
+        return _("Room %(name)s", name=name)
+    return name
+
+
+def class_students(scope: Scope, school_class: SchoolClass) -> list[Student]:
+    """List the active students of a class the staff session may open, by name."""
+    if is_family_only(scope):
+        return []
+    statement = apply_scope(select(Student), Student, scope).where(
+        Student.class_id == school_class.id, Student.is_active.is_(True)
+    )
+    statement = statement.order_by(Student.last_name, Student.first_name, Student.id)
+    return list(db.session.scalars(statement))
+
+
 @dataclass(frozen=True)
 class ChildClass:
     """A child of a parent (or the student themself) and the class they are in."""

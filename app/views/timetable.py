@@ -64,7 +64,8 @@ class TimetableView(BaseView):
         allowed = grids.visible_class_ids(scope)
         if allowed is not None and school_class.id not in allowed:
             abort(404)
-        return self._render_grid(scope, grids.class_subject(school_class))
+        students = grids.class_students(scope, school_class)
+        return self._render_grid(scope, grids.class_subject(school_class), students=students)
 
     @expose("/teacher/<int:employee_id>")
     @has_access
@@ -141,7 +142,7 @@ class TimetableView(BaseView):
         if result.kept:
             flash(kept_lessons_message(result.kept), "warning")
 
-    def _render_grid(self, scope, subject):
+    def _render_grid(self, scope, subject, students=()):
         week = self._date_argument("week")
         day = self._date_argument("day")
         today = dt.date.today()
@@ -179,6 +180,7 @@ class TimetableView(BaseView):
             children=children,
             weekday_label=grids.weekday_label,
             date_errors=g.get("timetable_date_errors", []),
+            students=students,
         )
 
     def _date_argument(self, name):
