@@ -663,3 +663,15 @@ def test_announcements_cover_build_day(december):
     audiences = {a.audience for a in announcements}
     assert audiences >= {"school", "roles", "classes"}
     assert all(a.display_from <= DECEMBER <= a.display_to for a in announcements)
+
+
+def test_demo_template_has_no_conflicts(december):
+    from app.services.timetable_conflicts import check_template
+
+    for school_id in december.school_ids:
+        year_ids = db.session.scalars(
+            select(AcademicYear.id).where(AcademicYear.school_id == school_id)
+        ).all()
+        for year_id in year_ids:
+            conflicts = check_template(school_id, year_id)
+            assert [c.message for c in conflicts] == []

@@ -211,8 +211,24 @@ def plan_timetable(
 
     The week is Monday to Friday, or to Saturday with ``days`` 6. Each class has «Разговоры
     о важном» at Monday lesson 1 and its lessons from lesson 2 on Monday and lesson 1 on other
-    days, spread evenly over the week.
+    days, spread evenly over the week. The whole week is laid out again, up to
+    PLAN_ATTEMPTS times, until no teacher clash is left. Otherwise the best layout is kept.
     """
+    best = None
+    for _attempt in range(PLAN_ATTEMPTS):
+        slots, clashes = _plan_once(courses, classes, rng, days)
+        if best is None or clashes < best[1]:
+            best = (slots, clashes)
+        if not clashes:
+            break
+    return best
+
+
+#: Layouts of the whole week tried before the one with the fewest teacher clashes is kept.
+PLAN_ATTEMPTS = 30
+
+
+def _plan_once(courses, classes, rng, days) -> tuple[list[PlannedSlot], int]:
     busy: set[tuple[int, int, int]] = set()
     slots: list[PlannedSlot] = []
     clashes = 0
@@ -239,21 +255,43 @@ def plan_timetable(
         units = [
             c for c in sorted(lessons, key=lambda c: (-c.hours, c.subject)) for _ in range(c.hours)
         ]
-        days_of_course = defaultdict(set)
-        placed: dict[tuple[int, int], PlannedCourse] = {}
-        for course in units:
-            teacher_free = [s for s in free if (course.teacher.key, *s) not in busy]
-            fresh_day = [s for s in teacher_free if s[0] not in days_of_course[course.subject]]
-            slot = rng.choice(fresh_day or teacher_free or free)
-            free.remove(slot)
-            if not teacher_free:
-                slot, clashed = _swap_into(course, slot, placed, busy)
-                clashes += clashed
-            placed[slot] = course
-            busy.add((course.teacher.key, *slot))
-            days_of_course[course.subject].add(slot[0])
+        # A random layout may leave a teacher in two classes at once, so a class is laid
+        # out again, up to CLASS_ATTEMPTS times, until its teachers are free everywhere.
+        best = None
+        for _attempt in range(CLASS_ATTEMPTS):
+            trial_busy = set(busy)
+            placed, clashed = _place_class(units, list(free), trial_busy, rng)
+            if best is None or clashed < best[2]:
+                best = (placed, trial_busy, clashed)
+            if not clashed:
+                break
+        placed, busy, clashed = best
+        clashes += clashed
         slots.extend(PlannedSlot(course, day, number) for (day, number), course in placed.items())
     return slots, clashes
+
+
+#: Layouts tried per class before the one with the fewest teacher clashes is kept.
+CLASS_ATTEMPTS = 40
+
+
+def _place_class(units, free, busy, rng) -> tuple[dict[tuple[int, int], PlannedCourse], int]:
+    """Place one class's lessons in its free slots; return them and the teacher clashes."""
+    clashes = 0
+    days_of_course = defaultdict(set)
+    placed: dict[tuple[int, int], PlannedCourse] = {}
+    for course in units:
+        teacher_free = [s for s in free if (course.teacher.key, *s) not in busy]
+        fresh_day = [s for s in teacher_free if s[0] not in days_of_course[course.subject]]
+        slot = rng.choice(fresh_day or teacher_free or free)
+        free.remove(slot)
+        if not teacher_free:
+            slot, clashed = _swap_into(course, slot, placed, busy)
+            clashes += clashed
+        placed[slot] = course
+        busy.add((course.teacher.key, *slot))
+        days_of_course[course.subject].add(slot[0])
+    return placed, clashes
 
 
 def _swap_into(course, free_slot, placed, busy) -> tuple[tuple[int, int], int]:
