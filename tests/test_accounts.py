@@ -236,6 +236,32 @@ def test_forced_change_blocks_api(app, world, login):
     assert response.status_code == 403
 
 
+def test_forced_change_blocks_api_token(app, world, login):
+    client, password, _user_id = _given_password_login(app, world, login)
+    username = _username_of(app, _user_id)
+    api = app.test_client()
+    token = api.post(
+        "/api/v1/security/login",
+        json={"username": username, "password": password, "provider": "db"},
+    ).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    refused = api.get("/api/v1/student/", headers=headers)
+    assert refused.status_code == 403
+    assert "пароль" in refused.get_json()["message"].lower()
+
+    client.post(
+        "/account/password/",
+        data={
+            "current_password": password,
+            "new_password": "Own-choice-42",
+            "repeat_password": "Own-choice-42",
+        },
+    )
+    after = api.get("/api/v1/student/", headers=headers)
+    assert after.status_code == 200, after.get_json()
+
+
 @pytest.mark.parametrize(
     ("current", "new", "repeated", "message"),
     [
