@@ -1,6 +1,6 @@
 """Time the authority summary and the school reports of one class on PostgreSQL.
 
-Three budgets of issue 5, each printed as the median ratio of alternating runs:
+Three budgets of the reports, each printed as the median ratio of alternating runs:
 
 1. The authority summary of a quarter as XLSX (``/authority/summary.xlsx``), through
    Flask's test client in process, against one plain aggregate scan of that quarter's
@@ -107,7 +107,10 @@ def _single_school(app) -> int:
         count, school_id = db.session.execute(select(func.count(), func.min(School.id))).one()
         db.session.remove()
     if count != 1:
-        raise SystemExit(f"--single-url must hold exactly one school, it holds {count}")
+        raise SystemExit(
+            f"--single-url must contain exactly one school, it contains {count}: "
+            "build it with bench/single_school_db.sh"
+        )
     return school_id
 
 
@@ -177,7 +180,7 @@ def _largest_class(school_id: int):
 
 
 def _class_term(school_class, year_name: str, number: int):
-    """The class's term containing the end of the school's quarter ``number``."""
+    """Return the class's term that contains the end of the school's quarter ``number``."""
     from sqlalchemy import select
 
     from app.models import AcademicYear, Term, db

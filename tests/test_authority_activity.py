@@ -242,7 +242,7 @@ def test_activity_page_chart_shows_school_shares(activity, login):
 
     chart = page_chart(page)
 
-    # Built for the real today, after the quarter: K1 holds 5 lessons (21 October too),
+    # Built for the real today, after the quarter: K1 has 5 lessons (21 October too),
     # 2 without a topic, 4 without attendance, 3 of the 4 markable ones without marks.
     assert chart["labels"] == ["Школа № K1", "Школа № K2"]
     assert chart_values(chart) == {

@@ -139,7 +139,7 @@ def test_classes_on_transfer_day(app, dated):
 
 def test_past_year_on_a_date(app, dated):
     rows = _counts(app, dated, year=PAST_YEAR, on_day=dt.date(2025, 10, 15))
-    # No school year before 2025/2026, so nobody repeats.
+    # No school year before 2025/2026, so no student is a repeater.
     assert rows == {
         (SCHOOL, 4): (1, 0),
         (SCHOOL, 5): (1, 0),

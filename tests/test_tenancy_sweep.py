@@ -1198,7 +1198,7 @@ def test_server_admin_lists_every_school(app, sweep):
 
 
 def test_parent_gets_404_for_student_not_theirs(sweep):
-    """A parent's own school holds students who are not their children: those answer 404."""
+    """Return 404 for students of the parent's own school who are not their children."""
     client = sweep.clients["parent"]
     ids = sweep.world["A"].ids
     assert client.get(f"/timetable/student/{ids['Student']}").status_code == 200

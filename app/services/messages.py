@@ -614,7 +614,8 @@ def unread_count(scope: Scope | None) -> int:
             Message.sent_at.is_not(None),
         )
     )
-    # Every page's navbar asks for it: past the ORM, with the school named on the join.
+    # Every page's navbar shows this count, so it runs past the ORM and names the school
+    # on the join itself.
     return core_rows(db.session, statement)[0][0] or 0
 
 

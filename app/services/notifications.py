@@ -188,7 +188,7 @@ def unread_count(scope: Scope | None) -> int:
         Notification.user_id == scope.user_id,
         Notification.read_at.is_(None),
     )
-    # Every page's navbar asks for it, so it runs past the ORM.
+    # Every page's navbar shows this count, so it runs past the ORM.
     return core_rows(db.session, statement)[0][0] or 0
 
 

@@ -78,7 +78,7 @@ class TeachingLoad:
     courses: list[CourseLoad]
     differences: list[PlanDifference]
     teachers: list[TeacherLoad]
-    #: False for a teacher, who sees only their own courses and no differences.
+    #: False for a teacher, whose page shows only their own courses and no differences.
     school_wide: bool
 
 

@@ -165,7 +165,7 @@ class Conflict:
 def _template_statement():
     """Build, once, the one statement that reads a year's template and the facts its checks need.
 
-    It is a UNION ALL of typed rows that share one column layout, told apart by ``kind``:
+    It is a UNION ALL of typed rows that share one column layout, distinguished by ``kind``:
 
     - ``line``: a template line with its course's class, group, weekly hours and the ids of
       its teachers, comma-separated;

@@ -358,7 +358,7 @@ def place_entry(
 ) -> ChangeResult:
     """Add a line for a course of the class, unless it conflicts and ``override`` is off.
 
-    ``data`` holds ``course``, ``room`` (may be empty), ``weekday``, ``lesson_number``
+    ``data`` contains ``course``, ``room`` (may be empty), ``weekday``, ``lesson_number``
     and ``week_parity``. A course or room of another class or school raises OutOfScope.
     """
     errors: list[str] = []

@@ -152,7 +152,7 @@ def kept_lesson_text(kept: KeptLesson) -> str:
 
 
 def kept_lessons_message(kept: list[KeptLesson]) -> str:
-    """The page message listing the lessons the template no longer gives but that were kept."""
+    """Build the page message that lists the kept lessons the template no longer gives."""
     names = "; ".join(kept_lesson_text(item) for item in kept[:LISTED_KEPT])
     message = ngettext(
         "%(num)d future lesson is no longer in the template but was kept: %(names)s.",
