@@ -56,7 +56,7 @@ def _add_school_criteria(execute_state) -> None:
     execute_state.statement = execute_state.statement.options(_school_criteria(school_id))
 
 
-def core_rows(session: Session, statement):
+def core_rows(session: Session, statement, params: dict | None = None):
     """Run a select() of plain columns on the session's connection, past the ORM.
 
     NOTE: the school criterion above is an ORM hook and does not reach these statements,
@@ -64,7 +64,7 @@ def core_rows(session: Session, statement):
     joins). Past the ORM, a short query of plain columns took about 40% less time.
     The rows are fetched at once: iterating the result fetched them one call at a time.
     """
-    return session.connection().execute(statement).all()
+    return session.connection().execute(statement, params).all()
 
 
 def in_school(entity, condition, school_id: int):
