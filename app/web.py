@@ -286,8 +286,39 @@ def _render_menu() -> NavbarMenu:
     return NavbarMenu(html, visible)
 
 
+#: The navbar's language switcher by (language, script root); see ``locale_menu``.
+_LOCALE_MENUS: dict[tuple[str, str], Markup] = {}
+
+
+def locale_menu() -> Markup:
+    """Render the navbar's language switcher, once per language.
+
+    It was FAB's macro, imported with the page's context: Jinja ran the whole of FAB's
+    navbar_right.html for it on every page, which cost about 0.7 ms.
+    """
+    current = page_language()
+    key = (current, request.script_root)
+    menu = _LOCALE_MENUS.get(key)
+    if menu is None:
+        appbuilder = current_app.appbuilder
+        languages = appbuilder.languages or {}
+        if current not in languages:
+            current = next(iter(languages), current)
+        others = [
+            (code, language, appbuilder.get_url_for_locale(code))
+            for code, language in languages.items()
+            if code != current
+        ]
+        html = render_template(
+            "locale_menu.html", shown=languages.get(current), current=current, others=others
+        )
+        menu = _LOCALE_MENUS[key] = Markup(html)
+    return menu
+
+
 def inject_scope():
     return {
+        "locale_menu": locale_menu,
         "current_scope": current_scope,
         "current_membership": current_membership,
         "has_several_memberships": has_several_memberships,

@@ -52,6 +52,24 @@ def test_page_names_its_language(app, world, login):
     assert '<html lang="en">' in english
 
 
+def _locale_menu(page: str) -> str:
+    start = page.index('data-testid="locale-menu"')
+    return page[start : page.index("</ul>", start)]
+
+
+def test_language_menu_shows_the_page_language_and_offers_the_other(app, world, login):
+    client = login(world["A"].users["teacher"])
+
+    russian = _locale_menu(client.get("/").get_data(as_text=True))
+    client.get("/lang/en")
+    english = _locale_menu(client.get("/").get_data(as_text=True))
+
+    assert 'class="flag ru"' in russian and 'href="/lang/en"' in russian
+    assert 'href="/lang/ru"' not in russian and 'aria-label="Язык"' in russian
+    assert 'class="flag gb"' in english and 'href="/lang/ru"' in english
+    assert 'href="/lang/en"' not in english and 'aria-label="Language"' in english
+
+
 def test_static_file_leaves_session_cookie_alone(app, world, login):
     """A stylesheet served during a language switch must not write back an older session."""
     client = login(world["A"].users["teacher"])

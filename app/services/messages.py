@@ -13,12 +13,13 @@ thread points at it.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import abort, url_for
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, func, or_, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
@@ -602,21 +603,27 @@ def _own(school_id: int, user_id: int):
 def unread_count(scope: Scope | None) -> int:
     """Count the unread messages of the incoming folder in one query."""
     school_id = _require_school(scope)
-    statement = (
+    # Every page's navbar shows this count, so it runs past the ORM, built once.
+    params = {"school": school_id, "user": scope.user_id}
+    return core_rows(db.session, _unread_count_statement(), params)[0][0] or 0
+
+
+@lru_cache(maxsize=1)
+def _unread_count_statement():
+    """Build the navbar's count of unread messages, naming the school on the join itself."""
+    school, user = bindparam("school"), bindparam("user")
+    return (
         select(func.count(MessageRecipient.id))
-        .join(Message, in_school(Message, Message.id == MessageRecipient.message_id, school_id))
+        .join(Message, in_school(Message, Message.id == MessageRecipient.message_id, school))
         .where(
-            MessageRecipient.school_id == school_id,
-            MessageRecipient.user_id == scope.user_id,
+            MessageRecipient.school_id == school,
+            MessageRecipient.user_id == user,
             MessageRecipient.read_at.is_(None),
             MessageRecipient.deleted_at.is_(None),
             MessageRecipient.purged.is_(False),
             Message.sent_at.is_not(None),
         )
     )
-    # Every page's navbar shows this count, so it runs past the ORM and names the school
-    # on the join itself.
-    return core_rows(db.session, statement)[0][0] or 0
 
 
 def folder_counts(scope: Scope) -> FolderCounts:

@@ -8,10 +8,11 @@ talks to the SMTP server: the worker (``flask --app run worker``) sends the queu
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import abort, current_app, has_request_context, request
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.models import (
     Guardian,
@@ -183,13 +184,18 @@ def unread_count(scope: Scope | None) -> int:
     """Count the user's unread notices in the session's school; 0 outside a school."""
     if scope is None or scope.level != "school" or scope.user_id is None:
         return 0
-    statement = select(func.count(Notification.id)).where(
-        Notification.school_id == scope.school_id,
-        Notification.user_id == scope.user_id,
+    # Every page's navbar shows this count, so it runs past the ORM, built once.
+    params = {"school": scope.school_id, "user": scope.user_id}
+    return core_rows(db.session, _unread_count_statement(), params)[0][0] or 0
+
+
+@lru_cache(maxsize=1)
+def _unread_count_statement():
+    return select(func.count(Notification.id)).where(
+        Notification.school_id == bindparam("school"),
+        Notification.user_id == bindparam("user"),
         Notification.read_at.is_(None),
     )
-    # Every page's navbar shows this count, so it runs past the ORM.
-    return core_rows(db.session, statement)[0][0] or 0
 
 
 def own_notice_or_404(scope: Scope, notification_id) -> Notification:
