@@ -42,6 +42,7 @@ from app.models import (
     db,
     study_group_student,
 )
+from app.models.base import person_short_name
 from app.models.journal import mark_display
 from app.security.criteria import core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
@@ -496,17 +497,36 @@ class GridTransferred(NamedTuple):
     source_school: str
 
 
-@dataclass
 class GridCell:
-    """Marks and attendance of one student in one lesson."""
+    """Marks and attendance of one student in one lesson.
 
-    marks: list[GridMark] = field(default_factory=list)
-    attendance: GridAttendance | None = None
+    A plain class with slots: a term's grid makes a thousand of them, and a dataclass
+    with a list factory cost noticeably more to build.
+    """
+
+    __slots__ = ("marks", "attendance")
+
+    def __init__(self) -> None:
+        self.marks: list[GridMark] = []
+        self.attendance: GridAttendance | None = None
+
+
+class GridStudent(NamedTuple):
+    """A student as a row of the course grid shows it, read as plain columns."""
+
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+
+    @property
+    def short_name(self) -> str:
+        return person_short_name(self.last_name, self.first_name, self.middle_name)
 
 
 @dataclass
 class GridRow:
-    student: Student
+    student: GridStudent
     cells: dict[int, GridCell]
     average: Decimal | None
     #: The value of the student's term mark in the course, as stored.
@@ -597,7 +617,7 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
     weighting = course.school.weighting_enabled
     no_marks = AverageTally()
     rows = []
-    for student in course.students():
+    for student in _grid_students(statements, course):
         rows.append(
             GridRow(
                 student=student,
@@ -616,6 +636,8 @@ _ATTENDANCE_REASON = aliased(AttendanceCode, name="reason")
 
 
 class _GridStatements(NamedTuple):
+    class_students: Select
+    group_students: Select
     lessons: Select
     assignments: Select
     marks: Select
@@ -643,7 +665,20 @@ def _grid_statements() -> _GridStatements:
         Lesson.date <= end,
     )
     code, reason = _ATTENDANCE_CODE, _ATTENDANCE_REASON
+    student_names = select(Student.id, Student.last_name, Student.first_name, Student.middle_name)
     return _GridStatements(
+        # The order and the choice of Course.students(): a group lists all its students,
+        # a class its active ones.
+        class_students=student_names.where(
+            Student.school_id == school,
+            Student.class_id == bindparam("class"),
+            Student.is_active.is_(True),
+        ).order_by(Student.last_name, Student.first_name, Student.id),
+        group_students=student_names.join(
+            study_group_student, study_group_student.c.student_id == Student.id
+        )
+        .where(Student.school_id == school, study_group_student.c.group_id == bindparam("group"))
+        .order_by(Student.last_name, Student.first_name, Student.id),
         lessons=lesson_ids.with_only_columns(
             Lesson.id, Lesson.date, Lesson.lesson_number, Lesson.topic, Lesson.is_cancelled
         ).order_by(Lesson.date, Lesson.lesson_number),
@@ -718,6 +753,16 @@ def _grid_params(course: Course, term: Term | None) -> dict:
         "start": term.start_date if term is not None else dt.date.min,
         "end": term.end_date if term is not None else dt.date.max,
     }
+
+
+def _grid_students(statements: _GridStatements, course: Course) -> list[GridStudent]:
+    """Read the course's students, as ``Course.students`` chooses and orders them."""
+    if course.group_id is not None:
+        statement, params = statements.group_students, {"group": course.group_id}
+    else:
+        statement, params = statements.class_students, {"class": course.class_id}
+    params["school"] = course.school_id
+    return [GridStudent._make(row) for row in core_rows(db.session, statement, params)]
 
 
 def _grid_lessons(statements: _GridStatements, params: dict) -> list[GridLesson]:
