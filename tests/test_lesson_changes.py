@@ -85,7 +85,11 @@ def test_substitute_marks_in_journal(app, school, login):
     assert value == 4
 
 
-def test_substitution_shows_in_diary_and_grid(school, login):
+def test_substitution_shows_in_diary_and_grid(app, school, login):
+    # The substitution is made here too, so the test holds when run on its own.
+    with app.app_context():
+        db.session.get(Lesson, school.ids["Lesson"]).substitute_id = school.ids["Substitute"]
+        db.session.commit()
     diary = login(school.users["parent"]).get(f"/diary/?week={WEEK_START.isoformat()}")
     assert 'data-testid="substitution"' in diary.text
     grid = login(school.users["student"]).get(

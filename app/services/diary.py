@@ -7,9 +7,11 @@ imported «Сетевой Город» week both read its :class:`DiaryWeek`.
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 from flask import abort
-from sqlalchemy import false, literal, or_, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, false, literal, or_, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from app.models import (
@@ -149,13 +151,156 @@ def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def _rows(statement):
+def _rows(statement, params: dict):
     """Run a diary statement past the ORM; each one filters by the student's school."""
-    return core_rows(db.session, statement)
+    return core_rows(db.session, statement, params)
 
 
-def _same_school(entity, condition, student):
-    return in_school(entity, condition, student.school_id)
+class _DiaryStatements(NamedTuple):
+    courses: Select
+    lessons: Select
+    course_teachers: Select
+    substitutes: Select
+    marks: Select
+    attendance: Select
+    homework_given: Select
+    homework_due: Select
+    holidays_and_vacations: CompoundSelect
+
+
+#: The teacher's code and the reason set later, both rows of attendance_code.
+_MARKED_CODE = aliased(AttendanceCode)
+_REASON_CODE = aliased(AttendanceCode)
+
+
+@lru_cache(maxsize=1)
+def _statements() -> _DiaryStatements:
+    """Build the diary week's statements once, with bound parameters.
+
+    Every parent opens the diary, so its statements are built once rather than on every
+    request: building them took the page about as long as running them past the ORM.
+    Lists of ids are expanding parameters. Each statement names the student's school on
+    every school-owned table, joins included, as the ORM criterion would.
+    """
+    school, student, monday, sunday = (
+        bindparam("school"),
+        bindparam("student"),
+        bindparam("monday"),
+        bindparam("sunday"),
+    )
+    courses, lessons = bindparam("courses", expanding=True), bindparam("lessons", expanding=True)
+    code, reason = _MARKED_CODE, _REASON_CODE
+    names = (Employee.last_name, Employee.first_name, Employee.middle_name)
+    homework = (
+        select(
+            Assignment.id,
+            Assignment.text,
+            Assignment.due_date,
+            AssignmentType.name.label("type_name"),
+            Lesson.id.label("lesson_id"),
+            Lesson.course_id,
+            Lesson.date,
+            Lesson.lesson_number,
+        )
+        .join(Lesson, in_school(Lesson, Lesson.id == Assignment.lesson_id, school))
+        .join(
+            AssignmentType,
+            in_school(AssignmentType, AssignmentType.id == Assignment.type_id, school),
+        )
+        .where(
+            Assignment.school_id == school,
+            AssignmentType.is_homework.is_(True),
+            Lesson.course_id.in_(courses),
+        )
+    )
+    class_vacations = select(vacation_class.c.vacation_id).where(
+        vacation_class.c.class_id == bindparam("class")
+    )
+    return _DiaryStatements(
+        courses=select(Course.id, Subject.name, Course.kind, Course.assessment, SchoolClass.grade)
+        .join(Subject, in_school(Subject, Subject.id == Course.subject_id, school))
+        .outerjoin(SchoolClass, in_school(SchoolClass, SchoolClass.id == Course.class_id, school))
+        .where(Course.school_id == school, _attends_course(student, bindparam("class")))
+        .order_by(Subject.name, Course.id),
+        lessons=select(
+            Lesson.id,
+            Lesson.course_id,
+            Lesson.date,
+            Lesson.lesson_number,
+            Lesson.starts_at,
+            Lesson.ends_at,
+            Lesson.topic,
+            Lesson.is_cancelled,
+            Lesson.cancel_reason,
+            Lesson.substitute_id,
+            Room.name.label("room"),
+        )
+        .outerjoin(Room, in_school(Room, Room.id == Lesson.room_id, school))
+        .where(
+            Lesson.school_id == school,
+            Lesson.course_id.in_(courses),
+            Lesson.date >= monday,
+            Lesson.date <= sunday,
+        )
+        .order_by(Lesson.date, Lesson.lesson_number, Lesson.id),
+        course_teachers=select(course_teacher.c.course_id, *names)
+        .join(Employee, Employee.id == course_teacher.c.employee_id)
+        .where(Employee.school_id == school, course_teacher.c.course_id.in_(courses))
+        .order_by(course_teacher.c.course_id, Employee.id),
+        substitutes=select(Employee.id, *names).where(
+            Employee.school_id == school, Employee.id.in_(bindparam("employees", expanding=True))
+        ),
+        marks=select(
+            Assignment.lesson_id,
+            Mark.kind,
+            Mark.value,
+            Mark.comment,
+            AssignmentType.name,
+            Assignment.weight,
+            Assignment.text,
+        )
+        .join(Assignment, in_school(Assignment, Assignment.id == Mark.assignment_id, school))
+        .join(
+            AssignmentType,
+            in_school(AssignmentType, AssignmentType.id == Assignment.type_id, school),
+        )
+        .where(
+            Mark.school_id == school,
+            Mark.student_id == student,
+            Assignment.lesson_id.in_(lessons),
+        )
+        .order_by(Assignment.id),
+        attendance=select(Attendance.lesson_id, code.code, code.name, reason.code, reason.name)
+        .join(code, in_school(code, code.id == Attendance.code_id, school))
+        .outerjoin(reason, in_school(reason, reason.id == Attendance.reason_id, school))
+        .where(
+            Attendance.school_id == school,
+            Attendance.student_id == student,
+            Attendance.lesson_id.in_(lessons),
+        ),
+        # Two lookups, each served by an index: homework given in the week's lessons, and
+        # homework due on the week's days. Joined by OR in one statement, PostgreSQL joined
+        # every homework of the school's year first; a UNION of the two ran slower than both.
+        homework_given=homework.where(Assignment.lesson_id.in_(lessons)),
+        homework_due=homework.where(Assignment.due_date.between(monday, sunday)),
+        # Holidays and vacations in one statement, a union, to save a round trip.
+        holidays_and_vacations=union_all(
+            select(literal("holiday").label("kind"), Holiday.date, Holiday.name).where(
+                Holiday.school_id == school,
+                Holiday.date.between(monday, sunday),
+                Holiday.is_working_day.is_(False),
+            ),
+            select(literal("vacation"), Vacation.start_date, Vacation.name).where(
+                Vacation.school_id == school,
+                Vacation.start_date <= sunday,
+                Vacation.end_date >= monday,
+                or_(
+                    Vacation.id.not_in(select(vacation_class.c.vacation_id)),
+                    Vacation.id.in_(class_vacations),
+                ),
+            ),
+        ).order_by("kind", "date"),
+    )
 
 
 @dataclass(frozen=True)
@@ -183,16 +328,8 @@ def student_course_rows(student: Student) -> list[StudentCourse]:
     The diary page reads them once and hands them to the week, the results and the
     overdue list, which would otherwise each ask for them again.
     """
-    statement = (
-        select(Course.id, Subject.name, Course.kind, Course.assessment, SchoolClass.grade)
-        .join(Subject, _same_school(Subject, Subject.id == Course.subject_id, student))
-        .outerjoin(
-            SchoolClass, _same_school(SchoolClass, SchoolClass.id == Course.class_id, student)
-        )
-        .where(Course.school_id == student.school_id, _attends_course(student))
-        .order_by(Subject.name, Course.id)
-    )
-    return [StudentCourse(*row) for row in _rows(statement)]
+    params = {"school": student.school_id, "student": student.id, "class": student.class_id}
+    return [StudentCourse(*row) for row in _rows(_statements().courses, params)]
 
 
 def diary_week(
@@ -257,16 +394,21 @@ def diary_week(
 
 def student_courses(student: Student):
     """Build a select() of the ids of the courses the student attends: class and groups."""
-    return select(Course.id).where(Course.school_id == student.school_id, _attends_course(student))
+    return select(Course.id).where(
+        Course.school_id == student.school_id, _attends_course(student.id, student.class_id)
+    )
 
 
-def _attends_course(student: Student):
-    """Build the condition on Course for the courses of the student's class and groups."""
+def _attends_course(student_id, class_id):
+    """Build the condition on Course for the courses of a student's class and groups.
+
+    The ids are values or bound parameters.
+    """
     groups = select(study_group_student.c.group_id).where(
-        study_group_student.c.student_id == student.id
+        study_group_student.c.student_id == student_id
     )
     return or_(
-        (Course.class_id == student.class_id) & Course.group_id.is_(None),
+        (Course.class_id == class_id) & Course.group_id.is_(None),
         Course.group_id.in_(groups),
     )
 
@@ -277,30 +419,13 @@ def _week_lessons(student: Student, course_ids, monday: dt.date, sunday: dt.date
     Rows instead of ORM objects: building a lesson object with its relations cost the
     diary more than the query itself.
     """
-    statement = (
-        select(
-            Lesson.id,
-            Lesson.course_id,
-            Lesson.date,
-            Lesson.lesson_number,
-            Lesson.starts_at,
-            Lesson.ends_at,
-            Lesson.topic,
-            Lesson.is_cancelled,
-            Lesson.cancel_reason,
-            Lesson.substitute_id,
-            Room.name.label("room"),
-        )
-        .outerjoin(Room, _same_school(Room, Room.id == Lesson.room_id, student))
-        .where(
-            Lesson.school_id == student.school_id,
-            Lesson.course_id.in_(course_ids),
-            Lesson.date >= monday,
-            Lesson.date <= sunday,
-        )
-        .order_by(Lesson.date, Lesson.lesson_number, Lesson.id)
-    )
-    return list(_rows(statement))
+    params = {
+        "school": student.school_id,
+        "courses": course_ids,
+        "monday": monday,
+        "sunday": sunday,
+    }
+    return list(_rows(_statements().lessons, params))
 
 
 def bell_schedules(student: Student) -> list[BellSchedule]:
@@ -350,21 +475,14 @@ def _lesson_teachers(school_id: int, lessons) -> _WeekTeachers:
     course_ids = {lesson.course_id for lesson in lessons}
     substitute_ids = {lesson.substitute_id for lesson in lessons} - {None}
     teachers = _WeekTeachers(defaultdict(list), {})
-    names = (Employee.id, Employee.last_name, Employee.first_name, Employee.middle_name)
+    statements = _statements()
     if course_ids:
-        statement = (
-            select(course_teacher.c.course_id, *names[1:])
-            .join(Employee, Employee.id == course_teacher.c.employee_id)
-            .where(Employee.school_id == school_id, course_teacher.c.course_id.in_(course_ids))
-            .order_by(course_teacher.c.course_id, Employee.id)
-        )
-        for course_id, *name in _rows(statement):
+        params = {"school": school_id, "courses": list(course_ids)}
+        for course_id, *name in _rows(statements.course_teachers, params):
             teachers.by_course[course_id].append(person_short_name(*name))
     if substitute_ids:
-        statement = select(*names).where(
-            Employee.school_id == school_id, Employee.id.in_(substitute_ids)
-        )
-        for employee_id, *name in _rows(statement):
+        params = {"school": school_id, "employees": list(substitute_ids)}
+        for employee_id, *name in _rows(statements.substitutes, params):
             teachers.by_employee[employee_id] = person_short_name(*name)
     return teachers
 
@@ -395,29 +513,10 @@ def _format_weight(weight) -> str:
 
 
 def _add_marks(student, lesson_ids, diary_lessons) -> None:
-    statement = (
-        select(
-            Assignment.lesson_id,
-            Mark.kind,
-            Mark.value,
-            Mark.comment,
-            AssignmentType.name,
-            Assignment.weight,
-            Assignment.text,
-        )
-        .join(Assignment, _same_school(Assignment, Assignment.id == Mark.assignment_id, student))
-        .join(
-            AssignmentType,
-            _same_school(AssignmentType, AssignmentType.id == Assignment.type_id, student),
-        )
-        .where(
-            Mark.school_id == student.school_id,
-            Mark.student_id == student.id,
-            Assignment.lesson_id.in_(lesson_ids),
-        )
-        .order_by(Assignment.id)
-    )
-    for lesson_id, kind, value, comment, type_name, weight, text in _rows(statement):
+    params = {"school": student.school_id, "student": student.id, "lessons": lesson_ids}
+    for lesson_id, kind, value, comment, type_name, weight, text in _rows(
+        _statements().marks, params
+    ):
         diary_lessons[lesson_id].marks.append(
             DiaryMark(
                 text=mark_display(kind, value),
@@ -431,26 +530,12 @@ def _add_marks(student, lesson_ids, diary_lessons) -> None:
         )
 
 
-#: The teacher's code and the reason set later, both rows of attendance_code. Built once:
-#: an alias built per query cost more than the query's own round trip.
-_MARKED_CODE = aliased(AttendanceCode)
-_REASON_CODE = aliased(AttendanceCode)
-
-
 def _add_attendance(student, lesson_ids, diary_lessons) -> None:
     """Show the reason once the class teacher has set it, else the teacher's «Н» or «ОП»."""
-    code, reason = _MARKED_CODE, _REASON_CODE
-    statement = (
-        select(Attendance.lesson_id, code.code, code.name, reason.code, reason.name)
-        .join(code, _same_school(code, code.id == Attendance.code_id, student))
-        .outerjoin(reason, _same_school(reason, reason.id == Attendance.reason_id, student))
-        .where(
-            Attendance.school_id == student.school_id,
-            Attendance.student_id == student.id,
-            Attendance.lesson_id.in_(lesson_ids),
-        )
-    )
-    for lesson_id, code_code, code_name, reason_code, reason_name in _rows(statement):
+    params = {"school": student.school_id, "student": student.id, "lessons": lesson_ids}
+    for lesson_id, code_code, code_name, reason_code, reason_name in _rows(
+        _statements().attendance, params
+    ):
         diary_lesson = diary_lessons[lesson_id]
         diary_lesson.attendance = reason_code or code_code
         diary_lesson.attendance_name = reason_name or code_name
@@ -461,35 +546,18 @@ def _add_homework(student, subjects, lessons, monday, sunday, days, diary_lesson
     week_ids = [lesson.id for lesson in lessons] or [-1]
     if not subjects:
         return
-    base = (
-        select(
-            Assignment.id,
-            Assignment.text,
-            Assignment.due_date,
-            AssignmentType.name.label("type_name"),
-            Lesson.id.label("lesson_id"),
-            Lesson.course_id,
-            Lesson.date,
-            Lesson.lesson_number,
-        )
-        .join(Lesson, _same_school(Lesson, Lesson.id == Assignment.lesson_id, student))
-        .join(
-            AssignmentType,
-            _same_school(AssignmentType, AssignmentType.id == Assignment.type_id, student),
-        )
-        .where(
-            Assignment.school_id == student.school_id,
-            AssignmentType.is_homework.is_(True),
-            Lesson.course_id.in_(list(subjects)),
-        )
-    )
-    # Two lookups, each served by an index: homework given in the week's lessons, and
-    # homework due on the week's days. Joined by OR in one statement, PostgreSQL joined
-    # every homework of the school's year first; a UNION of the two ran slower than both.
+    statements = _statements()
+    params = {
+        "school": student.school_id,
+        "courses": list(subjects),
+        "lessons": week_ids,
+        "monday": monday,
+        "sunday": sunday,
+    }
     found_rows = {}
-    for row in _rows(base.where(Assignment.lesson_id.in_(week_ids))):
+    for row in _rows(statements.homework_given, params):
         found_rows[row.id] = row
-    for row in _rows(base.where(Assignment.due_date.between(monday, sunday))):
+    for row in _rows(statements.homework_due, params):
         found_rows.setdefault(row.id, row)
     ordered = sorted(found_rows.values(), key=lambda row: (row.date, row.lesson_number, row.id))
     first_lesson_of_course = defaultdict(dict)
@@ -534,25 +602,14 @@ def _add_holidays_and_vacations(student, monday, sunday, days) -> list[str]:
 
     Both come in one statement, a union of the two tables, to save the diary a round trip.
     """
-    holidays = select(literal("holiday").label("kind"), Holiday.date, Holiday.name).where(
-        Holiday.school_id == student.school_id,
-        Holiday.date.between(monday, sunday),
-        Holiday.is_working_day.is_(False),
-    )
-    for_class = select(vacation_class.c.vacation_id).where(
-        vacation_class.c.class_id == student.class_id
-    )
-    any_class = select(vacation_class.c.vacation_id)
-    vacations = select(literal("vacation"), Vacation.start_date, Vacation.name).where(
-        Vacation.school_id == student.school_id,
-        Vacation.start_date <= sunday,
-        Vacation.end_date >= monday,
-        or_(Vacation.id.not_in(any_class), Vacation.id.in_(for_class)),
-    )
-    statement = union_all(holidays, vacations).order_by("kind", "date")
-
+    params = {
+        "school": student.school_id,
+        "class": student.class_id,
+        "monday": monday,
+        "sunday": sunday,
+    }
     names = []
-    for kind, date, name in _rows(statement):
+    for kind, date, name in _rows(_statements().holidays_and_vacations, params):
         if kind == "holiday":
             days[date].holiday = name
         else:
