@@ -457,7 +457,8 @@ class GridMark(NamedTuple):
 
     A full term has over a thousand marks; loading them as ORM rows cost the page more
     than the query that fetched them. A named tuple rather than a frozen dataclass: it is
-    made and hashed in C, and the grid makes and looks up each mark once or twice.
+    made in C, straight from the row of the grid's statement, whose columns come in the
+    order of the fields.
     """
 
     assignment_id: int
@@ -465,6 +466,9 @@ class GridMark(NamedTuple):
     value: int | None
     comment: str | None
     weight: Decimal
+    #: The cell of the grid: left at 0 for marks that are not in a grid.
+    student_id: int = 0
+    lesson_id: int = 0
 
     def display(self) -> str:
         return mark_display(self.kind, self.value)
@@ -477,6 +481,9 @@ class GridAttendance(NamedTuple):
     code_name: str
     reason_code: str | None
     reason_name: str | None
+    #: The cell of the grid, last, as the grid's statement reads them.
+    student_id: int = 0
+    lesson_id: int = 0
 
     def display(self) -> str:
         return self.reason_code or self.code
@@ -601,13 +608,13 @@ def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseG
 
     cells: dict[int, dict[int, GridCell]] = defaultdict(lambda: defaultdict(GridCell))
     tallies: dict[int, AverageTally] = defaultdict(AverageTally)
-    for student_id, lesson_id, *values in core_rows(db.session, statements.marks, params):
-        mark = GridMark._make(values)
-        cells[student_id][lesson_id].marks.append(mark)
+    for mark in map(GridMark._make, core_rows(db.session, statements.marks, params)):
+        cells[mark.student_id][mark.lesson_id].marks.append(mark)
         if mark.kind == "number" and mark.value is not None:
-            tallies[student_id].add(mark.value, mark.weight)
-    for student_id, lesson_id, *values in core_rows(db.session, statements.attendance, params):
-        cells[student_id][lesson_id].attendance = GridAttendance._make(values)
+            tallies[mark.student_id].add(mark.value, mark.weight)
+    attendance = core_rows(db.session, statements.attendance, params)
+    for entry in map(GridAttendance._make, attendance):
+        cells[entry.student_id][entry.lesson_id].attendance = entry
     transferred = _grid_transferred(statements, params)
     for student_id, marks in transferred.items():
         for mark in marks:
@@ -696,25 +703,26 @@ def _grid_statements() -> _GridStatements:
         )
         .where(Assignment.school_id == school, Assignment.lesson_id.in_(lesson_ids))
         .order_by(Assignment.id),
+        # The columns of GridMark and GridAttendance, in their order.
         marks=select(
-            Mark.student_id,
-            Assignment.lesson_id,
             Mark.assignment_id,
             Mark.kind,
             Mark.value,
             Mark.comment,
             Assignment.weight,
+            Mark.student_id,
+            Assignment.lesson_id,
         )
         .join(Assignment, in_school(Assignment, Assignment.id == Mark.assignment_id, school))
         .where(Mark.school_id == school, Assignment.lesson_id.in_(lesson_ids))
         .order_by(Mark.assignment_id),
         attendance=select(
-            Attendance.student_id,
-            Attendance.lesson_id,
             code.code,
             code.name,
             reason.code,
             reason.name,
+            Attendance.student_id,
+            Attendance.lesson_id,
         )
         .join(code, in_school(code, code.id == Attendance.code_id, school))
         .outerjoin(reason, in_school(reason, reason.id == Attendance.reason_id, school))

@@ -206,9 +206,11 @@ class _Pieces:
         return text
 
     def attendance(self, attendance: GridAttendance) -> str:
-        span = self._spans.get(attendance)
+        # Keyed by the code and reason only: the entry also names its student and lesson.
+        key = attendance[:4]
+        span = self._spans.get(key)
         if span is None:
-            span = self._spans[attendance] = (
+            span = self._spans[key] = (
                 f'<span class="attendance" title="{escape(attendance.title)}">'
                 f"{escape(attendance.display())}</span>"
             )
