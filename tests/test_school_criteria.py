@@ -1,8 +1,9 @@
 """The second tenancy layer: ORM queries of a school session see only that school."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased, joinedload
 
-from app.models import Assignment, Lesson, Student, db
+from app.models import Assignment, Lesson, Mark, Student, db
 from app.security.criteria import set_request_school
 
 
@@ -47,6 +48,33 @@ def test_relationship_load_is_filtered_too(app, world):
 
     assert "stray" not in texts
     assert texts
+
+
+def test_joins_aliases_and_legacy_queries_are_filtered(app, world):
+    """The school reaches the criterion as a parameter on every kind of ORM statement."""
+    school_a = world["A"].school_id
+    with app.test_request_context():
+        set_request_school(school_a)
+        marked = aliased(Student)
+        joined = set(
+            db.session.scalars(select(marked.school_id).join(Mark, Mark.student_id == marked.id))
+        )
+        eager = {
+            assignment.school_id
+            for lesson in db.session.scalars(
+                select(Lesson).options(joinedload(Lesson.assignments))
+            ).unique()
+            for assignment in lesson.assignments
+        }
+        legacy = db.session.query(Student).filter(Student.school_id != school_a).count()
+        counted = db.session.scalar(select(func.count(Student.id)))
+        set_request_school(None)
+        every_school = db.session.scalar(select(func.count(Student.id)))
+        db.session.rollback()
+    assert joined == {school_a}
+    assert eager == {school_a}
+    assert legacy == 0
+    assert 0 < counted < every_school
 
 
 def test_without_school_every_school_is_visible(app, world):
