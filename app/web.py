@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -16,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -100,6 +101,7 @@ def register_web(app: Flask) -> None:
     app.register_error_handler(CSRFError, render_error)
     app.session_interface = SchoolSessionInterface()
     app.before_request(default_locale)
+    app.before_request(switch_language_in_place)
     app.before_request(end_idle_session)
     app.before_request(require_password_change)
     app.before_request(require_organisation)
@@ -224,6 +226,33 @@ def default_locale():
         return
     if "locale" not in session:
         session["locale"] = current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def switch_language_in_place():
+    """Switch the language and return to the page the menu was opened on.
+
+    FAB's own switch returns to the last page it recorded, which is the start page for
+    every page of this application. Only a page of this site is returned to; any other
+    referrer leads to the start page. An unknown language is left to FAB's 404.
+    """
+    if request.endpoint != "LocaleView.index":
+        return None
+    locale = (request.view_args or {}).get("locale")
+    if locale not in current_app.appbuilder.bm.languages:
+        return None
+    session["locale"] = locale
+    refresh()
+    return redirect(_own_referrer() or current_app.appbuilder.get_url_for_index)
+
+
+def _own_referrer() -> str | None:
+    """Return the path and query of the referring page when it is a page of this site."""
+    if not request.referrer:
+        return None
+    referrer = urlsplit(request.referrer)
+    if referrer.netloc != request.host or referrer.path.startswith("/lang/"):
+        return None
+    return f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path or None
 
 
 def require_organisation():

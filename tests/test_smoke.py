@@ -70,6 +70,21 @@ def test_language_menu_shows_the_page_language_and_offers_the_other(app, world, 
     assert 'href="/lang/en"' not in english and 'aria-label="Language"' in english
 
 
+def test_language_switch_returns_to_the_page_it_was_made_on(app, world, login):
+    client = login(world["A"].users["teacher"])
+
+    back = client.get("/lang/en", headers={"Referer": "http://localhost/journal/?a=1"})
+    english = client.get("/journal/").get_data(as_text=True)
+    foreign = client.get("/lang/ru", headers={"Referer": "http://elsewhere.example/journal/"})
+    bare = client.get("/lang/en")
+
+    assert back.status_code == 302 and back.headers["Location"] == "/journal/?a=1"
+    assert '<html lang="en">' in english
+    assert foreign.status_code == 302 and foreign.headers["Location"] == "/"
+    assert bare.status_code == 302 and bare.headers["Location"] == "/"
+    assert client.get("/lang/xx").status_code == 404
+
+
 def test_static_file_leaves_session_cookie_alone(app, world, login):
     """A stylesheet served during a language switch must not write back an older session."""
     client = login(world["A"].users["teacher"])
