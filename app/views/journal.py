@@ -48,7 +48,7 @@ from app.services.journal import (
     visible_courses,
 )
 from app.services.regulation import grade2_marks_notice
-from app.views.journal_grid import grid_header, grid_lines
+from app.views.journal_grid import grid_body, grid_header, grid_lines
 
 PERMISSION = "Journal"
 
@@ -108,7 +108,7 @@ class JournalView(BaseView):
             "journal_course.html",
             grid=grid,
             header=grid_header(grid, editable, locks, may_correct),
-            lines=grid_lines(grid, editable, locks, may_correct),
+            body=grid_body(grid, grid_lines(grid, editable, locks, may_correct)),
             may_write=may_write,
             editable=editable,
             locks=locks,
