@@ -191,6 +191,7 @@ def _statements() -> _DiaryStatements:
     courses, lessons = bindparam("courses", expanding=True), bindparam("lessons", expanding=True)
     code, reason = _MARKED_CODE, _REASON_CODE
     names = (Employee.last_name, Employee.first_name, Employee.middle_name)
+    assignment_type = in_school(AssignmentType, AssignmentType.id == Assignment.type_id, school)
     homework = (
         select(
             Assignment.id,
@@ -203,10 +204,7 @@ def _statements() -> _DiaryStatements:
             Lesson.lesson_number,
         )
         .join(Lesson, in_school(Lesson, Lesson.id == Assignment.lesson_id, school))
-        .join(
-            AssignmentType,
-            in_school(AssignmentType, AssignmentType.id == Assignment.type_id, school),
-        )
+        .join(AssignmentType, assignment_type)
         .where(
             Assignment.school_id == school,
             AssignmentType.is_homework.is_(True),
@@ -260,10 +258,7 @@ def _statements() -> _DiaryStatements:
             Assignment.text,
         )
         .join(Assignment, in_school(Assignment, Assignment.id == Mark.assignment_id, school))
-        .join(
-            AssignmentType,
-            in_school(AssignmentType, AssignmentType.id == Assignment.type_id, school),
-        )
+        .join(AssignmentType, assignment_type)
         .where(
             Mark.school_id == school,
             Mark.student_id == student,
