@@ -252,7 +252,11 @@ def _own_referrer() -> str | None:
     referrer = urlsplit(request.referrer)
     if referrer.netloc != request.host or referrer.path.startswith("/lang/"):
         return None
-    return f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path or None
+    if not referrer.path:
+        return None
+    if referrer.query:
+        return f"{referrer.path}?{referrer.query}"
+    return referrer.path
 
 
 def require_organisation():
@@ -338,9 +342,7 @@ def locale_menu() -> Markup:
             for code, language in languages.items()
             if code != current
         ]
-        html = render_template(
-            "locale_menu.html", shown=languages.get(current), current=current, others=others
-        )
+        html = render_template("locale_menu.html", shown=languages.get(current), others=others)
         menu = _LOCALE_MENUS[key] = Markup(html)
     return menu
 

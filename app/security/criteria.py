@@ -41,6 +41,8 @@ SCHOOL_PARAMETER = "request_school_id"
 #: every statement to read the id back out of the closure: about 0.15 ms a statement.
 _SCHOOL_CRITERIA = with_loader_criteria(
     SchoolOwned,
+    # The name is written out: SQLAlchemy wraps a global named in the lambda as a
+    # tracked value, and bindparam() rejects the wrapper.
     lambda cls: cls.school_id == bindparam("request_school_id"),
     include_aliases=True,
 )

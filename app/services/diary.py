@@ -157,6 +157,8 @@ def _rows(statement, params: dict):
 
 
 class _DiaryStatements(NamedTuple):
+    """The diary week's statements, built once by :func:`_statements`."""
+
     courses: Select
     lessons: Select
     course_teachers: Select

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from babel.numbers import get_decimal_symbol
@@ -557,6 +557,11 @@ class CourseGrid:
     rows: list[GridRow]
     gives_marks: bool
 
+    @cached_property
+    def shows_transferred(self) -> bool:
+        """Tell whether the grid has a column of marks brought from extracts."""
+        return self.gives_marks and any(row.transferred for row in self.rows)
+
 
 def _term_lessons_query(course: Course, term: Term | None):
     """Build a select() of the course's lessons in the term (all of them without a term)."""
@@ -643,6 +648,8 @@ _ATTENDANCE_REASON = aliased(AttendanceCode, name="reason")
 
 
 class _GridStatements(NamedTuple):
+    """The course grid's statements, built once by :func:`_grid_statements`."""
+
     class_students: Select
     group_students: Select
     lessons: Select
@@ -657,8 +664,8 @@ class _GridStatements(NamedTuple):
 def _grid_statements() -> _GridStatements:
     """Build the grid's statements once, with bound parameters for the course and term.
 
-    Building a statement of the grid anew cost about 0.4 ms a render, as much as its
-    run past the ORM took beyond the database's own work; a statement built once also
+    Building a grid statement anew cost about 0.4 ms a render. That is as much as its
+    run past the ORM took beyond the database's own work. A statement built once also
     keeps its cache key and the metadata of its rows. Each statement runs past the ORM
     (:func:`core_rows`) and names the school on every table, joins included.
     """

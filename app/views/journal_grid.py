@@ -135,7 +135,6 @@ def grid_body(grid: CourseGrid, lines: list[GridLine]) -> Markup:
     each cost the page as much again as their cells.
     """
     gives_marks = grid.gives_marks
-    transferred = gives_marks and any(row.transferred for row in grid.rows)
     rows = []
     for number, line in enumerate(lines, start=1):
         row = line.row
@@ -144,7 +143,7 @@ def grid_body(grid: CourseGrid, lines: list[GridLine]) -> Markup:
             f'<td class="student-name">{number}. {escape(row.student.short_name)}</td>',
             line.cells,
         ]
-        if transferred:
+        if grid.shows_transferred:
             spans = "".join(_transferred_span(mark) for mark in row.transferred)
             parts.append(f'<td data-testid="transferred">{spans}</td>')
         if gives_marks:
