@@ -1163,6 +1163,10 @@ def main() -> None:
                 if args.diary:
                     results["diary"] = bench_diary(server, target, args)
                     _print_diary(results["diary"], server.settings, args)
+            except AssertionError:
+                # The server's log names the error behind an unexpected answer.
+                print(server.log_path.read_text()[-4000:], file=sys.stderr)
+                raise
             finally:
                 server.stop()
     passed = _print_summary(results)

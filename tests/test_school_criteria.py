@@ -82,3 +82,36 @@ def test_without_school_every_school_is_visible(app, world):
         set_request_school(None)
         schools = set(db.session.scalars(select(Student.school_id)))
     assert {world["A"].school_id, world["B"].school_id} <= schools
+
+
+def test_statement_built_once_is_built_by_one_thread():
+    """Threads of a fresh worker that ask at once all get the one statement, built once."""
+    import threading
+    import time
+
+    from app.security.criteria import built_once
+
+    calls = []
+
+    @built_once
+    def statement():
+        calls.append(threading.get_ident())
+        time.sleep(0.05)  # long enough for every thread to arrive while it builds
+        return object()
+
+    start = threading.Barrier(8)
+    results = []
+
+    def ask():
+        start.wait()
+        results.append(statement())
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(calls) == 1
+    assert len(results) == 8
+    assert all(result is results[0] for result in results)

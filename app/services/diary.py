@@ -7,7 +7,6 @@ imported «Сетевой Город» week both read its :class:`DiaryWeek`.
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import NamedTuple
 
 from flask import abort
@@ -38,7 +37,7 @@ from app.models import (
 from app.models.base import person_short_name
 from app.models.journal import mark_display
 from app.models.schoolyear import rank_bell_schedules, vacation_class
-from app.security.criteria import core_rows, in_school
+from app.security.criteria import built_once, core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services.attachments import files_by_assignment
 
@@ -175,7 +174,7 @@ _MARKED_CODE = aliased(AttendanceCode)
 _REASON_CODE = aliased(AttendanceCode)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def _statements() -> _DiaryStatements:
     """Build the diary week's statements once, with bound parameters.
 

@@ -44,7 +44,7 @@ from app.models import (
 )
 from app.models.base import person_short_name
 from app.models.journal import mark_display
-from app.security.criteria import core_rows, in_school
+from app.security.criteria import built_once, core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
 from app.services import absence_notes, thematic_plan
 from app.services.assessment_procedures import check_procedure
@@ -660,7 +660,7 @@ class _GridStatements(NamedTuple):
     term_marks: Select
 
 
-@lru_cache(maxsize=1)
+@built_once
 def _grid_statements() -> _GridStatements:
     """Build the grid's statements once, with bound parameters for the course and term.
 

@@ -13,7 +13,6 @@ thread points at it.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from flask import abort, url_for
 from flask_appbuilder.security.sqla.models import Role, User
@@ -40,7 +39,7 @@ from app.models import (
     db,
     membership_role,
 )
-from app.security.criteria import core_rows, in_school
+from app.security.criteria import built_once, core_rows, in_school
 from app.security.roles import ROLES
 from app.security.scope import Scope, scoped_get_or_404
 from app.services.attachments import (
@@ -608,7 +607,7 @@ def unread_count(scope: Scope | None) -> int:
     return core_rows(db.session, _unread_count_statement(), params)[0][0] or 0
 
 
-@lru_cache(maxsize=1)
+@built_once
 def _unread_count_statement():
     """Build the navbar's count of unread messages, naming the school on the join itself."""
     school, user = bindparam("school"), bindparam("user")

@@ -8,7 +8,6 @@ talks to the SMTP server: the worker (``flask --app run worker``) sends the queu
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 
 from flask import abort, current_app, has_request_context, request
 from flask_appbuilder.security.sqla.models import User
@@ -23,7 +22,7 @@ from app.models import (
     Student,
     db,
 )
-from app.security.criteria import core_rows
+from app.security.criteria import built_once, core_rows
 from app.security.scope import Scope, scoped_get_or_404
 from app.services.users import PLACEHOLDER_DOMAIN, store_email
 
@@ -189,7 +188,7 @@ def unread_count(scope: Scope | None) -> int:
     return core_rows(db.session, _unread_count_statement(), params)[0][0] or 0
 
 
-@lru_cache(maxsize=1)
+@built_once
 def _unread_count_statement():
     return select(func.count(Notification.id)).where(
         Notification.school_id == bindparam("school"),
