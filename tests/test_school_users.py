@@ -6,7 +6,7 @@ import pytest
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
-from app.models import Employee, Guardian, Membership, School, Student, db
+from app.models import EducationAuthority, Employee, Guardian, Membership, School, Student, db
 from app.security.roles import ROLES
 from tests.factories import TEST_PASSWORD, add_membership, build_school_under, make_user
 
@@ -73,7 +73,11 @@ def _password_on(page):
 def school(app, world):
     """A school of its own, so that creating logins and blocking leave the world alone."""
     with app.app_context():
-        built = build_school_under("U", world.authority_ids["first"])
+        # Under an authority of its own: the first authority's reports count its schools.
+        authority = EducationAuthority(name="Управление школы U", short_name="УО-U")
+        db.session.add(authority)
+        db.session.commit()
+        built = build_school_under("U", authority.id)
         employee = Employee(
             school_id=built.school_id, last_name="Новикова", first_name="Ирина", position="Учитель"
         )
