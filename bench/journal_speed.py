@@ -1164,7 +1164,7 @@ def main() -> None:
                     results["diary"] = bench_diary(server, target, args)
                     _print_diary(results["diary"], server.settings, args)
             except AssertionError:
-                # The server's log names the error behind an unexpected answer.
+                # The server's log names the error behind an unexpected response.
                 print(server.log_path.read_text()[-4000:], file=sys.stderr)
                 raise
             finally:

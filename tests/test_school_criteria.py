@@ -1,10 +1,13 @@
 """The second tenancy layer: ORM queries of a school session see only that school."""
 
+import threading
+import time
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from app.models import Assignment, Lesson, Mark, Student, db
-from app.security.criteria import set_request_school
+from app.security.criteria import built_once, set_request_school
 
 
 def test_unfiltered_query_sees_only_request_school(app, world):
@@ -84,19 +87,15 @@ def test_without_school_every_school_is_visible(app, world):
     assert {world["A"].school_id, world["B"].school_id} <= schools
 
 
-def test_statement_built_once_is_built_by_one_thread():
-    """Threads of a fresh worker that ask at once all get the one statement, built once."""
-    import threading
-    import time
-
-    from app.security.criteria import built_once
-
+def test_built_once_builds_in_one_thread():
+    """Threads that call at the same time all get one statement, built once."""
     calls = []
 
     @built_once
     def statement():
         calls.append(threading.get_ident())
-        time.sleep(0.05)  # long enough for every thread to arrive while it builds
+        # Long enough for every thread to arrive while the first one builds.
+        time.sleep(0.05)
         return object()
 
     start = threading.Barrier(8)

@@ -84,7 +84,7 @@ def in_school(entity, condition, school_id: int):
 
 
 def built_once(builder):
-    """Build a statement on its first use and keep it; one thread builds, the others wait.
+    """Build a statement on its first use and keep it, while other threads wait for it.
 
     Statements that every request runs are built once (see :func:`core_rows`). Two
     threads of a fresh worker once built the grid's statements at the same time, and one

@@ -270,7 +270,7 @@ class JournalAccess:
 def _access_statement():
     """Build the query of the session's employee ids and the school's class-teacher setting.
 
-    Every journal page asks it first; past the ORM, it costs the page less.
+    Every journal page runs it first. It runs past the ORM, which costs the page less.
     """
     school = bindparam("school")
     return (
