@@ -1,5 +1,7 @@
 """Shared pieces of the data model: the database handle and the school-owned mixin."""
 
+from typing import NamedTuple
+
 from flask_appbuilder import Model
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Column, ForeignKey, Integer
@@ -49,3 +51,16 @@ def person_short_name(last_name: str, first_name: str, middle_name: str | None) 
     """Shorten a name as Russian documents do: «Иванова А. П.»."""
     initials = " ".join(f"{p[0]}." for p in (first_name, middle_name) if p)
     return f"{last_name} {initials}".strip()
+
+
+class PersonName(NamedTuple):
+    """A person's id and name, read as plain columns in this order."""
+
+    id: int
+    last_name: str
+    first_name: str
+    middle_name: str | None
+
+    @property
+    def short_name(self) -> str:
+        return person_short_name(self.last_name, self.first_name, self.middle_name)

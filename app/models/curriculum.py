@@ -209,6 +209,17 @@ course_teacher = Table(
 )
 
 
+def course_gives_marks(kind: str, assessment: str, grade: int | None) -> bool:
+    """Tell whether a course takes marks: a lesson course with marks, above grade 1.
+
+    ``grade`` is None for a course without a class. The rule is shared by the ORM course
+    and the plain rows that the journal page and the diary read.
+    """
+    if kind != "lesson" or assessment == "none":
+        return False
+    return grade is None or grade > 1
+
+
 class Course(SchoolOwned, db.Model):
     """A subject taught to a class or group in a year (нагрузка): the key of the journal."""
 
@@ -242,9 +253,8 @@ class Course(SchoolOwned, db.Model):
     @property
     def gives_marks(self) -> bool:
         """Tell whether the journal may take marks for this course at all."""
-        if self.kind != "lesson" or self.assessment == "none":
-            return False
-        return self.school_class is None or self.school_class.grade > 1
+        grade = self.school_class.grade if self.school_class is not None else None
+        return course_gives_marks(self.kind, self.assessment, grade)
 
     def students(self):
         """Students the course is taught to: the group's if set, else the class's."""

@@ -37,6 +37,7 @@ from app.models import (
     study_group_student,
 )
 from app.models.base import person_short_name
+from app.models.curriculum import course_gives_marks
 from app.models.journal import mark_display
 from app.models.schoolyear import rank_bell_schedules, vacation_class
 from app.security.criteria import built_once, core_rows, in_school
@@ -341,10 +342,7 @@ class StudentCourse:
 
     @property
     def gives_marks(self) -> bool:
-        """Tell whether the course takes marks, by the rule of :attr:`Course.gives_marks`."""
-        if self.kind != "lesson" or self.assessment == "none":
-            return False
-        return self.grade is None or self.grade > 1
+        return course_gives_marks(self.kind, self.assessment, self.grade)
 
 
 def student_course_rows(student: Student) -> list[StudentCourse]:

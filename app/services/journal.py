@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from babel.numbers import get_decimal_symbol
 from flask import abort
@@ -42,7 +42,7 @@ from app.models import (
     db,
     study_group_student,
 )
-from app.models.base import person_short_name
+from app.models.base import PersonName
 from app.models.journal import mark_display
 from app.security.criteria import built_once, core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
@@ -57,6 +57,9 @@ from app.services.journal_audit import (
 )
 from app.services.regulation import grade2_mark_rejection
 from app.services.transferred_marks import transferred_marks_query
+
+if TYPE_CHECKING:
+    from app.services.journal_course import JournalCourse
 
 log = logging.getLogger(__name__)
 
@@ -140,17 +143,27 @@ def weighted_average(marks: Iterable, weighting_enabled: bool = True) -> Decimal
     return tally.average(weighting_enabled)
 
 
-def format_average(average: Decimal | None) -> str:
-    """Show an average with two decimals in the user's locale («4,17»), or «—» for none."""
+def format_average(average: Decimal | None, decimal_symbol: str | None = None) -> str:
+    """Show an average with two decimals in the user's locale («4,17»), or «—» for none.
+
+    A page that shows many averages passes the locale's ``decimal_symbol``
+    (:func:`average_decimal_symbol`), read once.
+    """
     if average is None:
         return NO_AVERAGE
     rounded = average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    locale = get_locale()
-    if locale is None:
+    decimal_symbol = decimal_symbol or average_decimal_symbol()
+    if decimal_symbol is None:
         return format_decimal(rounded, format="0.00")
     # The pattern "0.00" has no grouping, so the locale adds only its decimal sign:
     # Babel's formatter cost a grid row as much as its twenty cells.
-    return f"{rounded:f}".replace(".", _decimal_symbol(str(locale)))
+    return f"{rounded:f}".replace(".", decimal_symbol)
+
+
+def average_decimal_symbol() -> str | None:
+    """The decimal sign of the user's locale, or None outside a request's locale."""
+    locale = get_locale()
+    return None if locale is None else _decimal_symbol(str(locale))
 
 
 @lru_cache(maxsize=16)
@@ -367,8 +380,18 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
     missing id.
     """
     course = scoped_get_or_404(Course, course_id, access.scope)
+    check_course_access(access, course)
+    return course
+
+
+def check_course_access(access: JournalAccess, course: "Course | JournalCourse") -> None:
+    """Raise 404 unless the session may open the course.
+
+    It may when it sees the whole school, teaches the course, leads the course's class,
+    or substitutes one of the course's lessons.
+    """
     if access.whole_school or teaches(access, course) or leads_class_of(access, course):
-        return course
+        return
     substitutes = db.session.scalar(
         select(func.count(Lesson.id)).where(
             Lesson.school_id == course.school_id,
@@ -378,7 +401,6 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
     )
     if not substitutes:
         abort(404)
-    return course
 
 
 def get_lesson_or_404(access: JournalAccess, lesson_id) -> Lesson:
@@ -525,17 +547,8 @@ class GridCell:
         self.attendance: GridAttendance | None = None
 
 
-class GridStudent(NamedTuple):
-    """A student as a row of the course grid shows it, read as plain columns."""
-
-    id: int
-    last_name: str
-    first_name: str
-    middle_name: str | None
-
-    @property
-    def short_name(self) -> str:
-        return person_short_name(self.last_name, self.first_name, self.middle_name)
+#: A student as a row of the course grid shows it.
+GridStudent = PersonName
 
 
 @dataclass
@@ -612,7 +625,9 @@ def student_term_average_text(course: Course, term: Term | None, student_id: int
     return format_average(student_average(course, (tuple(pair) for pair in pairs)))
 
 
-def course_grid(course: Course, term: Term | None, terms: list[Term]) -> CourseGrid:
+def course_grid(
+    course: "Course | JournalCourse", term: Term | None, terms: list[Term]
+) -> CourseGrid:
     """Assemble the grid of a course for one term (all its lessons when there is no term)."""
     statements = _grid_statements()
     params = _grid_params(course, term)

@@ -22,10 +22,8 @@ from app.services.journal import (
     LessonForm,
     NewAssignment,
     course_grid,
-    course_terms,
     default_term,
     format_weight,
-    get_course_or_404,
     get_lesson_or_404,
     grid_locks,
     journal_access,
@@ -47,6 +45,7 @@ from app.services.journal import (
     student_term_average_text,
     visible_courses,
 )
+from app.services.journal_course import journal_course_or_404, journal_terms
 from app.services.regulation import grade2_marks_notice
 from app.views.journal_grid import grid_body, grid_header, grid_lines
 
@@ -89,8 +88,8 @@ class JournalView(BaseView):
     @has_access
     def course(self, course_id):
         access = self._access()
-        course = get_course_or_404(access, course_id)
-        terms = course_terms(course)
+        course = journal_course_or_404(access, course_id)
+        terms = journal_terms(course)
         term = default_term(terms, dt.date.today())
         requested = request.args.get("term")
         if requested:

@@ -20,16 +20,20 @@ from app.services.journal import (
     GridRow,
     LessonLock,
     assignment_title,
+    average_decimal_symbol,
+    format_average,
     mark_input_value,
 )
 
 
 @dataclass(frozen=True)
 class GridLine:
-    """One student's row: the row's data and the HTML of its lesson cells."""
+    """One student's row: the row's data and the HTML pieces of its lesson cells."""
 
     row: GridRow
-    cells: Markup
+    #: Joined once, with every other row, by :func:`grid_body`: joining each row on its
+    #: own copied the page's largest text twice.
+    cells: list[str]
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,18 @@ def grid_lines(
     )
     lines = []
     for row in grid.rows:
-        parts = []
-        for column in columns:
-            cell = row.cells.get(column.lesson_id)
-            parts.append(_cell(column, cell, pieces) if cell else column.empty)
-        lines.append(GridLine(row, Markup("".join(parts))))
+        cells = row.cells
+        lines.append(
+            GridLine(
+                row,
+                [
+                    column.empty
+                    if (cell := cells.get(column.lesson_id)) is None
+                    else _cell(column, cell, pieces)
+                    for column in columns
+                ],
+            )
+        )
     return lines
 
 
@@ -135,25 +146,26 @@ def grid_body(grid: CourseGrid, lines: list[GridLine]) -> Markup:
     each cost the page as much again as their cells.
     """
     gives_marks = grid.gives_marks
-    rows = []
+    decimal_symbol = average_decimal_symbol()
+    parts = []
     for number, line in enumerate(lines, start=1):
         row = line.row
-        parts = [
+        parts.append(
             f'<tr data-student="{row.student.id}">'
-            f'<td class="student-name">{number}. {escape(row.student.short_name)}</td>',
-            line.cells,
-        ]
+            f'<td class="student-name">{number}. {escape(row.student.short_name)}</td>'
+        )
+        parts.extend(line.cells)
         if grid.shows_transferred:
             spans = "".join(_transferred_span(mark) for mark in row.transferred)
             parts.append(f'<td data-testid="transferred">{spans}</td>')
         if gives_marks:
+            average = format_average(row.average, decimal_symbol)
             parts.append(
-                f'<td data-testid="average"><strong>{escape(row.average_text)}</strong></td>'
+                f'<td data-testid="average"><strong>{escape(average)}</strong></td>'
                 f'<td data-testid="term-mark">{escape(row.term_mark or "")}</td>'
             )
         parts.append("</tr>\n")
-        rows.append("".join(parts))
-    return Markup("".join(rows))
+    return Markup("".join(parts))
 
 
 def _transferred_span(mark) -> str:
