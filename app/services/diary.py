@@ -42,6 +42,7 @@ from app.models.journal import mark_display
 from app.models.schoolyear import rank_bell_schedules, vacation_class
 from app.security.criteria import built_once, core_rows, in_school
 from app.security.scope import Scope, apply_scope, scoped_get_or_404
+from app.services.numbers import format_weight
 
 #: Roles that see the diary of any student of their school.
 WHOLE_SCHOOL_ROLES = ("principal", "psychologist", "server_admin")
@@ -559,11 +560,6 @@ def _diary_lesson(lesson, subjects: dict[int, str], teachers: _WeekTeachers, tim
     )
 
 
-def _format_weight(weight) -> str:
-    text = f"{weight:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _add_marks(student, lesson_ids, diary_lessons) -> None:
     params = {"school": student.school_id, "student": student.id, "lessons": lesson_ids}
     for lesson_id, kind, value, comment, type_name, weight, text in _rows(
@@ -575,7 +571,7 @@ def _add_marks(student, lesson_ids, diary_lessons) -> None:
                 kind=kind,
                 value=value,
                 assignment_type=type_name,
-                weight=_format_weight(weight),
+                weight=format_weight(weight),
                 assignment_text=text,
                 comment=comment,
             )

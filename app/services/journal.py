@@ -11,12 +11,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from babel.numbers import get_decimal_symbol
 from flask import abort
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import aliased, joinedload, lazyload
@@ -55,6 +54,7 @@ from app.services.journal_audit import (
     mark_text,
     record_change,
 )
+from app.services.numbers import format_weight, locale_decimal_symbol
 from app.services.regulation import grade2_mark_rejection
 from app.services.transferred_marks import transferred_marks_query
 
@@ -147,28 +147,17 @@ def format_average(average: Decimal | None, decimal_symbol: str | None = None) -
     """Show an average with two decimals in the user's locale («4,17»), or «—» for none.
 
     A page that shows many averages passes the locale's ``decimal_symbol``
-    (:func:`average_decimal_symbol`), read once.
+    (:func:`app.services.numbers.locale_decimal_symbol`), read once.
     """
     if average is None:
         return NO_AVERAGE
     rounded = average.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    decimal_symbol = decimal_symbol or average_decimal_symbol()
+    decimal_symbol = decimal_symbol or locale_decimal_symbol()
     if decimal_symbol is None:
         return format_decimal(rounded, format="0.00")
     # The pattern "0.00" has no grouping, so the locale adds only its decimal sign:
     # Babel's formatter cost a grid row as much as its twenty cells.
     return f"{rounded:f}".replace(".", decimal_symbol)
-
-
-def average_decimal_symbol() -> str | None:
-    """The decimal sign of the user's locale, or None outside a request's locale."""
-    locale = get_locale()
-    return None if locale is None else _decimal_symbol(str(locale))
-
-
-@lru_cache(maxsize=16)
-def _decimal_symbol(locale: str) -> str:
-    return get_decimal_symbol(locale)
 
 
 # --- Mark values ----------------------------------------------------------------
@@ -242,12 +231,6 @@ def mark_title(mark: Mark) -> str:
     if mark.comment:
         title = f"{title}: {mark.comment}"
     return title
-
-
-def format_weight(weight) -> str:
-    """Show a weight without trailing zeros: 1, 0.5, 1.25."""
-    text = f"{Decimal(weight):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # --- Who may open what ----------------------------------------------------------

@@ -20,10 +20,10 @@ from app.services.journal import (
     GridRow,
     LessonLock,
     assignment_title,
-    average_decimal_symbol,
     format_average,
     mark_input_value,
 )
+from app.services.numbers import locale_decimal_symbol
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def grid_body(grid: CourseGrid, lines: list[GridLine]) -> Markup:
     each cost the page as much again as their cells.
     """
     gives_marks = grid.gives_marks
-    decimal_symbol = average_decimal_symbol()
+    decimal_symbol = locale_decimal_symbol()
     parts = []
     for number, line in enumerate(lines, start=1):
         row = line.row
