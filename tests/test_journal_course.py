@@ -1,8 +1,8 @@
 """The journal page's course and terms, read as plain rows, against the ORM's."""
 
 import pytest
-from flask import g
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 
 from app.models import AcademicYear, Course, School, StudyGroup, db
 from app.security.criteria import set_request_school
@@ -41,7 +41,7 @@ def _access(school_id: int | None, level: str = "school") -> JournalAccess:
 
 
 @pytest.mark.parametrize("key", ["Course", "GroupCourse", "BareCourse"])
-def test_plain_course_reads_as_the_orm_course(app, school, key):
+def test_plain_course_matches_orm(app, school, key):
     with app.test_request_context():
         set_request_school(school.school_id)
         orm = db.session.get(Course, school.ids[key])
@@ -98,18 +98,14 @@ def test_bare_course_without_teachers_or_marks(app, school):
     [("school", "other"), ("authority", None), ("none", None)],
 )
 def test_course_outside_the_scope_is_404(app, world, school, level, scope_school):
-    from werkzeug.exceptions import NotFound
-
     scope_school_id = world["A"].school_id if scope_school == "other" else None
     with app.test_request_context():
-        g.pop("_criteria_school_id", None)
+        set_request_school(None)
         with pytest.raises(NotFound):
             journal_course_or_404(_access(scope_school_id, level), school.ids["Course"])
 
 
 def test_missing_course_is_404(app, school):
-    from werkzeug.exceptions import NotFound
-
     with app.test_request_context():
         with pytest.raises(NotFound):
             journal_course_or_404(_access(school.school_id), 0)
@@ -123,8 +119,6 @@ def test_server_level_reads_any_school(app, school):
 
 
 def test_teacher_of_another_course_gets_404(app, school):
-    from werkzeug.exceptions import NotFound
-
     scope = Scope(user_id=None, membership_id=None, level="school", school_id=school.school_id)
     access = JournalAccess(scope, frozenset({-1}), whole_school=False, may_write=True)
     with app.test_request_context():

@@ -370,8 +370,8 @@ def get_course_or_404(access: JournalAccess, course_id) -> Course:
 def check_course_access(access: JournalAccess, course: "Course | JournalCourse") -> None:
     """Raise 404 unless the session may open the course.
 
-    It may when it sees the whole school, teaches the course, leads the course's class,
-    or substitutes one of the course's lessons.
+    It may when its roles cover the whole school, when it teaches the course or leads
+    the course's class, or when it substitutes one of the course's lessons.
     """
     if access.whole_school or teaches(access, course) or leads_class_of(access, course):
         return
